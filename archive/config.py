@@ -1,0 +1,364 @@
+"""sources.toml and the settings: every key declared once, with its default, type and help.
+
+Precedence, lowest first: defaults < the `[settings]` table of sources.toml < `SAMIZDAT_*` environment
+variables < command-line flags (applied by the CLI with `Settings.override`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from archive.errors import ConfigError
+from archive.urls import host_port
+
+KINDS = ("blogger", "wordpress", "magazine", "generic")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: type | tuple[type, ...]
+    default: Any
+    help: str
+
+
+# The keys of one [[source]] table.
+SOURCE_KEYS = {
+    k.name: k
+    for k in (
+        Key("name", str, None, "unique slug naming the source (required)"),
+        Key("kind", str, None, "blogger | wordpress | magazine | generic; detected from the site when omitted"),
+        Key("start_urls", list, None, "where the crawl starts (required; http and https only)"),
+        Key("allowed_domains", list, None, "hosts the crawl may visit (default: the hosts of start_urls)"),
+        Key("labels", list, [], "labels added to every document of the source"),
+        Key("schedule", str, None, 'cron expression for recurring crawls, e.g. "0 3 * * *"'),
+        Key("max_pages", int, None, "stop after this many responses (default: no cap)"),
+        Key("delay", (int, float), 1.0, "seconds between requests to one host"),
+        Key("obey_robots", bool, True, "obey robots.txt"),
+        Key("include", list, [], "URL regexes: when given, only matching URLs are followed"),
+        Key("exclude", list, [], "URL regexes never followed"),
+    )
+}
+
+# Crawl-wide settings: the [settings] table, or SAMIZDAT_<NAME> in the environment.
+SETTING_KEYS = {
+    k.name: k
+    for k in (
+        Key("timeout_seconds", (int, float), 30.0, "give up on a response after this many seconds"),
+        Key("max_page_bytes", int, 20 * 1024 * 1024, "responses larger than this are not downloaded"),
+        Key("warc_max_bytes", int, 100 * 1000 * 1000, "start a new WARC file past this size"),
+        Key("retry_times", int, 2, "retries after a 5xx or a timeout"),
+        Key("concurrency_per_host", int, 4, "parallel requests to one host"),
+        Key("depth_limit", int, 40, "links followed from a start URL, at most (0: no limit)"),
+        Key("progress_seconds", (int, float), 5.0, "seconds between progress lines while crawling (0: none)"),
+        Key("user_agent", str, "samizdat/0.1 (web archiving; +https://github.com/samizdat-archive/samizdat)",
+            "User-Agent header sent with every request"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    start_urls: tuple[str, ...]
+    kind: str | None = None
+    allowed_domains: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    schedule: str | None = None
+    max_pages: int | None = None
+    delay: float = 1.0
+    obey_robots: bool = True
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    line: int = 0  # where the [[source]] table starts, for messages
+
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """Hosts (host[:port]) this source may visit."""
+        return self.allowed_domains or tuple(dict.fromkeys(host_port(u) for u in self.start_urls))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "line"}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout_seconds: float = SETTING_KEYS["timeout_seconds"].default
+    max_page_bytes: int = SETTING_KEYS["max_page_bytes"].default
+    warc_max_bytes: int = SETTING_KEYS["warc_max_bytes"].default
+    retry_times: int = SETTING_KEYS["retry_times"].default
+    concurrency_per_host: int = SETTING_KEYS["concurrency_per_host"].default
+    depth_limit: int = SETTING_KEYS["depth_limit"].default
+    progress_seconds: float = SETTING_KEYS["progress_seconds"].default
+    user_agent: str = SETTING_KEYS["user_agent"].default
+
+    def override(self, **values: Any) -> Settings:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+@dataclass
+class Config:
+    path: Path
+    sources: list[Source] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
+
+    def select(self, names: tuple[str, ...] | list[str]) -> list[Source]:
+        """The named sources (all when none are named); an unknown name is an error with a suggestion."""
+        if not names:
+            return list(self.sources)
+        known = {s.name: s for s in self.sources}
+        chosen = []
+        for name in names:
+            if name not in known:
+                raise ConfigError(f"{self.path}: no source named {name!r}{_suggest(name, known)}")
+            chosen.append(known[name])
+        return chosen
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate sources.toml; any problem raises ConfigError naming the line and the fix."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; write one (see README, 'sources.toml') or pass --config") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc}") from None
+    return parse_config(text, path, os.environ if environ is None else environ)
+
+
+def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    lines = _LineFinder(text)
+    where = f"{path}:"
+    for key in data:
+        if key not in ("source", "settings"):
+            raise ConfigError(
+                f"{where}{lines.top_level(key)}: unknown table or key {key!r}{_suggest(key, ('source', 'settings'))}"
+            )
+    settings = _parse_settings(data.get("settings", {}), lines, where, environ)
+    raw_sources = data.get("source", [])
+    if not isinstance(raw_sources, list) or not all(isinstance(s, dict) for s in raw_sources):
+        raise ConfigError(f"{where}{lines.top_level('source')}: write each source as a [[source]] table")
+    if not raw_sources:
+        raise ConfigError(f"{where}1: no [[source]] table; add one per site (see README, 'sources.toml')")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_sources):
+        source = _parse_source(raw, index, lines, where)
+        if source.name in seen:
+            raise ConfigError(
+                f"{where}{lines.key(index, 'name')}: source {source.name!r}: name already used by the source "
+                f"at line {seen[source.name]}; names must be unique"
+            )
+        seen[source.name] = source.line
+        sources.append(source)
+    return Config(path=path, sources=sources, settings=settings)
+
+
+def _parse_source(raw: dict[str, Any], index: int, lines: _LineFinder, where: str) -> Source:
+    name = raw.get("name")
+    label = f"source {name!r}" if isinstance(name, str) else f"source #{index + 1}"
+
+    def fail(key: str | None, problem: str) -> ConfigError:
+        line = lines.key(index, key) if key else lines.table(index)
+        return ConfigError(f"{where}{line}: {label}: {problem}")
+
+    for key in raw:
+        if key not in SOURCE_KEYS:
+            raise fail(key, f"unknown key {key!r}{_suggest(key, SOURCE_KEYS)}")
+    for required in ("name", "start_urls"):
+        if required not in raw:
+            raise fail(None, f"missing required key {required!r} ({SOURCE_KEYS[required].help})")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        spec = SOURCE_KEYS[key]
+        if spec.type is list:
+            if isinstance(value, str):
+                raise fail(key, f'{key} must be a list, e.g. {key} = ["{value}"]')
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise fail(key, f"{key} must be a list of strings")
+            values[key] = tuple(value)
+        elif not isinstance(value, spec.type) or (spec.type is not bool and isinstance(value, bool)):
+            raise fail(key, f"{key} must be {_type_name(spec.type)}, not {type(value).__name__} {value!r}")
+        else:
+            values[key] = value
+    for key, check in _SOURCE_CHECKS.items():
+        if key in values:
+            problem = check(values[key])
+            if problem:
+                raise fail(key, problem)
+    values["delay"] = float(values.get("delay", SOURCE_KEYS["delay"].default))
+    return Source(line=lines.table(index), **values)
+
+
+def _check_name(name: str) -> str | None:
+    if not SLUG.match(name):
+        return f"name {name!r} is not a slug; use lower-case letters, digits, '-' and '_'"
+    return None
+
+
+def _check_kind(kind: str) -> str | None:
+    return None if kind in KINDS else f"kind {kind!r} is not one of {', '.join(KINDS)}{_suggest(kind, KINDS)}"
+
+
+def _check_urls(urls: tuple[str, ...]) -> str | None:
+    if not urls:
+        return "start_urls is empty; give at least one URL"
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"start URL {url!r} is not an http or https URL"
+    return None
+
+
+def _check_domains(domains: tuple[str, ...]) -> str | None:
+    for domain in domains:
+        if not domain or "/" in domain or " " in domain:
+            return f"allowed domain {domain!r} should be a host name such as 'example.org'"
+    return None
+
+
+def _check_regexes(patterns: tuple[str, ...]) -> str | None:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"{pattern!r} is not a valid regular expression: {exc}"
+    return None
+
+
+def _check_schedule(expr: str) -> str | None:
+    from croniter import croniter  # only needed when a schedule is given
+
+    if not croniter.is_valid(expr):
+        return f"schedule {expr!r} is not a cron expression; e.g. \"0 3 * * 1\" (Mondays at 03:00)"
+    return None
+
+
+def _check_positive(value: float) -> str | None:
+    return None if value > 0 else f"must be positive, not {value}"
+
+
+def _check_not_negative(value: float) -> str | None:
+    return None if value >= 0 else f"delay must be 0 or more seconds, not {value}"
+
+
+_SOURCE_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "name": _check_name,
+    "kind": _check_kind,
+    "start_urls": _check_urls,
+    "allowed_domains": _check_domains,
+    "include": _check_regexes,
+    "exclude": _check_regexes,
+    "schedule": _check_schedule,
+    "max_pages": _check_positive,
+    "delay": _check_not_negative,
+}
+
+
+def _parse_settings(
+    raw: Any, lines: _LineFinder, where: str, environ: Mapping[str, str]
+) -> Settings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}{lines.top_level('settings')}: write the settings as a [settings] table")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in SETTING_KEYS:
+            raise ConfigError(
+                f"{where}{lines.setting(key)}: [settings]: unknown key {key!r}{_suggest(key, SETTING_KEYS)}"
+            )
+        values[key] = _coerce_setting(key, value, f"{where}{lines.setting(key)}: [settings]")
+    for key in SETTING_KEYS:
+        env = f"SAMIZDAT_{key.upper()}"
+        if env in environ:
+            values[key] = _coerce_setting(key, environ[env], f"environment variable {env}")
+    return Settings(**values)
+
+
+def _coerce_setting(key: str, value: Any, where: str) -> Any:
+    spec = SETTING_KEYS[key]
+    types = spec.type if isinstance(spec.type, tuple) else (spec.type,)
+    if isinstance(value, str) and str not in types:
+        try:
+            value = float(value) if float in types else int(value)
+        except ValueError:
+            raise ConfigError(f"{where}: {key} must be {_type_name(spec.type)}, not {value!r}") from None
+    if not isinstance(value, types) or isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be {_type_name(spec.type)}, not {value!r}")
+    if not isinstance(value, str) and value < 0:
+        raise ConfigError(f"{where}: {key} must not be negative")
+    return value
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
+    if isinstance(t, tuple):
+        return "a number" if float in t else " or ".join(names[x] for x in t)
+    return names[t]
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+class _LineFinder:
+    """Line numbers for messages: tomllib reports them only for syntax errors."""
+
+    TABLE = re.compile(r"^\s*\[\[\s*source\s*\]\]")
+    SETTINGS = re.compile(r"^\s*\[\s*settings\s*\]")
+    HEADER = re.compile(r"^\s*\[")
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.tables = [i for i, line in enumerate(self.lines) if self.TABLE.match(line)]
+
+    def _block(self, start: int) -> range:
+        end = next((i for i in range(start + 1, len(self.lines)) if self.HEADER.match(self.lines[i])), len(self.lines))
+        return range(start, end)
+
+    def _find_key(self, block: range, key: str) -> int | None:
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        return next((i + 1 for i in block if pattern.match(self.lines[i])), None)
+
+    def table(self, index: int) -> int:
+        return self.tables[index] + 1 if index < len(self.tables) else 1
+
+    def key(self, index: int, key: str | None) -> int:
+        if index >= len(self.tables) or key is None:
+            return self.table(index)
+        return self._find_key(self._block(self.tables[index]), key) or self.table(index)
+
+    def setting(self, key: str) -> int:
+        start = next((i for i, line in enumerate(self.lines) if self.SETTINGS.match(line)), None)
+        if start is None:
+            return 1
+        return self._find_key(self._block(start), key) or start + 1
+
+    def top_level(self, key: str) -> int:
+        first_header = next((i for i, line in enumerate(self.lines) if self.HEADER.match(line)), len(self.lines))
+        found = self._find_key(range(first_header), key)
+        if found:
+            return found
+        pattern = re.compile(rf"^\s*\[+\s*{re.escape(key)}\s*\]+")
+        return next((i + 1 for i, line in enumerate(self.lines) if pattern.match(line)), 1)

@@ -1,0 +1,103 @@
+"""The data directory: where everything lives, who may write, and how to tell it is ours."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from archive.errors import DataDirError
+
+MARKER = "samizdat.json"
+FORMAT_VERSION = 1
+
+
+class DataDir:
+    """Layout: warc/ (the archive of record), store.sqlite, index/, logs/. All but warc/ can be rebuilt."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.root / "warc"
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / "store.sqlite"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @classmethod
+    def create(cls, root: str | Path) -> DataDir:
+        """Open a data directory for writing, making it if needed; refuse a folder that is someone else's."""
+        datadir = cls(root)
+        marker = datadir.root / MARKER
+        if datadir.root.exists() and not datadir.root.is_dir():
+            raise DataDirError(f"data directory {datadir.root} is a file, not a directory")
+        if datadir.root.exists() and any(datadir.root.iterdir()) and not marker.exists():
+            raise DataDirError(
+                f"{datadir.root} is not a samizdat data directory (no {MARKER}) and is not empty; "
+                "choose another --data"
+            )
+        for path in (datadir.root, datadir.warc_dir, datadir.logs_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        if not marker.exists():
+            marker.write_text(json.dumps({"samizdat": FORMAT_VERSION}) + "\n", encoding="utf-8")
+        return datadir
+
+    @classmethod
+    def open(cls, root: str | Path) -> DataDir:
+        """Open an existing data directory for reading."""
+        datadir = cls(root)
+        if not datadir.root.is_dir():
+            raise DataDirError(
+                f"data directory {datadir.root} does not exist; run `samizdat crawl --data {datadir.root}` first "
+                "or pass --data"
+            )
+        marker = datadir.root / MARKER
+        if not marker.exists():
+            raise DataDirError(f"{datadir.root} is not a samizdat data directory (no {MARKER}); check --data")
+        try:
+            version = json.loads(marker.read_text(encoding="utf-8")).get("samizdat")
+        except (ValueError, AttributeError):
+            raise DataDirError(f"{marker} is damaged; it should hold {{\"samizdat\": {FORMAT_VERSION}}}") from None
+        if version != FORMAT_VERSION:
+            raise DataDirError(f"{datadir.root} has format {version!r}; this samizdat reads format {FORMAT_VERSION}")
+        return datadir
+
+    def warc_files(self) -> list[Path]:
+        """The WARC files, oldest first (names start with a timestamp-sortable stem per source)."""
+        if not self.warc_dir.is_dir():
+            return []
+        return sorted(p for p in self.warc_dir.iterdir() if p.name.endswith((".warc.gz", ".warc")))
+
+    @contextmanager
+    def writer_lock(self, what: str) -> Iterator[None]:
+        """One writer at a time (crawl, reindex): a second one fails at once with a clear message."""
+        path = self.root / ".writer.lock"
+        with open(path, "a+", encoding="utf-8") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another samizdat process"
+                raise DataDirError(f"{self.root} is busy: {holder} is writing to it; wait for it to finish") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"samizdat {what} (pid {os.getpid()})")
+            fh.flush()
+            try:
+                yield
+            finally:
+                fh.truncate(0)
+                fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,0 +1,17 @@
+"""Errors a person can act on: each message says the problem, the place and, where possible, the fix."""
+
+
+class SamizdatError(Exception):
+    """Base class; the CLI prints the message on one line and exits with status 1."""
+
+
+class ConfigError(SamizdatError):
+    """A bad sources.toml or setting."""
+
+
+class DataDirError(SamizdatError):
+    """A data directory that does not exist, is not samizdat's, or is busy."""
+
+
+class QueryError(SamizdatError):
+    """A search parameter that cannot be used (bad date, sort, page...)."""

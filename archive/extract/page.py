@@ -1,0 +1,75 @@
+"""A fetched HTML page parsed once, with the questions every reader asks of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from archive.urls import host_port, normalize_url
+
+
+@dataclass
+class Page:
+    url: str  # the URL it was fetched from (after redirects)
+    tree: lxml.html.HtmlElement
+    text_length: int = 0
+
+    @classmethod
+    def parse(cls, html: str, url: str) -> Page | None:
+        try:
+            tree = lxml.html.fromstring(html)
+        except (etree.ParserError, ValueError):
+            return None
+        if tree is None or not isinstance(tree, lxml.html.HtmlElement):
+            return None
+        return cls(url=url, tree=tree)
+
+    def meta(self, *names: str) -> str | None:
+        """The first <meta name|property=...> content among `names`."""
+        for name in names:
+            for el in self.tree.iterfind(f".//meta[@name='{name}']"):
+                if el.get("content"):
+                    return el.get("content", "").strip()
+            for el in self.tree.iterfind(f".//meta[@property='{name}']"):
+                if el.get("content"):
+                    return el.get("content", "").strip()
+        return None
+
+    def link_href(self, rel: str, type_: str | None = None) -> str | None:
+        for el in self.tree.iterfind(".//link[@rel]"):
+            if rel in (el.get("rel") or "").lower().split() and (type_ is None or el.get("type") == type_):
+                href = el.get("href")
+                if href:
+                    return urljoin(self.url, href.strip())
+        return None
+
+    def canonical_url(self) -> str:
+        """rel=canonical when it names a page of the same site, else the fetched URL; normalized."""
+        canonical = self.link_href("canonical")
+        if canonical and urlsplit(canonical).scheme in ("http", "https") and host_port(canonical) == host_port(
+            self.url
+        ):
+            return normalize_url(canonical)
+        return normalize_url(self.url)
+
+    def generator(self) -> str:
+        return (self.meta("generator") or "").lower()
+
+    def lang(self) -> str | None:
+        lang = self.tree.get("lang") or self.tree.get("xml:lang")
+        return lang.split("-")[0].lower() if lang else None
+
+    def links(self) -> list[str]:
+        """Absolute http(s) links of the page, in order."""
+        out = []
+        for el in self.tree.iterfind(".//a[@href]"):
+            href = (el.get("href") or "").strip()
+            if not href or href.startswith(("#", "mailto:", "javascript:", "tel:", "data:")):
+                continue
+            url = urljoin(self.url, href)
+            if url.startswith(("http://", "https://")):
+                out.append(url)
+        return out

@@ -1,0 +1,195 @@
+"""The document store (SQLite): one row per article, every distinct captured version kept.
+
+A version is distinct when the extracted content differs (`Document.content_hash`), not the raw bytes:
+a page whose sidebar counter changes on every fetch has one version until its article changes.
+Search and export show the newest version.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archive.document import Document
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    latest INTEGER NOT NULL REFERENCES versions(vid)
+);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE TABLE IF NOT EXISTS versions (
+    vid INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS versions_doc ON versions(doc_id, fetched_at);
+CREATE TABLE IF NOT EXISTS crawls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+"""
+
+NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+
+
+@dataclass
+class Version:
+    fetched_at: str
+    document: Document
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        # isolation_level=None: we open transactions ourselves, so that each upsert is one short
+        # transaction (several crawlers in one process write through their own connections).
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upsert(self, doc: Document) -> str:
+        """Add a captured version; returns "new", "changed" or "unchanged".
+
+        A capture repeats the version captured just before it (by capture time) when its content hash is
+        the same; only then is it "unchanged". Captures may arrive out of order (reindex reads files in
+        name order), so "latest" is always the newest by capture time.
+        """
+        content_hash = doc.content_hash()
+        record = json.dumps(doc.to_record(), ensure_ascii=False)
+        with self._transaction():
+            row = self.db.execute("SELECT first_seen, last_seen FROM documents WHERE id = ?", (doc.id,)).fetchone()
+            if row is None:
+                vid = self._add_version(doc, content_hash, record)
+                self.db.execute(
+                    "INSERT INTO documents (id, url, source, first_seen, last_seen, latest) VALUES (?,?,?,?,?,?)",
+                    (doc.id, doc.url, doc.source, doc.fetched_at, doc.fetched_at, vid),
+                )
+                return NEW
+            previous = self.db.execute(
+                "SELECT content_hash FROM versions WHERE doc_id = ? AND fetched_at <= ? "
+                "ORDER BY fetched_at DESC, vid DESC LIMIT 1",
+                (doc.id, doc.fetched_at),
+            ).fetchone()
+            first_seen, last_seen = min(row[0], doc.fetched_at), max(row[1], doc.fetched_at)
+            if previous is not None and previous[0] == content_hash:
+                self.db.execute(
+                    "UPDATE documents SET first_seen = ?, last_seen = ? WHERE id = ?", (first_seen, last_seen, doc.id)
+                )
+                return UNCHANGED
+            self._add_version(doc, content_hash, record)
+            latest = self.db.execute(
+                "SELECT vid FROM versions WHERE doc_id = ? ORDER BY fetched_at DESC, vid DESC LIMIT 1", (doc.id,)
+            ).fetchone()[0]
+            self.db.execute(
+                "UPDATE documents SET first_seen = ?, last_seen = ?, latest = ? WHERE id = ?",
+                (first_seen, last_seen, latest, doc.id),
+            )
+            return CHANGED
+
+    def _add_version(self, doc: Document, content_hash: str, record: str) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO versions (doc_id, content_hash, fetched_at, record) VALUES (?,?,?,?)",
+            (doc.id, content_hash, doc.fetched_at, record),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    def get(self, doc_id: str) -> Document | None:
+        row = self.db.execute(
+            "SELECT v.record FROM documents d JOIN versions v ON v.vid = d.latest WHERE d.id = ?", (doc_id,)
+        ).fetchone()
+        return Document.from_record(json.loads(row[0])) if row else None
+
+    def get_many(self, ids: Iterable[str]) -> Iterator[Document]:
+        """The newest version of each id, in the order given; unknown ids are skipped."""
+        for doc_id in ids:
+            doc = self.get(doc_id)
+            if doc is not None:
+                yield doc
+
+    def iter_latest(self, source: str | None = None) -> Iterator[Document]:
+        sql = "SELECT v.record FROM documents d JOIN versions v ON v.vid = d.latest"
+        args: tuple[Any, ...] = ()
+        if source:
+            sql += " WHERE d.source = ?"
+            args = (source,)
+        for (record,) in self.db.execute(sql + " ORDER BY d.url", args):
+            yield Document.from_record(json.loads(record))
+
+    def iter_changed_since(self, since_vid: int) -> Iterator[Document]:
+        """Documents whose newest version was added after version `since_vid` (see `max_version`): what the indexer must update."""
+        rows = self.db.execute(
+            "SELECT v.record FROM documents d JOIN versions v ON v.vid = d.latest WHERE d.latest > ?", (since_vid,)
+        )
+        for (record,) in rows:
+            yield Document.from_record(json.loads(record))
+
+    def max_version(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(vid), 0) FROM versions").fetchone()[0])
+
+    def versions(self, doc_id: str) -> list[Version]:
+        rows = self.db.execute(
+            "SELECT fetched_at, record FROM versions WHERE doc_id = ? ORDER BY fetched_at, vid", (doc_id,)
+        )
+        return [Version(fetched_at, Document.from_record(json.loads(record))) for fetched_at, record in rows]
+
+    def count(self, source: str | None = None) -> int:
+        if source:
+            return int(self.db.execute("SELECT COUNT(*) FROM documents WHERE source = ?", (source,)).fetchone()[0])
+        return int(self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+    def record_crawl(self, source: str, started_at: str, finished_at: str, summary: dict[str, Any]) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO crawls (source, started_at, finished_at, summary) VALUES (?,?,?,?)",
+                (source, started_at, finished_at, json.dumps(summary, sort_keys=True)),
+            )
+
+    def last_crawls(self) -> dict[str, dict[str, Any]]:
+        """The newest crawl summary of each source."""
+        rows = self.db.execute(
+            "SELECT source, started_at, finished_at, summary FROM crawls c WHERE id = "
+            "(SELECT MAX(id) FROM crawls WHERE source = c.source)"
+        )
+        return {
+            source: {"started_at": started, "finished_at": finished, **json.loads(summary)}
+            for source, started, finished, summary in rows
+        }
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

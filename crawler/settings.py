@@ -1,0 +1,28 @@
+"""Scrapy settings shared by every source. Per-source and user settings are applied by `crawler.run`
+from `archive.config` (the one settings source); this module holds only Scrapy's wiring."""
+
+BOT_NAME = "samizdat"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+ROBOTSTXT_OBEY = True
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+RETRY_ENABLED = True
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_ENABLED = True
+METAREFRESH_ENABLED = True
+HTTPERROR_ALLOW_ALL = False
+
+DOWNLOADER_MIDDLEWARES = {
+    # Next to the downloader: it sees every raw response (redirects, errors, retried 5xx, compressed
+    # bodies) before any other middleware changes or drops it.
+    "crawler.middlewares.WarcRecorderMiddleware": 950,
+}
+ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
+EXTENSIONS = {"crawler.progress.Progress": 500}
+
+LOG_LEVEL = "INFO"

@@ -1,0 +1,186 @@
+"""The generic spider: the site's structured ways in first (robots.txt sitemaps, feeds), then links.
+
+Platform spiders subclass it and add their own discovery and trap rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.linkextractors import IGNORED_EXTENSIONS
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.python.failure import Failure
+
+from archive.config import Source
+from archive.extract import extract
+from archive.urls import host_port, normalize_url
+from archive.warc import Capture
+from crawler.traps import Trap, find_trap
+
+FEED_TYPES = ("application/atom+xml", "application/rss+xml")
+# Documents are archived (a campaign's leaflets are PDFs); images, media and assets are not followed.
+KEEP_EXTENSIONS = {"pdf", "doc", "docx", "odt", "rtf", "epub"}
+SKIP_EXTENSION = re.compile(
+    r"\.(" + "|".join(sorted(set(IGNORED_EXTENSIONS) - KEEP_EXTENSIONS)) + r")$", re.IGNORECASE
+)
+DISCOVERY_PRIORITY = 10  # sitemaps and feeds before link-following: they list the articles
+
+
+class SourceSpider(Spider):
+    name = "generic"
+    traps: tuple[Trap, ...] = ()
+
+    def __init__(self, source: Source | None = None, url: str | None = None, **kwargs: Any) -> None:
+        if source is None:  # `scrapy crawl generic -a url=https://...` for trying a site by hand
+            if not url:
+                raise ValueError("give a source, or -a url=https://...")
+            source = Source(name=host_port(url).replace(":", "-"), start_urls=(url,))
+        super().__init__(name=self.name, **kwargs)
+        self.source = source
+        self.kind = source.kind
+        self.scope = source.scope
+        self.include = [re.compile(p) for p in source.include]
+        self.exclude = [re.compile(p) for p in source.exclude]
+        self.warc: Any = None  # set by the WARC recorder when the spider opens
+
+    # -- discovery -------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.source.start_urls:
+            yield Request(url, callback=self.parse_page, errback=self.on_error, priority=DISCOVERY_PRIORITY)
+        for robots in dict.fromkeys(urljoin(u, "/robots.txt") for u in self.source.start_urls):
+            yield Request(robots, callback=self.parse_robots, errback=self.on_error, priority=DISCOVERY_PRIORITY)
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+            yield from self.follow(url, self.parse_sitemap, priority=DISCOVERY_PRIORITY)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        try:
+            sitemap = Sitemap(body)
+        except Exception:  # lxml raises several kinds on a broken sitemap; it is archived either way
+            self.count("discovery/bad_sitemap")
+            return
+        self.count(f"discovery/sitemap_{sitemap.type}")
+        for entry in sitemap:
+            loc = entry.get("loc", "")
+            if sitemap.type == "sitemapindex":
+                yield from self.follow(loc, self.parse_sitemap, priority=DISCOVERY_PRIORITY)
+            else:
+                yield from self.follow(loc, self.parse_page)
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """Atom and RSS: the entries' links, and the feed's own next page (Blogger pages its feeds)."""
+        self.count("discovery/feed")
+        response.selector.remove_namespaces()
+        for href in response.xpath("//entry/link[@rel='alternate']/@href | //item/link/text()").getall():
+            yield from self.follow(href.strip(), self.parse_page)
+        for href in response.xpath("/feed/link[@rel='next']/@href").getall():
+            yield from self.follow(href, self.parse_feed, priority=DISCOVERY_PRIORITY)
+
+    # -- pages ------------------------------------------------------------------------------------
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        location = response.meta.get("warc")
+        capture = Capture(
+            url=response.url,
+            status=response.status,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
+            payload=response.body,
+            fetched_at=location.date if location else "",
+            warc_file=location.warc_file if location else "",
+            warc_offset=location.offset if location else 0,
+            digest=location.digest if location else "",
+        )
+        result = extract(capture, self.source, self.kind)
+        if self.kind is None and result.page is not None:
+            self.detect_kind(result.platform, response.url)
+        if result.page_type == "article" and result.document is not None:
+            result.document.kind = self.kind or "generic"
+            yield result.document
+        else:
+            self.count(f"pages/{result.page_type}")
+        if result.page is None:
+            return
+        for feed_type in FEED_TYPES:
+            feed = result.page.link_href("alternate", feed_type)
+            if feed:
+                yield from self.follow(feed, self.parse_feed, priority=DISCOVERY_PRIORITY)
+        for url in result.page.links():
+            yield from self.follow(url, self.parse_page)
+
+    def detect_kind(self, platform: str | None, url: str) -> None:
+        """The first HTML page decides the kind of a source that did not name one; the archive records
+        it, so that a reindex reads the pages the same way."""
+        self.kind = platform or "generic"
+        self.crawler.stats.set_value("samizdat/kind_detected", self.kind)
+        if self.warc is not None:
+            self.warc.write_metadata(url, {"samizdat-source": self.source.name, "detected-kind": self.kind})
+
+    # -- scope --------------------------------------------------------------------------------------
+
+    def follow(self, url: str, callback: Any, priority: int = 0) -> Iterator[Request]:
+        if not url.startswith(("http://", "https://")):
+            return
+        url = normalize_url(url)
+        reason = self.skip_reason(url)
+        if reason:
+            self.count(f"skipped/{reason}")
+            return
+        yield Request(url, callback=callback, errback=self.on_error, priority=priority)
+
+    def skip_reason(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        if not self.in_scope(parts.netloc):
+            return "offsite"
+        if SKIP_EXTENSION.search(parts.path):
+            return "media"
+        if any(p.search(url) for p in self.exclude):
+            return "excluded"
+        if self.include and not any(p.search(url) for p in self.include):
+            return "not-included"
+        trap = find_trap(url, self.traps)
+        return f"trap:{trap}" if trap else None
+
+    def in_scope(self, netloc: str) -> bool:
+        host = netloc.split(":")[0]
+        return any(netloc == d or (":" not in d and (host == d or host.endswith("." + d))) for d in self.scope)
+
+    # -- bookkeeping ------------------------------------------------------------------------------------
+
+    def on_error(self, failure: Failure) -> None:
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            return  # robots.txt and offsite refusals are counted by their middlewares
+        self.count(f"errors/{error_kind(failure)}")
+
+    def count(self, key: str) -> None:
+        self.crawler.stats.inc_value(f"samizdat/{key}")
+
+
+def error_kind(failure: Failure) -> str:
+    """A short name for what went wrong, for the crawl summary's error counts."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        try:
+            return f"http_{status}_{HTTPStatus(status).phrase.lower().replace(' ', '_')}"
+        except ValueError:
+            return f"http_{status}"
+    # Scrapy wraps Twisted's errors in its own classes (DownloadConnectionRefusedError, ...): go by name.
+    names = " ".join(cls.__name__ for cls in type(failure.value).__mro__)
+    for marker, kind in (("DNSLookup", "dns_lookup_failed"), ("ConnectionRefused", "connection_refused"),
+                         ("Timeout", "timeout"), ("TimedOut", "timeout"), ("Cancelled", "too_large_or_cancelled")):
+        if marker in names:
+            return kind
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(failure.value).__name__).lower()

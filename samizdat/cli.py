@@ -1,0 +1,243 @@
+"""The `samizdat` command line. Every SamizdatError becomes one clear line and exit status 1."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive.config import Config, load_config
+from archive.datadir import DataDir
+from archive.errors import SamizdatError
+from samizdat import __version__
+
+DEFAULT_DATA = "./samizdat-data"
+DEFAULT_CONFIG = "./sources.toml"
+
+data_option = click.option(
+    "--data", "data_dir", envvar="SAMIZDAT_DATA", default=DEFAULT_DATA, show_default=True,
+    type=click.Path(file_okay=False, path_type=Path), help="Data directory (env SAMIZDAT_DATA).",
+)
+config_option = click.option(
+    "--config", "config_path", envvar="SAMIZDAT_CONFIG", default=DEFAULT_CONFIG, show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path), help="sources.toml (env SAMIZDAT_CONFIG).",
+)
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters shared by `search` and `export`: they select the same documents."""
+    options = [
+        click.option("--label", "labels", multiple=True, help="Only documents with this label (repeat: all of them)."),
+        click.option("--source", help="Only this source."),
+        click.option("--author", help="Only this author."),
+        click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after."),
+        click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Published on or before."),
+        click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default=None,
+                     help="Order (default: relevance with a query, newest without)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SamizdatError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+def search_params(query: str, labels: tuple[str, ...], source: str | None, author: str | None,
+                  date_from: str | None, date_to: str | None, sort: str | None,
+                  limit: int | None = None, page: int = 1) -> Any:
+    from search import SearchParams
+
+    mapping: dict[str, Any] = {"q": query, "label": list(labels), "source": source, "author": author,
+                               "from": date_from, "to": date_to, "sort": sort, "page": str(page)}
+    if limit is not None:
+        mapping["per_page"] = str(limit)
+    try:
+        return SearchParams.from_mapping({k: v for k, v in mapping.items() if v not in (None, [])})
+    except SamizdatError as exc:
+        # The library names the parameter as the API does; the CLI names its flag.
+        message = re.sub(r"^per_page\b", "--limit", str(exc))
+        message = re.sub(r"^(from|to|sort|page|label|source|author)\b", r"--\1", message)
+        raise click.ClickException(message) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="samizdat")
+def main() -> None:
+    """samizdat: preserve campaign blogs and online magazines in WARC files and make them searchable."""
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@config_option
+@data_option
+@handle_errors
+def crawl(names: tuple[str, ...], config_path: Path, data_dir: Path) -> None:
+    """Crawl the sources of sources.toml (all, or those NAMED) into the data directory."""
+    from samizdat import stages
+
+    config = load_config(config_path)
+    config.select(list(names))  # an unknown name fails before anything is created
+    datadir = DataDir.create(data_dir)
+    click.echo(f"crawling {len(config.select(list(names)))} source(s) into {datadir.root}", err=True)
+    summaries = stages.crawl(datadir, config, names)
+    print_summaries(summaries)
+    failed = [s["source"] for s in summaries if s["failed"]]
+    if failed:
+        raise click.ClickException(f"{len(failed)} source(s) failed: {', '.join(failed)} (see above)")
+
+
+def print_summaries(summaries: list[dict[str, Any]]) -> None:
+    header = f"{'source':<18} {'kind':<10} {'pages':>6} {'new':>5} {'changed':>8} {'unchanged':>10}  errors"
+    click.echo(header)
+    for s in summaries:
+        errors = ", ".join(f"{k} x{v}" for k, v in s["errors"].items()) or "-"
+        a = s["articles"]
+        kind = s["kind"] + ("*" if s["kind_detected"] else "")
+        click.echo(f"{s['source']:<18} {kind:<10} {s['pages']:>6} {a['new']:>5} {a['changed']:>8} "
+                   f"{a['unchanged']:>10}  {errors}")
+        if s["skipped"]:
+            click.echo("    skipped: " + ", ".join(f"{k} x{v}" for k, v in s["skipped"].items()))
+        if s["failed"]:
+            click.echo(f"    FAILED: {s['failure']}")
+    if any(s["kind_detected"] for s in summaries):
+        click.echo("* kind detected from the site")
+
+
+@main.command()
+@click.argument("query", default="")
+@filter_options
+@click.option("--limit", type=int, default=None, help="Results to show (default 20, at most 100).")
+@click.option("--page", type=int, default=1, help="Page of results.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON object.")
+@data_option
+@handle_errors
+def search(query: str, labels: tuple[str, ...], source: str | None, author: str | None, date_from: str | None,
+           date_to: str | None, sort: str | None, limit: int | None, page: int, as_json: bool,
+           data_dir: Path) -> None:
+    """Search the archive: words are ANDed; "phrases", OR, NOT and field:value work."""
+    from samizdat import stages
+
+    params = search_params(query, labels, source, author, date_from, date_to, sort, limit, page)
+    datadir = DataDir.open(data_dir)
+    service = stages.open_search(datadir)
+    try:
+        result = service.search(params)
+    finally:
+        service.close()
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    for warning in result.get("warnings", []):
+        click.echo(f"note: {warning}", err=True)
+    click.echo(f"{result['total']} article(s)" + (f" for {query!r}" if query else ""))
+    first = (result["page"] - 1) * result["per_page"]
+    for number, hit in enumerate(result["hits"], first + 1):
+        click.echo("")
+        click.echo(f"{number:>3}. " + click.style(hit["title"], bold=True) + f"  {hit['published'] or 'undated'}")
+        meta = " · ".join(x for x in (hit["source"], hit["author"], ", ".join(hit["labels"])) if x)
+        click.echo(f"     {meta}")
+        click.echo(f"     {terminal_snippet(hit['snippet'])}")
+        click.echo(f"     {hit['url']}")
+    if result["total"] > first + len(result["hits"]):
+        click.echo(f"\n... more: --page {result['page'] + 1}")
+
+
+def terminal_snippet(snippet: str) -> str:
+    """The API's snippet is escaped HTML with <mark>ed matches; a terminal wants plain text in bold."""
+    parts = re.split(r"<mark>(.*?)</mark>", snippet)
+    out = [html.unescape(p) if i % 2 == 0 else click.style(html.unescape(p), bold=True, underline=True)
+           for i, p in enumerate(parts)]
+    return " ".join("".join(out).split())
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout).")
+@click.option("--query", "-q", default="", help="Full-text query, as for `samizdat search`.")
+@filter_options
+@data_option
+@handle_errors
+def export(fmt: str, output: Path | None, query: str, labels: tuple[str, ...], source: str | None,
+           author: str | None, date_from: str | None, date_to: str | None, sort: str | None, data_dir: Path) -> None:
+    """Export the selected articles (all by default) as JSONL, CSV or WARC."""
+    from samizdat import stages
+
+    params = search_params(query, labels, source, author, date_from, date_to, sort or "oldest")
+    datadir = DataDir.open(data_dir)
+    docs = stages.matching_documents(datadir, params)
+    if fmt == "warc":
+        with (open(output, "wb") if output else click.get_binary_stream("stdout")) as out:
+            count = stages.export_warc(datadir, docs, out)
+    else:
+        writer = stages.export_jsonl if fmt == "jsonl" else stages.export_csv
+        with (open(output, "w", encoding="utf-8", newline="") if output else click.get_text_stream("stdout")) as out:
+            count = writer(docs, out)
+    click.echo(f"exported {count} article(s)" + (f" to {output}" if output else ""), err=True)
+
+
+@main.command()
+@click.option("--config", "config_path", envvar="SAMIZDAT_CONFIG", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Apply this sources.toml's labels and kinds instead of those recorded at crawl time.")
+@data_option
+@handle_errors
+def reindex(config_path: Path | None, data_dir: Path) -> None:
+    """Rebuild the document store and the index from the WARC files alone."""
+    from samizdat import stages
+
+    datadir = DataDir.open(data_dir)
+    config: Config | None = load_config(config_path) if config_path else None
+    counts = stages.reindex(datadir, config, progress=lambda line: click.echo(line, err=True))
+    click.echo(f"rebuilt from {counts['files']} WARC file(s): {counts['responses']} responses, "
+               f"{counts['documents']} documents")
+
+
+@main.command()
+@config_option
+@data_option
+@handle_errors
+def sources(config_path: Path, data_dir: Path) -> None:
+    """List the sources with their last crawl."""
+    from archive.store import Store
+
+    config = load_config(config_path)
+    last: dict[str, Any] = {}
+    if (data_dir / "store.sqlite").exists():
+        with Store(DataDir.open(data_dir).store_path) as store:
+            last = store.last_crawls()
+            counts = {s.name: store.count(s.name) for s in config.sources}
+    for s in config.sources:
+        crawl = last.get(s.name)
+        when = f"last crawl {crawl['finished_at']}, {crawl['pages']} pages" if crawl else "never crawled"
+        kind = s.kind or (crawl["kind"] + " (detected)" if crawl else "detect")
+        click.echo(f"{s.name:<18} {kind:<20} {counts.get(s.name, 0) if last else 0:>5} articles  {when}")
+
+
+@main.command()
+@click.option("--data", "data_dir", default="./samizdat-demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Where the demo archive goes.")
+@handle_errors
+def demo(data_dir: Path) -> None:
+    """Archive the bundled sample sites (offline) and show what to do next."""
+    from samizdat.demo import run_demo
+
+    run_demo(data_dir)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The wiring of the stages: crawl -> store -> index, reindex from the WARC files, export.
+
+The only module (with the CLI) that imports archive, crawler and search together.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+from warcio.warcwriter import WARCWriter
+
+from archive.config import Config, Source
+from archive.datadir import DataDir
+from archive.document import EXPORT_FIELDS, Document
+from archive.errors import DataDirError, SamizdatError
+from archive.extract import extract
+from archive.store import Store
+from archive.warc import SOFTWARE, copy_records, iter_entries
+from search import Indexer, SearchParams, SearchService
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def crawl(datadir: DataDir, config: Config, names: Iterable[str]) -> list[dict[str, Any]]:
+    """Crawl the named sources (all when none), store their articles and update the index in place."""
+    from crawler.run import run_crawl  # Scrapy and Twisted load only when a crawl runs
+
+    sources = config.select(list(names))
+    with datadir.writer_lock("crawl"):
+        with Store(datadir.store_path) as store:
+            since = store.max_version()
+        summaries = run_crawl(datadir, sources, config.settings)
+        with Store(datadir.store_path) as store:
+            for summary in summaries:
+                store.record_crawl(summary["source"], summary["started_at"], summary["finished_at"], summary)
+            indexer = Indexer(datadir.index_dir)
+            try:
+                indexer.update(store.iter_changed_since(since))
+            finally:
+                indexer.close()
+    return summaries
+
+
+def reindex(datadir: DataDir, config: Config | None = None, progress: Progress = _quiet) -> dict[str, int]:
+    """Rebuild the store and the index from the WARC files alone; swap them in only when complete.
+
+    Each WARC file names its source in its warcinfo record. When a sources.toml is given, its current
+    definition of a source (labels, kind) wins over the one recorded at crawl time.
+    """
+    files = datadir.warc_files()
+    if not files:
+        raise DataDirError(f"{datadir.root} holds no WARC files; nothing to rebuild from (run `samizdat crawl`)")
+    current = {s.name: s for s in config.sources} if config else {}
+    store_tmp = datadir.root / "store.sqlite.rebuild"
+    index_tmp = datadir.root / "index.rebuild"
+    for path in (store_tmp, Path(f"{store_tmp}-wal"), Path(f"{store_tmp}-shm")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(index_tmp, ignore_errors=True)
+    counts = {"files": 0, "responses": 0, "articles": 0, "documents": 0}
+    with datadir.writer_lock("reindex"):
+        kinds = _detected_kinds(files)
+        with Store(store_tmp) as store:
+            for number, path in enumerate(files, 1):
+                source: Source | None = None
+                for entry in iter_entries(path, f"warc/{path.name}"):
+                    if entry.type == "warcinfo" and isinstance(entry.info.get("samizdat-source"), dict):
+                        recorded = Source.from_dict(entry.info["samizdat-source"])
+                        source = current.get(recorded.name, recorded)
+                    elif entry.type == "response" and entry.capture is not None and source is not None:
+                        counts["responses"] += 1
+                        result = extract(entry.capture, source, source.kind or kinds.get(source.name))
+                        if result.document is not None:
+                            store.upsert(result.document)
+                            counts["articles"] += 1
+                counts["files"] = number
+                progress(f"reindex: {number}/{len(files)} WARC files, {counts['responses']} responses, "
+                         f"{counts['articles']} articles")
+            counts["documents"] = store.count()
+            indexer = Indexer(index_tmp)
+            try:
+                indexer.update(store.iter_latest())
+            finally:
+                indexer.close()
+            progress(f"reindex: indexed {counts['documents']} documents")
+            crawls = _copy_crawl_log(datadir)
+            for row in crawls:
+                store.record_crawl(*row)
+        _swap(datadir, store_tmp, index_tmp)
+    return counts
+
+
+def _detected_kinds(files: list[Path]) -> dict[str, str]:
+    """The kind each source was found to be during its crawls (metadata records), newest last."""
+    kinds: dict[str, str] = {}
+    for path in files:
+        for entry in iter_entries(path, path.name):
+            if entry.type == "metadata" and entry.info.get("detected-kind"):
+                kinds[str(entry.info.get("samizdat-source"))] = str(entry.info["detected-kind"])
+    return kinds
+
+
+def _copy_crawl_log(datadir: DataDir) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Crawl summaries are history, not derived data: carry them over into the rebuilt store."""
+    if not datadir.store_path.exists():
+        return []
+    with Store(datadir.store_path) as old:
+        rows = old.db.execute("SELECT source, started_at, finished_at, summary FROM crawls ORDER BY id").fetchall()
+    return [(s, a, b, json.loads(summary)) for s, a, b, summary in rows]
+
+
+def _swap(datadir: DataDir, store_tmp: Path, index_tmp: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(f"{datadir.store_path}{suffix}").unlink(missing_ok=True)
+    store_tmp.replace(datadir.store_path)
+    old_index = datadir.root / "index.old"
+    shutil.rmtree(old_index, ignore_errors=True)
+    if datadir.index_dir.exists():
+        datadir.index_dir.replace(old_index)
+    index_tmp.replace(datadir.index_dir)
+    shutil.rmtree(old_index, ignore_errors=True)
+
+
+def open_search(datadir: DataDir) -> SearchService:
+    if not datadir.index_dir.exists():
+        raise DataDirError(f"{datadir.root} has no search index yet; run `samizdat crawl` or `samizdat reindex`")
+    return SearchService(datadir.index_dir)
+
+
+def matching_documents(datadir: DataDir, params: SearchParams) -> Iterator[Document]:
+    """Every document the search parameters select, newest version, in the requested order."""
+    service = open_search(datadir)
+    try:
+        ids = list(service.iter_ids(params))
+    finally:
+        service.close()
+    with Store(datadir.store_path) as store:
+        yield from store.get_many(ids)
+
+
+def export_jsonl(docs: Iterable[Document], out: TextIO) -> int:
+    count = 0
+    for doc in docs:
+        out.write(json.dumps(doc.to_record(), ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def export_csv(docs: Iterable[Document], out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for doc in docs:
+        record = doc.to_record()
+        record["labels"] = "; ".join(record["labels"])
+        writer.writerow(record)
+        count += 1
+    return count
+
+
+def export_warc(datadir: DataDir, docs: Iterable[Document], out: BinaryIO) -> int:
+    """One valid WARC file: a warcinfo record, then each article's response and request, byte for byte."""
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
+    writer.write_record(writer.create_warcinfo_record("samizdat-export.warc.gz", {"software": SOFTWARE}))
+    out.write(buffer.getvalue())
+    count = 0
+    for doc in docs:
+        path = datadir.root / doc.warc_file
+        if not path.resolve().is_relative_to(datadir.root.resolve()) or not path.exists():
+            raise SamizdatError(f"{doc.url}: its WARC file {doc.warc_file} is missing from {datadir.root}")
+        copy_records(path, doc.warc_offset, out)
+        count += 1
+    return count
+
+
+def stdout_text() -> TextIO:
+    return sys.stdout
