@@ -1,0 +1,75 @@
+"""Shared fixtures: the sample sites served over real HTTP, and one crawl of them per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from samizdat.sample_sites import sources_toml
+
+
+@dataclass
+class SampleSites:
+    urls: dict[str, str]
+    log: Path
+    process: subprocess.Popen
+
+    def requests(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@dataclass
+class Crawl:
+    data: Path
+    config: Path
+    result: subprocess.CompletedProcess
+    sites: SampleSites
+
+
+def run_cli(*args: object, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `samizdat ...` as a user would, in a process of its own (Twisted's reactor runs once per process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "samizdat", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_sites(tmp_path_factory) -> SampleSites:
+    log = tmp_path_factory.mktemp("server") / "requests.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "samizdat.sample_sites", "--log", str(log)], stdout=subprocess.PIPE, text=True
+    )
+    line = process.stdout.readline()
+    assert line, "the sample site server printed no address"
+    yield SampleSites(urls=json.loads(line), log=log, process=process)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def write_config(path: Path, sites: SampleSites, with_kind: bool = True, extra: str = "") -> Path:
+    path.write_text(sources_toml(sites.urls, with_kind=with_kind) + extra
+                    + "\n[settings]\ntimeout_seconds = 10\nprogress_seconds = 0\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def crawl(sample_sites, tmp_path_factory) -> Crawl:
+    """The sample sites crawled once into a data directory shared by the tests that only read it."""
+    root = tmp_path_factory.mktemp("crawl")
+    config = write_config(root / "sources.toml", sample_sites)
+    result = run_cli("crawl", "--config", config, "--data", root / "data")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return Crawl(data=root / "data", config=config, result=result, sites=sample_sites)
+
+
+def export_records(data: Path, *args: str) -> list[dict]:
+    result = run_cli("export", "--format", "jsonl", "--data", data, *args)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]

@@ -1,0 +1,116 @@
+"""sources.toml: every kind of mistake gets one line naming the place, the problem and the fix."""
+
+from pathlib import Path
+
+import pytest
+
+from archive.config import SETTING_KEYS, Settings, load_config, parse_config
+from archive.errors import ConfigError
+
+GOOD = """\
+[settings]
+timeout_seconds = 10
+
+[[source]]
+name = "steppe-notes"
+kind = "blogger"
+start_urls = ["https://steppe.example.org/"]
+labels = ["Kazakhstan"]
+schedule = "0 3 * * 1"
+max_pages = 500
+delay = 0.5
+obey_robots = true
+include = ["/20\\\\d\\\\d/"]
+exclude = ["/tag/"]
+
+[[source]]
+name = "tenants"
+start_urls = ["http://tenants.example.net:8080/"]
+"""
+
+
+def parse(text: str, environ: dict[str, str] | None = None):
+    return parse_config(text, Path("sources.toml"), environ or {})
+
+
+def test_a_good_file_parses_with_defaults():
+    config = parse(GOOD)
+    blog, tenants = config.sources
+    assert blog.kind == "blogger" and blog.labels == ("Kazakhstan",) and blog.delay == 0.5
+    assert blog.scope == ("steppe.example.org",)
+    assert tenants.kind is None and tenants.obey_robots is True and tenants.max_pages is None
+    assert tenants.scope == ("tenants.example.net:8080",)
+    assert config.settings.timeout_seconds == 10
+    assert config.settings.max_page_bytes == SETTING_KEYS["max_page_bytes"].default
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (('start_urls = ["http://tenants', 'start_url = ["http://tenants'),
+         'sources.toml:18: source \'tenants\': unknown key \'start_url\'; did you mean "start_urls"?'),
+        (('kind = "blogger"', 'kind = "bloger"'),
+         "sources.toml:6: source 'steppe-notes': kind 'bloger' is not one of blogger, wordpress, magazine, "
+         'generic; did you mean "blogger"?'),
+        (('name = "tenants"', 'name = "steppe-notes"'),
+         "sources.toml:17: source 'steppe-notes': name already used by the source at line 4"),
+        (('name = "tenants"', 'name = "Tenants Union"'),
+         "sources.toml:17: source 'Tenants Union': name 'Tenants Union' is not a slug"),
+        (('start_urls = ["https://steppe', 'start_urls = ["ftp://steppe'), "sources.toml:7: source 'steppe-notes': "
+         "start URL 'ftp://steppe.example.org/' is not an http or https URL"),
+        (('start_urls = ["http://tenants.example.net:8080/"]', 'start_urls = "http://tenants.example.net/"'),
+         "sources.toml:18: source 'tenants': start_urls must be a list, e.g. start_urls = "),
+        (("max_pages = 500", "max_pages = -1"), "sources.toml:10: source 'steppe-notes': must be positive"),
+        (("max_pages = 500", 'max_pages = "500"'),
+         "sources.toml:10: source 'steppe-notes': max_pages must be a whole number, not str '500'"),
+        (("delay = 0.5", "delay = -2"), "sources.toml:11: source 'steppe-notes': delay must be 0 or more"),
+        (("obey_robots = true", 'obey_robots = "no"'),
+         "sources.toml:12: source 'steppe-notes': obey_robots must be true or false"),
+        (('exclude = ["/tag/"]', 'exclude = ["/tag/("]'),
+         "sources.toml:14: source 'steppe-notes': '/tag/(' is not a valid regular expression"),
+        (('schedule = "0 3 * * 1"', 'schedule = "every monday"'),
+         "sources.toml:9: source 'steppe-notes': schedule 'every monday' is not a cron expression"),
+        (('name = "tenants"\n', ""), "sources.toml:16: source #2: missing required key 'name'"),
+        (("timeout_seconds = 10", "timeout = 10"),
+         'sources.toml:2: [settings]: unknown key \'timeout\'; did you mean "timeout_seconds"?'),
+        (("[settings]", "[setings]"), 'sources.toml:1: unknown table or key \'setings\'; did you mean "settings"?'),
+        (('labels = ["Kazakhstan"]', 'labels = ["Kazakhstan"'), "sources.toml: not valid TOML: "),
+    ],
+)
+def test_each_mistake_names_line_source_field_and_fix(edit, expected):
+    old, new = edit
+    assert old in GOOD
+    with pytest.raises(ConfigError) as info:
+        parse(GOOD.replace(old, new, 1))
+    assert str(info.value).startswith(expected), str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_file_without_sources_is_an_error():
+    with pytest.raises(ConfigError, match=r"no \[\[source\]\] table"):
+        parse("[settings]\ntimeout_seconds = 3\n")
+
+
+def test_missing_file_says_what_to_do(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "sources.toml")
+
+
+def test_environment_overrides_the_file_and_flags_override_both():
+    config = parse(GOOD, {"SAMIZDAT_TIMEOUT_SECONDS": "4", "SAMIZDAT_RETRY_TIMES": "5"})
+    assert config.settings.timeout_seconds == 4.0 and config.settings.retry_times == 5
+    assert config.settings.override(retry_times=1, timeout_seconds=None).retry_times == 1
+    with pytest.raises(ConfigError, match="SAMIZDAT_RETRY_TIMES: retry_times must be a whole number"):
+        parse(GOOD, {"SAMIZDAT_RETRY_TIMES": "many"})
+
+
+def test_unknown_source_name_suggests_the_closest():
+    config = parse(GOOD)
+    assert [s.name for s in config.select(["tenants"])] == ["tenants"]
+    with pytest.raises(ConfigError, match='no source named \'steppe-note\'; did you mean "steppe-notes"'):
+        config.select(["steppe-note"])
+
+
+def test_every_setting_is_declared_once_with_help():
+    assert set(SETTING_KEYS) == set(Settings.__dataclass_fields__)
+    assert all(key.help for key in SETTING_KEYS.values())
