@@ -144,7 +144,7 @@ class Store:
             yield Document.from_record(json.loads(record))
 
     def iter_changed_since(self, since_vid: int) -> Iterator[Document]:
-        """Documents whose newest version was added after version `since_vid` (see `max_version`): what the indexer must update."""
+        """Documents whose newest version came after version `since_vid` (see `max_version`): to index."""
         rows = self.db.execute(
             "SELECT v.record FROM documents d JOIN versions v ON v.vid = d.latest WHERE d.latest > ?", (since_vid,)
         )

@@ -89,7 +89,8 @@ def reindex(datadir: DataDir, config: Config | None = None, progress: Progress =
             counts["documents"] = store.count()
             indexer = Indexer(index_tmp)
             try:
-                indexer.update(store.iter_latest())
+                # A rebuild writes everything at once: large batches in two processes, merged once.
+                indexer.update(store.iter_latest(), batch_size=5000, procs=2, multisegment=True)
             finally:
                 indexer.close()
             progress(f"reindex: indexed {counts['documents']} documents")

@@ -32,7 +32,8 @@ PRUNE_XPATH = [
 # Links that name the post's labels: rel=tag (Blogger labels, WordPress tags) and rel="category tag".
 LABEL_XPATH = (
     ".//a[contains(concat(' ', normalize-space(@rel), ' '), ' tag ')]"
-    "[not(ancestor::*[contains(@class, 'sidebar') or contains(@class, 'widget') or @id='comments'])]"
+    # Blogger wraps its posts in a "widget Blog", so widgets as such are not excluded: sidebars are.
+    "[not(ancestor::*[contains(@class, 'sidebar') or self::aside or @id='comments' or contains(@class, 'comments')])]"
 )
 
 

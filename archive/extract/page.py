@@ -25,6 +25,7 @@ class Page:
             return None
         if tree is None or not isinstance(tree, lxml.html.HtmlElement):
             return None
+        unwrap_layout_tables(tree)
         return cls(url=url, tree=tree)
 
     def meta(self, *names: str) -> str | None:
@@ -73,3 +74,16 @@ class Page:
             if url.startswith(("http://", "https://")):
                 out.append(url)
         return out
+
+
+LAYOUT_MARKERS = ".//td//p | .//td//h1 | .//td//h2 | .//td//h3 | .//td//table | .//td//blockquote"
+
+
+def unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
+    """Old hand-written sites lay pages out with tables; read as data tables, their text comes out as
+    one long row. A table whose cells hold paragraphs or headings is layout: turn it into blocks."""
+    for table in reversed(tree.xpath("//table")):  # innermost first
+        if not table.xpath(LAYOUT_MARKERS):
+            continue
+        for el in table.iter("table", "tbody", "thead", "tfoot", "tr", "td", "th"):
+            el.tag = "div"

@@ -56,7 +56,7 @@ def _child_links(page: Page, path: str) -> int:
     found = set()
     for url in page.links():
         parts = urlsplit(url)
-        if parts.netloc == host and parts.path.startswith(base) and len(parts.path) > len(base):
-            if not re.search(r"/index\.(html?|php)$", parts.path):
-                found.add(parts.path)
+        below = parts.netloc == host and parts.path.startswith(base) and len(parts.path) > len(base)
+        if below and not re.search(r"/index\.(html?|php)$", parts.path):
+            found.add(parts.path)
     return len(found)

@@ -1,0 +1,54 @@
+"""How long extraction takes per page, replayed from a data directory's WARC files.
+
+    samizdat demo && python bench/bench_extract.py --data samizdat-demo [--repeat 3]
+
+Prints the pages per second of reading the WARC files alone and of reading plus extracting, and the
+p50/p95 extraction time of an article page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from archive.config import Source
+from archive.datadir import DataDir
+from archive.extract import extract
+from archive.warc import iter_entries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("samizdat-demo"))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    datadir = DataDir.open(args.data)
+    files = datadir.warc_files()
+    t0 = time.perf_counter()
+    captures = [e.capture for f in files for e in iter_entries(f, f.name) if e.capture is not None]
+    read_seconds = time.perf_counter() - t0
+    source = Source(name="bench", start_urls=("http://127.0.0.1/",))
+    article_ms: list[float] = []
+    other_ms: list[float] = []
+    t0 = time.perf_counter()
+    for _ in range(args.repeat):
+        for capture in captures:
+            start = time.perf_counter()
+            result = extract(capture, source)
+            elapsed = (time.perf_counter() - start) * 1000
+            (article_ms if result.document else other_ms).append(elapsed)
+    extract_seconds = time.perf_counter() - t0
+    total = len(captures) * args.repeat
+    print(f"WARC files: {len(files)}, responses: {len(captures)}")
+    print(f"read WARC            {len(captures) / read_seconds:8.0f} responses/s")
+    print(f"extract (all)        {total / extract_seconds:8.1f} responses/s")
+    for name, values in (("article pages", article_ms), ("other responses", other_ms)):
+        if values:
+            q = statistics.quantiles(values, n=20) if len(values) > 1 else values * 19
+            print(f"{name:<20} p50 {statistics.median(values):7.1f} ms   p95 {q[18]:7.1f} ms   n={len(values)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Benchmark search/: index N synthetic documents, then time searches and facet counting.
+
+    python bench/bench_search.py                 # 20,000 documents
+    python bench/bench_search.py --docs 5000 --procs 2
+
+Prints figures only; nothing here asserts a time (these shared machines vary 10-30% between runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from archive.document import Document
+from search import Indexer, SearchParams, SearchService
+from search.doctable import build_table
+from search.facets import count_facets
+
+TOPIC_WORDS = [
+    "rent",
+    "strike",
+    "tenants",
+    "landlord",
+    "eviction",
+    "evicted",
+    "police",
+    "picket",
+    "union",
+    "bakery",
+    "shipyard",
+    "council",
+    "housing",
+    "court",
+    "hearing",
+    "wages",
+    "workers",
+    "meeting",
+    "leaflet",
+    "repairs",
+    "protest",
+    "march",
+    "newspaper",
+    "editorial",
+    "history",
+]
+LABELS = [f"Label {n}" for n in range(60)] + ["Rent strike", "Housing", "Police", "Strikes", "Union"]
+SOURCES = ["tenants-voice", "red-press", "kz-news", "harbour-blog", "union-weekly"]
+WORDS_PER_DOC = 250
+
+
+def synthetic_docs(count: int, seed: int = 7) -> Iterator[Document]:
+    rng = random.Random(seed)
+    # A Zipf-like vocabulary: a few very common words, a long tail of rare ones, like real text.
+    vocabulary = TOPIC_WORDS + [f"w{n}x" for n in range(20_000)]
+    weights = [1.0 / (rank + 1) for rank in range(len(vocabulary))]
+    authors = [f"Author {n}" for n in range(300)]
+    for n in range(count):
+        words = rng.choices(vocabulary, weights=weights, k=WORDS_PER_DOC)
+        undated = rng.random() < 0.03
+        year, month, day = rng.randint(2005, 2024), rng.randint(1, 12), rng.randint(1, 28)
+        yield Document(
+            url=f"https://{SOURCES[n % len(SOURCES)]}.example/post/{n}",
+            source=SOURCES[n % len(SOURCES)],
+            kind="blogger",
+            title=" ".join(rng.choices(vocabulary[:400], k=6)).capitalize(),
+            text=" ".join(words) + ".",
+            author=rng.choice(authors) if rng.random() < 0.9 else None,
+            published=None if undated else f"{year:04d}-{month:02d}-{day:02d}",
+            labels=sorted(set(rng.choices(LABELS, weights=[1.0 / (i + 1) for i in range(len(LABELS))], k=3))),
+            language="en",
+        )
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
+
+
+def time_calls(call: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def query_shapes() -> dict[str, list[SearchParams]]:
+    pairs = [("rent", "strike"), ("police", "picket"), ("union", "bakery"), ("tenants", "eviction")]
+    return {
+        "single word": [SearchParams(q=w) for w in TOPIC_WORDS],
+        "two words (AND)": [SearchParams(q=f"{a} {b}") for a, b in pairs],
+        "phrase": [SearchParams(q=f'"{a} {b}"') for a, b in pairs],
+        "rare word": [SearchParams(q=f"w{n}x") for n in range(5000, 5040)],
+        "filter only (source)": [SearchParams(source=s) for s in SOURCES],
+        "label filter": [SearchParams(labels=[label]) for label in LABELS[:20]],
+        "word + label, newest": [SearchParams(q=w, labels=["Label 0"], sort="newest") for w in TOPIC_WORDS],
+        "browse all, oldest": [SearchParams(sort="oldest")],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=20_000, help="documents to index (default 20000)")
+    parser.add_argument("--repeat", type=int, default=30, help="timed searches per query shape")
+    parser.add_argument("--batch-size", type=int, default=5000, help="documents per commit")
+    parser.add_argument("--procs", type=int, default=1, help="indexing processes (2 for multisegment)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+        index_dir = Path(tmp) / "index"
+        docs = list(synthetic_docs(args.docs))
+        start = time.perf_counter()
+        with Indexer(index_dir) as indexer:
+            indexer.update(docs, batch_size=args.batch_size, procs=args.procs, multisegment=args.procs > 1)
+        seconds = time.perf_counter() - start
+        print(f"indexed {args.docs} documents in {seconds:.1f} s: {args.docs / seconds:.0f} docs/s")
+
+        with SearchService(index_dir, refresh_seconds=3600) as service:
+            start = time.perf_counter()
+            service.search(SearchParams(q="rent"))
+            print(f"first search (opens the searcher, builds the document table): "
+                  f"{(time.perf_counter() - start) * 1000:.0f} ms")  # fmt: skip
+
+            rows = []
+            for shape, variants in query_shapes().items():
+                samples: list[float] = []
+                totals: list[int] = []
+                for i in range(args.repeat):
+                    params = variants[i % len(variants)]
+                    start = time.perf_counter()
+                    totals.append(service.search(params)["total"])
+                    samples.append((time.perf_counter() - start) * 1000)
+                rows.append((shape, statistics.median(totals), *percentiles(samples)))
+
+            # Facet counting alone, over a broad match: the part groupedby made slow.
+            state = service._current()
+            assert state is not None
+            table = state.table()
+            start = time.perf_counter()
+            build_table(state.searcher.reader())
+            print(f"document table rebuild (after each commit): {(time.perf_counter() - start) * 1000:.0f} ms")
+            everything = list(range(len(table.ids)))
+            half = everything[::2]
+            rows.append(("facets only, all docs", len(everything), *percentiles(
+                time_calls(lambda: count_facets(table, everything), args.repeat))))  # fmt: skip
+            rows.append(("facets only, half", len(half), *percentiles(
+                time_calls(lambda: count_facets(table, half), args.repeat))))  # fmt: skip
+
+        print(f"\n{'query shape':<24} {'hits (median)':>13} {'p50 ms':>8} {'p95 ms':>8}")
+        for shape, hits, p50, p95 in rows:
+            print(f"{shape:<24} {hits:>13.0f} {p50:>8.1f} {p95:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,492 @@
+"""The sample sites' content: data/*.toml loaded into small models.
+
+sites.py renders pages from these models and truth.py derives the expected test results from them,
+so what is served and what the tests expect cannot drift apart.
+
+Article bodies are lists of strings in the data files. A prefix marks what a string is:
+"## " a subheading, "- " a list item (consecutive items make one list), "> " a blockquote,
+"!image" the huge inline picture. An inline table `{ text = "...", raw = "..." }` is a paragraph
+followed by live markup that is not text (the XSS post's payload). Anything else is a paragraph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from email.utils import format_datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DATA_DIR = Path(__file__).with_name("data")
+
+# Own name tables: strftime's %A/%B follow the process locale, and the sites must not.
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+def fixed_zone(offset: str) -> timezone:
+    """ "+06:00" -> a fixed-offset zone (the sample sites have no daylight saving)."""
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes = offset.lstrip("+-").split(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+def local_datetime(day: str, clock: str, zone: timezone) -> datetime:
+    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
+
+
+def long_date(d: date) -> str:
+    """5 March 2024"""
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def weekday_date(d: date) -> str:
+    """Tuesday, 5 March 2024 (Blogger's date header)"""
+    return f"{WEEKDAYS[d.weekday()]}, {long_date(d)}"
+
+
+def month_year(d: date) -> str:
+    """March 2024"""
+    return f"{MONTHS[d.month - 1]} {d.year}"
+
+
+def clock12(dt: datetime, lower: bool = False) -> str:
+    """2:40 AM (Blogger) or 2:40 am (WordPress)"""
+    suffix = "AM" if dt.hour < 12 else "PM"
+    text = f"{dt.hour % 12 or 12}:{dt.minute:02d} {suffix}"
+    return text.lower() if lower else text
+
+
+def iso(dt: datetime, millis: bool = False) -> str:
+    """2024-03-05T02:40:00+06:00, or with .000 as Blogger's feeds write it."""
+    text = dt.isoformat(timespec="milliseconds" if millis else "seconds")
+    return text.replace("+00:00", "Z") if millis and dt.utcoffset() == timedelta(0) else text
+
+
+def rfc822(dt: datetime) -> str:
+    """RSS pubDate, in UTC as Blogger and WordPress write it: Mon, 04 Mar 2024 20:40:00 +0000"""
+    return format_datetime(dt.astimezone(UTC))
+
+
+def utc_iso(dt: datetime) -> str:
+    """2024-03-04T21:17:00Z, as sitemaps give lastmod"""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def http_date(dt: datetime) -> str:
+    return format_datetime(dt.astimezone(UTC), usegmt=True)
+
+
+def stable_number(*parts: object, digits: int = 19) -> int:
+    """A large id that is the same on every run (Blogger's blog, post and comment ids look like this)."""
+    h = int(hashlib.sha1("/".join(map(str, parts)).encode()).hexdigest(), 16)
+    return 10 ** (digits - 1) + h % (9 * 10 ** (digits - 1))
+
+
+# --- bodies and sentences ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # "p", "h", "ul", "quote", "image"
+    text: str = ""
+    items: tuple[str, ...] = ()
+    raw: str = ""  # live markup inside the paragraph, after the text; never part of the text
+
+
+def parse_blocks(entries: list[Any]) -> tuple[Block, ...]:
+    blocks: list[Block] = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            blocks.append(Block("p", entry["text"], raw=entry.get("raw", "")))
+        elif entry == "!image":
+            blocks.append(Block("image"))
+        elif entry.startswith("## "):
+            blocks.append(Block("h", entry[3:]))
+        elif entry.startswith("> "):
+            blocks.append(Block("quote", entry[2:]))
+        elif entry.startswith("- "):
+            if blocks and blocks[-1].kind == "ul":
+                blocks[-1] = Block("ul", items=(*blocks[-1].items, entry[2:]))
+            else:
+                blocks.append(Block("ul", items=(entry[2:],)))
+        else:
+            blocks.append(Block("p", entry))
+    return tuple(blocks)
+
+
+def block_texts(blocks: tuple[Block, ...]) -> list[str]:
+    """The readable text of a body, one string per paragraph, heading, quote or list item."""
+    out: list[str] = []
+    for b in blocks:
+        out.extend(b.items if b.kind == "ul" else [b.text] if b.text else [])
+    return out
+
+
+def first_words(blocks: tuple[Block, ...], count: int) -> str:
+    """The first `count` words of the paragraphs (snippets, excerpts); '…' marks a cut."""
+    words = " ".join(b.text for b in blocks if b.kind == "p").split()
+    return " ".join(words[:count]) + ("…" if len(words) > count else "")
+
+
+# A sentence ends at . ! ? (plus closing quotes) before whitespace and a capital or opening quote.
+# The data files avoid abbreviations, so this is unambiguous for them.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”»’)]*(?=\s+[\"“«‘(]?[A-ZА-ЯЁ0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        out.append(text[start : m.end()].strip())
+        start = m.end()
+    out.append(text[start:].strip())
+    return [s for s in out if s]
+
+
+def first_and_last_sentence(blocks: tuple[Block, ...]) -> tuple[str, str]:
+    """First sentence of the first paragraph, last sentence of the last paragraph."""
+    paragraphs = [b.text for b in blocks if b.kind == "p"]
+    return split_sentences(paragraphs[0])[0], split_sentences(paragraphs[-1])[-1]
+
+
+@dataclass
+class Comment:
+    id: int
+    author: str
+    text: str
+    when: datetime
+
+
+def make_comments(entries: list[dict[str, str]], after: datetime, ids: list[int]) -> list[Comment]:
+    """Comments arrive a few hours apart after the post; their times need no data of their own."""
+    return [
+        Comment(ids[i], e["by"], e["text"], after + timedelta(hours=4 * i + 3, minutes=17 * i + 22))
+        for i, e in enumerate(entries)
+    ]
+
+
+def _read(name: str) -> dict[str, Any]:
+    with open(DATA_DIR / f"{name}.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+# --- Blogger -------------------------------------------------------------------------------------
+
+
+@dataclass
+class BlogPost:
+    slug: str
+    title: str
+    author: str
+    labels: list[str]
+    published: datetime  # site-local
+    blocks: tuple[Block, ...]
+    comments: list[Comment]
+    post_id: int
+    fault: str | None = None  # "error-once", "slow", "huge", "xss"
+    old_style: bool = False  # written in the old editor: text and <br />, no <p>
+    not_text: list[str] = field(default_factory=list)  # strings in the body's live markup, never text
+
+    @property
+    def path(self) -> str:
+        return f"/{self.published:%Y/%m}/{self.slug}.html"
+
+    @property
+    def updated(self) -> datetime:
+        return self.published + timedelta(minutes=37)
+
+
+@dataclass
+class Blog:
+    meta: dict[str, Any]
+    about: dict[str, Any]
+    posts: list[BlogPost]  # newest first
+    labels: list[str]
+    zone: timezone
+
+
+@cache
+def load_blog() -> Blog:
+    data = _read("blogger")
+    meta = data["blog"]
+    zone = fixed_zone(meta["timezone"])
+    posts = []
+    for p in data["post"]:
+        published = local_datetime(p["date"], p["time"], zone)
+        ids = [stable_number(p["slug"], "comment", i) for i in range(len(p.get("comments", [])))]
+        posts.append(
+            BlogPost(
+                slug=p["slug"],
+                title=p["title"],
+                author=p["author"],
+                labels=p["labels"],
+                published=published,
+                blocks=parse_blocks(p["paragraphs"]),
+                comments=make_comments(p.get("comments", []), published, ids),
+                post_id=stable_number(meta["blog_id"], p["slug"]),
+                fault=p.get("fault"),
+                old_style=p.get("old_style", False),
+                not_text=p.get("not_text", []),
+            )
+        )
+    posts.sort(key=lambda p: p.published, reverse=True)
+    labels = sorted({label for p in posts for label in p.labels})
+    about = dict(data["about"], blocks=parse_blocks(data["about"]["paragraphs"]))
+    return Blog(meta, about, posts, labels, zone)
+
+
+# --- WordPress -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    id: int
+    slug: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Author:
+    id: int
+    slug: str
+    name: str
+    bio: str
+
+
+@dataclass
+class WpPost:
+    id: int
+    slug: str
+    title: str
+    published: datetime  # site-local
+    modified: datetime
+    author: Author
+    categories: list[Term]
+    tags: list[Term]
+    blocks: tuple[Block, ...]
+    comments: list[Comment]
+
+    @property
+    def path(self) -> str:
+        return f"/{self.published:%Y/%m/%d}/{self.slug}/"
+
+    @property
+    def classes(self) -> str:
+        """The post_class() list WordPress puts on <article>."""
+        terms = [f"category-{c.slug}" for c in self.categories] + [f"tag-{t.slug}" for t in self.tags]
+        return " ".join([f"post-{self.id}", "post", "type-post", "status-publish", "format-standard", "hentry", *terms])
+
+
+@dataclass
+class WpPage:
+    id: int
+    slug: str
+    title: str
+    blocks: tuple[Block, ...]
+    form: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Event:
+    day: date
+    clock: str
+    title: str
+    venue: str
+
+
+@dataclass
+class WordPress:
+    meta: dict[str, Any]
+    posts: list[WpPost]  # newest first
+    pages: list[WpPage]
+    categories: list[Term]
+    tags: list[Term]
+    authors: list[Author]
+    events: list[Event]
+    recurring: list[dict[str, Any]]
+    zone: timezone
+
+    def events_in(self, year: int, month: int) -> list[Event]:
+        """The month's dated events plus the recurring ones (first Tuesday, third Saturday...),
+        which is what makes every month of the endless calendar look alive."""
+        found = [e for e in self.events if (e.day.year, e.day.month) == (year, month)]
+        for r in self.recurring:
+            days = [date(year, month, d) for d in range(1, 32) if _valid(year, month, d)]
+            matching = [d for d in days if d.weekday() == WEEKDAYS.index(r["weekday"])]
+            found.append(Event(matching[r["nth"] - 1], r["time"], r["title"], r["venue"]))
+        return sorted(found, key=lambda e: (e.day, e.clock))
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def texturize(text: str) -> str:
+    """The part of WordPress's wptexturize the sample posts need: curly apostrophes and quotes."""
+    text = re.sub(r"(?<=\w)'(?=\w)|(?<=s)'(?=\s|$)", "’", text)
+    return re.sub(r'"([^"]*)"', r"“\1”", text)
+
+
+def _texturized(entries: list[Any]) -> list[Any]:
+    return [texturize(e) if isinstance(e, str) else e for e in entries]
+
+
+@cache
+def load_wordpress() -> WordPress:
+    data = _read("wordpress")
+    meta = data["site"]
+    zone = fixed_zone(meta["timezone"])
+    categories = {c["slug"]: Term(**c) for c in data["category"]}
+    tags = {t["slug"]: Term(**t) for t in data["tag"]}
+    authors = {a["slug"]: Author(**a) for a in data["author"]}
+    raw_posts = sorted(data["post"], key=lambda p: (p["date"], p["time"]))
+    next_comment_id = 41  # WordPress numbers comments site-wide, oldest first
+    posts = []
+    for p in raw_posts:
+        published = local_datetime(p["date"], p["time"], zone)
+        entries = [dict(e, text=texturize(e["text"])) for e in p.get("comments", [])]
+        ids = list(range(next_comment_id, next_comment_id + len(entries)))
+        next_comment_id += len(entries) + 3  # gaps: spam and deleted comments
+        modified = local_datetime(*p["modified"].split(), zone) if "modified" in p else published
+        posts.append(
+            WpPost(
+                id=p["id"],
+                slug=p["slug"],
+                title=texturize(p["title"]),
+                published=published,
+                modified=modified,
+                author=authors[p["author"]],
+                categories=[categories[s] for s in p["categories"]],
+                tags=[tags[s] for s in p.get("tags", [])],
+                blocks=parse_blocks(_texturized(p["paragraphs"])),
+                comments=make_comments(entries, published, ids),
+            )
+        )
+    posts.reverse()
+    pages = [
+        WpPage(pg["id"], pg["slug"], pg["title"], parse_blocks(_texturized(pg["paragraphs"])), pg.get("form"))
+        for pg in data["page"]
+    ]
+    events = [Event(date.fromisoformat(e["date"]), e["time"], e["title"], e["venue"]) for e in data["event"]]
+    return WordPress(
+        meta,
+        posts,
+        pages,
+        list(categories.values()),
+        list(tags.values()),
+        list(authors.values()),
+        events,
+        data["recurring_event"],
+        zone,
+    )
+
+
+# --- the magazine --------------------------------------------------------------------------------
+
+
+@dataclass
+class MagArticle:
+    issue: int
+    slug: str
+    title: str
+    standfirst: str
+    author: str | None
+    author_style: str  # how the hand-written page sets the byline: "italic", "class", "bold", "dash"
+    language: str
+    blocks: tuple[Block, ...]
+
+    @property
+    def path(self) -> str:
+        return f"/issues/{self.issue}/{self.slug}.html"
+
+    @property
+    def charset(self) -> str:
+        """The Russian article was saved from an old Windows editor, in windows-1251."""
+        return "windows-1251" if self.language == "ru" else "utf-8"
+
+
+@dataclass
+class Issue:
+    number: int
+    date: date
+    page_updated: date
+    cover: str
+    articles: list[MagArticle] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"Red Lantern {self.number}"
+
+    @property
+    def path(self) -> str:
+        return f"/issues/{self.number}/"
+
+    @property
+    def pdf_path(self) -> str:
+        return f"/issues/{self.number}/red-lantern-{self.number}.pdf"
+
+
+@dataclass
+class Magazine:
+    meta: dict[str, Any]
+    issues: list[Issue]  # newest first; the missing issue is in meta, not here
+    last_modified: datetime
+
+    def issue(self, number: int) -> Issue | None:
+        return next((i for i in self.issues if i.number == number), None)
+
+
+@cache
+def load_magazine() -> Magazine:
+    data = _read("magazine")
+    issues = []
+    for raw in data["issue"]:
+        issue = Issue(
+            raw["number"], date.fromisoformat(raw["date"]), date.fromisoformat(raw["page_updated"]), raw["cover"]
+        )
+        for a in raw["article"]:
+            issue.articles.append(
+                MagArticle(
+                    issue=issue.number,
+                    slug=a["slug"],
+                    title=a["title"],
+                    standfirst=a["standfirst"],
+                    author=a.get("author"),
+                    author_style=a.get("author_style", "italic"),
+                    language=a.get("language", "en"),
+                    blocks=parse_blocks(a["paragraphs"]),
+                )
+            )
+        issues.append(issue)
+    issues.sort(key=lambda i: i.number, reverse=True)
+    last_modified = datetime.fromisoformat(data["magazine"]["last_modified"])
+    return Magazine(data["magazine"], issues, last_modified)

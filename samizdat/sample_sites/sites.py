@@ -1,0 +1,947 @@
+"""The three sample sites as route tables.
+
+Each site maps a request path to a handler that renders a Jinja2 template from the content models
+(content.py). Absolute URLs (feeds, sitemaps, canonicals, Blogger's links) use the live base URL the
+site was built with. A handler returns None when its pattern matched but the thing does not exist,
+and routing goes on to the next pattern, then to the site's 404 page.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import html
+import json
+import math
+import random
+import re
+import struct
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cache, cached_property
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode
+
+import jinja2
+from markupsafe import Markup
+
+from samizdat.sample_sites import content as c
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+
+ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=jinja2.select_autoescape(["html", "xml"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.filters.update(
+    long_date=c.long_date,
+    weekday_date=c.weekday_date,
+    month_year=c.month_year,
+    clock12=c.clock12,
+    iso=c.iso,
+    rfc822=c.rfc822,
+    utc_iso=c.utc_iso,
+    cdata=lambda s: Markup(str(s).replace("]]>", "]]]]><![CDATA[>")),
+)
+ENV.globals.update(quote=quote, first_words=c.first_words, months=c.MONTHS)
+
+HTML = "text/html; charset=UTF-8"
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str | None = HTML
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def redirect(location: str, status: int = 301) -> Response:
+    return Response(status, b"", HTML, {"Location": location})
+
+
+class Site:
+    """A site answers request targets ("/path?query") with Responses, through its route table."""
+
+    name = ""
+    server_header = ""
+    routes: tuple[tuple[str, str], ...] = ()  # (path regex, handler method name), first match wins
+
+    def __init__(self, base_url: str, slow_seconds: float = 1.5) -> None:
+        self.base = base_url.rstrip("/")
+        self.slow_seconds = slow_seconds
+        self._routes = [(re.compile(p), getattr(self, h)) for p, h in self.routes]
+
+    def handle(self, target: str) -> Response:
+        path, _, query = target.partition("?")
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        path = unquote(path)
+        for pattern, handler in self._routes:
+            m = pattern.fullmatch(path)
+            if m and (response := handler(params, *m.groups())) is not None:
+                return response
+        return self.not_found(path)
+
+    def not_found(self, path: str) -> Response:
+        return Response(404, b"Not Found", "text/plain; charset=UTF-8")
+
+    def render(self, template: str, **ctx: Any) -> str:
+        return ENV.get_template(f"{self.name}/{template}").render(base=self.base, **ctx)
+
+    def html(self, template: str, status: int = 200, **ctx: Any) -> Response:
+        return Response(status, self.render(template, **ctx).encode("utf-8"), HTML)
+
+    def xml(self, template: str, content_type: str, **ctx: Any) -> Response:
+        return Response(200, self.render(template, **ctx).encode("utf-8"), content_type)
+
+    def robots(self, params: dict[str, str]) -> Response:
+        return Response(200, self.robots_txt().encode(), "text/plain; charset=UTF-8")
+
+    def robots_txt(self) -> str:
+        raise NotImplementedError
+
+
+def static_file(name: str, content_type: str) -> Response:
+    return Response(200, (STATIC / name).read_bytes(), content_type)
+
+
+def page_number(text: str | None) -> int:
+    try:
+        return max(1, int(text or 1))
+    except ValueError:
+        return 1
+
+
+# --- Blogger -------------------------------------------------------------------------------------
+
+BLOGGER_500 = """<!DOCTYPE html>
+<html lang=en>
+  <meta charset=utf-8>
+  <meta name=viewport content="initial-scale=1, minimum-scale=1, width=device-width">
+  <title>Error 500 (Server Error)!!1</title>
+  <p><b>500.</b> <ins>That’s an error.</ins>
+  <p>There was an error. Please try again later. <ins>That’s all we know.</ins>
+"""
+
+
+@cache
+def huge_png_data_uri() -> str:
+    """A ~3 MB inline picture of noise: noise does not compress, so the page really weighs that much."""
+    width, height = 1024, 720
+    rng = random.Random(20230527)
+    rows = b"".join(b"\x00" + rng.randbytes(width * 3) for _ in range(height))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows, 1))
+        + chunk(b"IEND", b"")
+    )
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+class BloggerSite(Site):
+    """Steppe Notes: Blogger's classic "Simple" layout, its ?m=1 mobile pages, feeds and sitemap."""
+
+    name = "blogger"
+    server_header = "GSE"
+    routes = (
+        (r"/robots\.txt", "robots"),
+        (r"/", "home"),
+        (r"/search", "search"),
+        (r"/search/label/([^/]+)", "search"),
+        (r"/(\d{4})/", "archive"),
+        (r"/(\d{4})/(\d{2})/", "archive"),
+        (r"/(\d{4})/(\d{2})/([a-z0-9-]+)\.html", "post"),
+        (r"/p/([a-z0-9-]+)\.html", "static_page"),
+        (r"/feeds/posts/(default|summary)", "feed"),
+        (r"/feeds/posts/(default|summary)/-/(.+)", "feed"),
+        (r"/feeds/(\d+)/comments/default", "comments_feed"),
+        (r"/sitemap\.xml", "sitemap"),
+    )
+
+    def __init__(self, base_url: str, slow_seconds: float = 1.5) -> None:
+        super().__init__(base_url, slow_seconds)
+        self.blog = c.load_blog()
+        self.per_page = self.blog.meta["posts_per_page"]
+        self._failed: set[str] = set()  # error-once posts that have already failed
+        self._lock = threading.Lock()
+        self._bodies: dict[str, str] = {}
+
+    def robots_txt(self) -> str:
+        return (
+            "User-agent: Mediapartners-Google\nDisallow: \n\n"
+            f"User-agent: *\nDisallow: /search\nAllow: /\n\nSitemap: {self.base}/sitemap.xml\n"
+        )
+
+    # Pages
+
+    def home(self, params: dict[str, str]) -> Response:
+        posts = self.blog.posts
+        return self.listing(params, "/", posts[: self.per_page], self.older_link("/", posts, self.per_page))
+
+    def search(self, params: dict[str, str], label: str | None = None) -> Response:
+        """/search?q=&updated-max=&max-results= and /search/label/X: Blogger's paged listings."""
+        posts = self.blog.posts
+        message = None
+        if label is not None:
+            posts = [p for p in posts if label in p.labels]
+            message = Markup("Showing posts with the label <b>{}</b>.").format(label)
+        if query := params.get("q", "").strip():
+            posts = [p for p in posts if query.lower() in self.plain_text(p).lower()]
+            message = Markup("Showing posts matching the search for <b>{}</b>.").format(query)
+        if cutoff := params.get("updated-max"):
+            try:
+                limit = datetime.fromisoformat(cutoff.replace(" ", "+"))  # an unescaped + arrives as space
+                posts = [p for p in posts if p.published < limit]
+            except ValueError:
+                pass
+        try:
+            count = min(max(int(params.get("max-results", self.per_page)), 1), 500)
+        except ValueError:
+            count = self.per_page
+        path = "/search" if label is None else f"/search/label/{quote(label)}"
+        older = self.older_link(path, posts, count, q=query)
+        return self.listing(params, path, posts[:count], older, message=message)
+
+    def archive(self, params: dict[str, str], year: str, month: str | None = None) -> Response | None:
+        prefix = f"{year}-{month}" if month else year
+        posts = [p for p in self.blog.posts if p.published.isoformat().startswith(prefix)]
+        if not posts:
+            return None
+        heading = f"{c.MONTHS[int(month) - 1]} {year}" if month else year
+        path = f"/{year}/{month}/" if month else f"/{year}/"
+        return self.listing(params, path, posts, None, title=f"{self.blog.meta['title']}: {heading}")
+
+    def post(self, params: dict[str, str], year: str, month: str, slug: str) -> Response | None:
+        posts = self.blog.posts
+        index = next((i for i, p in enumerate(posts) if p.path == f"/{year}/{month}/{slug}.html"), None)
+        if index is None:
+            return None
+        post = posts[index]
+        if post.fault == "error-once":
+            with self._lock:
+                first = post.slug not in self._failed
+                self._failed.add(post.slug)
+            if first:
+                return Response(500, BLOGGER_500.encode(), HTML)
+        if post.fault == "slow":
+            time.sleep(self.slow_seconds)
+        return self.page(
+            "post.html",
+            params,
+            post.path,
+            title=f"{self.blog.meta['title']}: {post.title}",
+            og_title=post.title,
+            og_description=c.first_words(post.blocks, 30),
+            post=post,
+            body=Markup(self.body(post)),
+            newer=posts[index - 1] if index > 0 else None,
+            older=posts[index + 1] if index + 1 < len(posts) else None,
+        )
+
+    def static_page(self, params: dict[str, str], slug: str) -> Response | None:
+        about = self.blog.about
+        if slug != about["slug"]:
+            return None
+        return self.page("page.html", params, f"/p/{slug}.html", title=f"{self.blog.meta['title']}: {about['title']}")
+
+    def not_found(self, path: str) -> Response:
+        params: dict[str, str] = {}
+        return self.page(
+            "listing.html",
+            params,
+            path,
+            status=404,
+            groups=[],
+            older=None,
+            title=self.blog.meta["title"],
+            message="Sorry, the page you were looking for in this blog does not exist.",
+        )
+
+    # Feeds and sitemaps
+
+    def feed(self, params: dict[str, str], kind: str, label: str | None = None) -> Response:
+        posts = [p for p in self.blog.posts if label is None or label in p.labels]
+        start, count = page_number(params.get("start-index")), page_number(params.get("max-results") or "25")
+        count = min(count, 500)
+        path = f"/feeds/posts/{kind}" + (f"/-/{quote(label)}" if label else "")
+        rss = params.get("alt") == "rss"
+        more = {"start-index": start + count, "max-results": count} | ({"alt": "rss"} if rss else {})
+        ctx = {
+            "blog": self.blog.meta,
+            "labels": self.blog.labels,
+            "posts": posts[start - 1 : start - 1 + count],
+            "bodies": {p.slug: self.body(p) for p in posts[start - 1 : start - 1 + count]},
+            "summary": kind == "summary",
+            "total": len(posts),
+            "start": start,
+            "count": count,
+            "self_url": self.base + path,
+            "next_url": f"{self.base}{path}?{urlencode(more)}" if start - 1 + count < len(posts) else None,
+            "updated": max(p.updated for p in self.blog.posts),
+        }
+        if rss:
+            return self.xml("rss.xml", "application/rss+xml; charset=UTF-8", **ctx)
+        return self.xml("feed.xml", "application/atom+xml; charset=UTF-8", **ctx)
+
+    def comments_feed(self, params: dict[str, str], post_id: str) -> Response | None:
+        post = next((p for p in self.blog.posts if str(p.post_id) == post_id), None)
+        if post is None:
+            return None
+        return self.xml("comments.xml", "application/atom+xml; charset=UTF-8", blog=self.blog.meta, post=post)
+
+    def sitemap(self, params: dict[str, str]) -> Response | None:
+        if "page" not in params:
+            return self.xml("sitemap-index.xml", "text/xml; charset=UTF-8")
+        if params["page"] != "1":
+            return None
+        return self.xml("sitemap.xml", "text/xml; charset=UTF-8", posts=self.blog.posts)
+
+    # Helpers
+
+    def body(self, post: c.BlogPost) -> str:
+        """The post body's HTML, rendered once: the huge post's is 3 MB."""
+        if post.slug not in self._bodies:
+            image = huge_png_data_uri() if post.fault == "huge" else ""
+            self._bodies[post.slug] = self.render("_body.html", post=post, image=image)
+        return self._bodies[post.slug]
+
+    def plain_text(self, post: c.BlogPost) -> str:
+        return " ".join([post.title, *c.block_texts(post.blocks)])
+
+    def older_link(self, path: str, posts: list[c.BlogPost], count: int, q: str = "") -> str | None:
+        """Blogger pages backwards with updated-max = the last shown post's time (always via /search)."""
+        if len(posts) <= count:
+            return None
+        if path == "/":
+            path = "/search"
+        query = {"q": q} if q else {}
+        query |= {"updated-max": c.iso(posts[count - 1].published), "max-results": count}
+        return f"{path}?{urlencode(query, safe=':')}"
+
+    def listing(
+        self,
+        params: dict[str, str],
+        path: str,
+        posts: list[c.BlogPost],
+        older: str | None,
+        message: str | None = None,
+        title: str | None = None,
+    ) -> Response:
+        groups = [(day, list(day_posts)) for day, day_posts in groupby(posts, key=lambda p: p.published.date())]
+        bodies = {p.slug: Markup(self.body(p)) for p in posts}
+        return self.page(
+            "listing.html",
+            params,
+            path,
+            groups=groups,
+            bodies=bodies,
+            older=older,
+            message=message,
+            title=title or self.blog.meta["title"],
+        )
+
+    def page(self, template: str, params: dict[str, str], path: str, status: int = 200, **ctx: Any) -> Response:
+        """Render a desktop or, with ?m=1, a mobile page; both name the desktop URL as canonical."""
+        mobile = params.get("m") == "1"
+        # Only a listing's own parameters belong in its canonical URL (not showComment, m, utm_...).
+        query = {k: v for k, v in params.items() if k in ("q", "updated-max", "max-results")}
+        desktop = self.base + path + (f"?{urlencode(query, safe=':')}" if query else "")
+        joiner = "&" if query else "?"
+
+        def href(target: str) -> str:
+            """Blogger links are absolute; on mobile pages they keep ?m=1."""
+            url = target if target.startswith("http") else self.base + target
+            return url + (("&" if "?" in url else "?") + "m=1" if mobile else "")
+
+        return self.html(
+            template,
+            status=status,
+            mobile=mobile,
+            href=href,
+            canonical=desktop,
+            mobile_url=f"{desktop}{joiner}m=1",
+            web_url=f"{desktop}{joiner}m=0",
+            blog=self.blog.meta,
+            about=self.blog.about,
+            sidebar=self.sidebar,
+            **ctx,
+        )
+
+    @cached_property
+    def sidebar(self) -> dict[str, Any]:
+        posts = self.blog.posts
+        archive = []
+        for year, year_posts in groupby(posts, key=lambda p: p.published.year):
+            year_posts = list(year_posts)
+            months = [
+                {"path": f"/{year}/{month:02d}/", "name": c.MONTHS[month - 1], "count": len(list(ps))}
+                for month, ps in groupby(year_posts, key=lambda p: p.published.month)
+            ]
+            archive.append({"year": year, "path": f"/{year}/", "count": len(year_posts), "months": months})
+        by_slug = {p.slug: p for p in posts}
+        return {
+            "archive": archive,
+            "labels": [(label, sum(label in p.labels for p in posts)) for label in self.blog.labels],
+            "popular": [by_slug[slug] for slug in self.blog.meta["popular"]],
+        }
+
+
+# --- WordPress -----------------------------------------------------------------------------------
+
+
+class WordPressSite(Site):
+    """Tenants' Voice: WordPress with a twentytwenty-like theme, Jetpack, the REST API and an endless
+    Events Calendar."""
+
+    name = "wordpress"
+    server_header = "nginx/1.24.0"
+    routes = (
+        (r"/robots\.txt", "robots"),
+        (r"/", "home"),
+        (r"/page/(\d+)/", "home"),
+        (r"/(\d{4})/(\d{2})/(\d{2})/([a-z0-9-]+)/", "post"),
+        (r"/(\d{4})/(?:(\d{2})/)?(?:page/(\d+)/)?", "date_archive"),
+        (r"/category/([a-z0-9-]+)/(?:page/(\d+)/)?", "category"),
+        (r"/tag/([a-z0-9-]+)/(?:page/(\d+)/)?", "tag"),
+        (r"/author/([a-z0-9-]+)/(?:page/(\d+)/)?", "author"),
+        (r"/feed/", "feed"),
+        (r"/category/([a-z0-9-]+)/feed/", "feed"),
+        (r"/events/", "events"),
+        (r"/events/month/(\d{4})-(\d{2})/", "events_month"),
+        (r"/wp-sitemap\.xml", "sitemap_index"),
+        (r"/wp-sitemap-(posts-post|posts-page|taxonomies-category|taxonomies-post_tag|users)-1\.xml", "sitemap"),
+        (r"/sitemap\.xml", "old_sitemap"),
+        (r"/wp-json/", "api_index"),
+        (r"/wp-json/wp/v2/(posts|categories|tags|users)", "api_list"),
+        (r"/wp-json/wp/v2/posts/(\d+)", "api_post"),
+        (r"/wp-admin/", "login"),
+        (r"/wp-login\.php", "login"),
+        (r"/wp-admin/admin-ajax\.php", "admin_ajax"),
+        (r"/wp-content/themes/twentytwenty/style\.css", "stylesheet"),
+        (r"/([a-z0-9-]+)/", "static_page"),
+    )
+
+    def __init__(self, base_url: str, slow_seconds: float = 1.5) -> None:
+        super().__init__(base_url, slow_seconds)
+        self.wp = c.load_wordpress()
+        self.per_page = self.wp.meta["posts_per_page"]
+
+    def robots_txt(self) -> str:
+        return (
+            "User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n\n"
+            f"Sitemap: {self.base}/wp-sitemap.xml\n"
+        )
+
+    def handle(self, target: str) -> Response:
+        """WordPress adds the missing trailing slash with a 301, query string kept."""
+        response = super().handle(target)
+        path, sep, query = target.partition("?")
+        slashless = not path.endswith("/") and "." not in path.rsplit("/", 1)[-1]
+        if response.status == 404 and slashless and super().handle(f"{path}/{sep}{query}").status in (200, 301, 302):
+            return redirect(f"{self.base}{path}/{sep}{query}")
+        if response.status == 200 and response.content_type == HTML:
+            response.headers.setdefault("Link", f'<{self.base}/wp-json/>; rel="https://api.w.org/"')
+        return response
+
+    # Posts and listings
+
+    def home(self, params: dict[str, str], page: str | None = None) -> Response | None:
+        if "p" in params:
+            post = next((p for p in self.wp.posts if str(p.id) == params["p"]), None)
+            return redirect(self.base + post.path) if post else None
+        if "page_id" in params:
+            pg = next((p for p in self.wp.pages if str(p.id) == params["page_id"]), None)
+            return redirect(self.base + pg.path) if pg else None
+        if "s" in params:
+            words = params["s"].lower()
+            found = [p for p in self.wp.posts if words in " ".join([p.title, *c.block_texts(p.blocks)]).lower()]
+            return self.listing(
+                found,
+                None,
+                "/",
+                title=f"Search Results for “{params['s']}”",
+                heading="Search:",
+                name=f"“{params['s']}”",
+                body_class="search search-results",
+                paged=False,
+            )
+        return self.listing(self.wp.posts, page, "/", title=None, body_class="home blog")
+
+    def post(self, params: dict[str, str], year: str, month: str, day: str, slug: str) -> Response | None:
+        posts = self.wp.posts
+        index = next((i for i, p in enumerate(posts) if p.path == f"/{year}/{month}/{day}/{slug}/"), None)
+        if index is None:
+            return None
+        post = posts[index]
+        related = [p for p in posts if p is not post and set(p.categories) & set(post.categories)]
+        related += [p for p in posts if p is not post and p not in related]
+        response = self.themed(
+            "post.html",
+            post.title,
+            post=post,
+            newer=posts[index - 1] if index > 0 else None,
+            older=posts[index + 1] if index + 1 < len(posts) else None,
+            related=related[:3],
+        )
+        response.headers["Link"] = f"<{self.base}/?p={post.id}>; rel=shortlink"
+        return response
+
+    def date_archive(self, params: dict[str, str], year: str, month: str | None, page: str | None) -> Response | None:
+        prefix = f"{year}-{month}" if month else year
+        posts = [p for p in self.wp.posts if p.published.isoformat().startswith(prefix)]
+        if not posts:
+            return None
+        if month:
+            name, heading, path = f"{c.MONTHS[int(month) - 1]} {year}", "Month:", f"/{year}/{month}/"
+        else:
+            name, heading, path = year, "Year:", f"/{year}/"
+        return self.listing(posts, page, path, title=name, heading=heading, name=name, body_class="archive date")
+
+    def category(self, params: dict[str, str], slug: str, page: str | None) -> Response | None:
+        term = next((t for t in self.wp.categories if t.slug == slug), None)
+        if term is None:
+            return None
+        posts = [p for p in self.wp.posts if term in p.categories]
+        return self.listing(
+            posts,
+            page,
+            f"/category/{slug}/",
+            title=term.name,
+            heading="Category:",
+            name=term.name,
+            description=term.description,
+            body_class=f"archive category category-{slug} category-{term.id}",
+            feed=f"/category/{slug}/feed/",
+        )
+
+    def tag(self, params: dict[str, str], slug: str, page: str | None) -> Response | None:
+        term = next((t for t in self.wp.tags if t.slug == slug), None)
+        if term is None:
+            return None
+        posts = [p for p in self.wp.posts if term in p.tags]
+        return self.listing(
+            posts,
+            page,
+            f"/tag/{slug}/",
+            title=term.name,
+            heading="Tag:",
+            name=term.name,
+            body_class=f"archive tag tag-{slug} tag-{term.id}",
+        )
+
+    def author(self, params: dict[str, str], slug: str, page: str | None) -> Response | None:
+        who = next((a for a in self.wp.authors if a.slug == slug), None)
+        if who is None:
+            return None
+        posts = [p for p in self.wp.posts if p.author == who]
+        return self.listing(
+            posts,
+            page,
+            f"/author/{slug}/",
+            title=who.name,
+            heading="Author:",
+            name=who.name,
+            description=who.bio,
+            body_class=f"archive author author-{slug} author-{who.id}",
+        )
+
+    def listing(
+        self,
+        posts: list[c.WpPost],
+        page: str | None,
+        path: str,
+        title: str | None,
+        body_class: str,
+        heading: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        feed: str | None = None,
+        paged: bool = True,
+    ) -> Response | None:
+        if page == "1":  # WordPress sends /page/1/ back to the first page
+            return redirect(self.base + path)
+        number = page_number(page)
+        pages = max(1, math.ceil(len(posts) / self.per_page)) if paged else 1
+        if number > pages:
+            return None
+        shown = posts[(number - 1) * self.per_page : number * self.per_page] if paged else posts
+        page_url = {k: self.base + path + ("" if k == 1 else f"page/{k}/") for k in range(1, pages + 1)}
+        if number > 1:
+            title = f"{title or self.wp.meta['name']} – Page {number} of {pages}"
+        return self.themed(
+            "listing.html",
+            title,
+            posts=shown,
+            page=number,
+            pages=pages,
+            page_url=page_url,
+            heading=heading,
+            name=name,
+            description=description,
+            body_class=body_class,
+            canonical=page_url[number],
+            feed=feed,
+            is_home=path == "/" and heading is None,
+        )
+
+    def static_page(self, params: dict[str, str], slug: str) -> Response | None:
+        pg = next((p for p in self.wp.pages if p.slug == slug), None)
+        if pg is None:
+            return None
+        return self.themed("page.html", pg.title, pg=pg)
+
+    def not_found(self, path: str) -> Response:
+        return self.themed("notfound.html", "Page not found", status=404)
+
+    def themed(self, template: str, title: str | None, status: int = 200, **ctx: Any) -> Response:
+        """A page in the theme: "Title - Site name" (with an en dash) as <title>, plus the menu and sidebar."""
+        name = self.wp.meta["name"]
+        doc_title = f"{title} – {name}" if title else f"{name} – {self.wp.meta['tagline']}"
+        return self.html(template, status=status, doc_title=doc_title, **self.common, **ctx)
+
+    # Feeds, sitemaps, the REST API
+
+    def feed(self, params: dict[str, str], category: str | None = None) -> Response | None:
+        posts = self.wp.posts
+        path = "/feed/"
+        if category is not None:
+            term = next((t for t in self.wp.categories if t.slug == category), None)
+            if term is None:
+                return None
+            posts, path = [p for p in posts if term in p.categories], f"/category/{category}/feed/"
+        number = page_number(params.get("paged"))
+        shown = posts[(number - 1) * 10 : number * 10]
+        if not shown:
+            return None
+        return self.xml(
+            "feed.xml",
+            "application/rss+xml; charset=UTF-8",
+            site=self.wp.meta,
+            posts=shown,
+            self_url=self.base + path,
+            bodies={p.id: self.render("_content.html", post=p) for p in shown},
+        )
+
+    def sitemap_index(self, params: dict[str, str]) -> Response:
+        names = ["posts-post", "posts-page", "taxonomies-category", "taxonomies-post_tag", "users"]
+        return self.xml("sitemap-index.xml", "application/xml; charset=UTF-8", names=names)
+
+    def sitemap(self, params: dict[str, str], name: str) -> Response:
+        wp = self.wp
+        urls: list[tuple[str, datetime | None]] = {
+            "posts-post": [(p.path, p.modified) for p in wp.posts],
+            "posts-page": [("/", None)] + [(p.path, None) for p in wp.pages],
+            "taxonomies-category": [(f"/category/{t.slug}/", None) for t in wp.categories],
+            "taxonomies-post_tag": [(f"/tag/{t.slug}/", None) for t in wp.tags],
+            "users": [(f"/author/{a.slug}/", None) for a in wp.authors],
+        }[name]
+        return self.xml("sitemap.xml", "application/xml; charset=UTF-8", urls=urls)
+
+    def old_sitemap(self, params: dict[str, str]) -> Response:
+        return redirect(self.base + "/wp-sitemap.xml")
+
+    def api_index(self, params: dict[str, str]) -> Response:
+        meta = self.wp.meta
+        data = {
+            "name": meta["name"],
+            "description": meta["tagline"],
+            "url": self.base,
+            "home": self.base,
+            "gmt_offset": "1",
+            "timezone_string": "",
+            "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1"],
+            "routes": {
+                f"/wp/v2/{kind}": {"_links": {"self": [{"href": f"{self.base}/wp-json/wp/v2/{kind}"}]}}
+                for kind in ("posts", "categories", "tags", "users")
+            },
+        }
+        return self.json(data)
+
+    def api_list(self, params: dict[str, str], kind: str) -> Response:
+        wp = self.wp
+        items: list[dict[str, Any]] = {
+            "posts": [self.api_record(p) for p in wp.posts],
+            "categories": [self.term_record(t, "category") for t in wp.categories],
+            "tags": [self.term_record(t, "tag") for t in wp.tags],
+            "users": [self.user_record(a) for a in wp.authors],
+        }[kind]
+        try:
+            per_page = min(max(int(params.get("per_page", 10)), 1), 100)
+        except ValueError:
+            per_page = 10
+        number = page_number(params.get("page"))
+        pages = max(1, math.ceil(len(items) / per_page))
+        if number > pages:
+            error = {
+                "code": "rest_post_invalid_page_number",
+                "message": "The page number requested is larger than the number of pages available.",
+                "data": {"status": 400},
+            }
+            return self.json(error, status=400)
+        response = self.json(items[(number - 1) * per_page : number * per_page])
+        response.headers |= {"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages)}
+        url = f"{self.base}/wp-json/wp/v2/{kind}?per_page={per_page}&page="
+        links = ([f'<{url}{number - 1}>; rel="prev"'] if number > 1 else []) + (
+            [f'<{url}{number + 1}>; rel="next"'] if number < pages else []
+        )
+        if links:
+            response.headers["Link"] = ", ".join(links)
+        return response
+
+    def api_post(self, params: dict[str, str], post_id: str) -> Response | None:
+        post = next((p for p in self.wp.posts if str(p.id) == post_id), None)
+        return self.json(self.api_record(post)) if post else None
+
+    def api_record(self, post: c.WpPost) -> dict[str, Any]:
+        """A /wp/v2/posts item: "date" is site-local, "date_gmt" UTC, both without an offset."""
+
+        def naive(dt: datetime, utc: bool = False) -> str:
+            return (dt.astimezone(UTC) if utc else dt).replace(tzinfo=None).isoformat()
+
+        return {
+            "id": post.id,
+            "date": naive(post.published),
+            "date_gmt": naive(post.published, utc=True),
+            "guid": {"rendered": f"{self.base}/?p={post.id}"},
+            "modified": naive(post.modified),
+            "modified_gmt": naive(post.modified, utc=True),
+            "slug": post.slug,
+            "status": "publish",
+            "type": "post",
+            "link": self.base + post.path,
+            "title": {"rendered": html.escape(post.title, quote=False)},
+            "content": {"rendered": self.render("_content.html", post=post), "protected": False},
+            "excerpt": {"rendered": f"<p>{html.escape(c.first_words(post.blocks, 55))}</p>\n", "protected": False},
+            "author": post.author.id,
+            "comment_status": "open",
+            "categories": [t.id for t in post.categories],
+            "tags": [t.id for t in post.tags],
+        }
+
+    def user_record(self, who: c.Author) -> dict[str, Any]:
+        link = f"{self.base}/author/{who.slug}/"
+        return {"id": who.id, "name": who.name, "slug": who.slug, "description": who.bio, "link": link}
+
+    def term_record(self, term: c.Term, taxonomy: str) -> dict[str, Any]:
+        posts = [p for p in self.wp.posts if term in p.categories or term in p.tags]
+        path = "category" if taxonomy == "category" else "tag"
+        return {
+            "id": term.id,
+            "count": len(posts),
+            "description": term.description,
+            "link": f"{self.base}/{path}/{term.slug}/",
+            "name": term.name,
+            "slug": term.slug,
+            "taxonomy": "category" if taxonomy == "category" else "post_tag",
+        }
+
+    def json(self, data: Any, status: int = 200) -> Response:
+        return Response(status, json.dumps(data, ensure_ascii=False).encode(), "application/json; charset=UTF-8")
+
+    # The endless calendar, the login page, static files
+
+    def events(self, params: dict[str, str]) -> Response:
+        return redirect(f"{self.base}/events/month/{self.wp.meta['calendar_month']}/", 302)
+
+    def events_month(self, params: dict[str, str], year: str, month: str) -> Response | None:
+        """Every month from 0001-01 to 9999-12 exists and links to its neighbours: a crawler trap."""
+        y, m = int(year), int(month)
+        if not (1 <= y <= 9999 and 1 <= m <= 12):
+            return None
+        events = self.wp.events_in(y, m)
+        if "ical" in params:
+            disposition = f'attachment; filename="tenants-voice-{year}-{month}.ics"'
+            ics = self.ical(events, f"{self.base}/events/month/{year}-{month}/")
+            return Response(200, ics.encode(), "text/calendar; charset=UTF-8", {"Content-Disposition": disposition})
+        prev = (y, m - 1) if m > 1 else (y - 1, 12)
+        nxt = (y, m + 1) if m < 12 else (y + 1, 1)
+        by_day = {d: [e for e in events if e.day.day == d] for d in range(1, 32)}
+        return self.themed(
+            "events.html",
+            f"Events for {c.MONTHS[m - 1]} {y}",
+            year=y,
+            month=m,
+            weeks=calendar.monthcalendar(y, m),
+            by_day=by_day,
+            prev=prev if prev[0] >= 1 else None,
+            next=nxt if nxt[0] <= 9999 else None,
+        )
+
+    def ical(self, events: list[c.Event], page_url: str) -> str:
+        """The month's ?ical=1 export, as The Events Calendar writes it (CRLF line ends)."""
+        name = self.wp.meta["name"]
+        lines = [
+            "BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:-//{name} - ECPv6.5.1.5//NONSGML v1.0//EN",
+            "CALSCALE:GREGORIAN", "METHOD:PUBLISH", f"X-WR-CALNAME:{name}", f"X-ORIGINAL-URL:{self.base}",
+        ]  # fmt: skip
+        for n, e in enumerate(events, 1):
+            day = f"{e.day.year:04d}{e.day.month:02d}{e.day.day:02d}"
+            lines += [
+                "BEGIN:VEVENT", f"DTSTART;TZID=UTC+1:{day}T{e.clock.replace(':', '')}00", "DTSTAMP:20250501T090000",
+                f"UID:{day}-{n}@tenantsvoice.example", f"SUMMARY:{e.title}", "LOCATION:" + e.venue.replace(",", "\\,"),
+                f"URL:{page_url}", "END:VEVENT",
+            ]  # fmt: skip
+        return "\r\n".join([*lines, "END:VCALENDAR", ""])
+
+    def login(self, params: dict[str, str]) -> Response:
+        response = self.html("login.html", site=self.wp.meta)
+        response.headers |= {"Cache-Control": "no-cache, must-revalidate, max-age=0", "X-Frame-Options": "SAMEORIGIN"}
+        return response
+
+    def admin_ajax(self, params: dict[str, str]) -> Response:
+        return Response(400, b"0", HTML)  # what WordPress answers an admin-ajax call without an action
+
+    def stylesheet(self, params: dict[str, str]) -> Response:
+        return static_file("twentytwenty.css", "text/css; charset=UTF-8")
+
+    @cached_property
+    def common(self) -> dict[str, Any]:
+        """What every themed page needs: site meta, menu and the sidebar widgets."""
+        wp = self.wp
+        months = []
+        for (year, month), ps in groupby(wp.posts, key=lambda p: (p.published.year, p.published.month)):
+            months.append((f"/{year}/{month:02d}/", f"{c.MONTHS[month - 1]} {year}", len(list(ps))))
+        newsletter = next(p for p in wp.posts if p.slug == wp.meta["newsletter_post"])
+        return {
+            "site": wp.meta,
+            "recent": wp.posts[:5],
+            "categories": [(t, sum(t in p.categories for p in wp.posts)) for t in wp.categories],
+            "archive_months": months,
+            "newsletter_url": f"{self.base}{newsletter.path}?{wp.meta['newsletter_utm']}",
+            "newsletter_post": newsletter,
+        }
+
+
+# --- the magazine --------------------------------------------------------------------------------
+
+LANTERN_GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xa0\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+
+
+def make_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with a few lines of Helvetica: small, but valid (the xref offsets are real)."""
+    text = " ".join(f"({line.replace('(', '[').replace(')', ']')}) Tj 0 -30 Td" for line in lines)
+    stream = f"BT /F1 20 Tf 72 760 Td {text} ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+class MagazineSite(Site):
+    """Red Lantern: a hand-written static site on an old Apache; relative links, a table layout,
+    no dates on article pages, and one page saved in windows-1251."""
+
+    name = "magazine"
+    server_header = "Apache/2.2.22 (Debian)"
+    routes = (
+        (r"/robots\.txt", "robots"),
+        (r"/(?:index\.html)?", "index"),
+        (r"/back-issues\.html", "back_issues"),
+        (r"/subscribe\.html", "subscribe"),
+        (r"/issues/(\d+)/(?:index\.html)?", "issue_index"),
+        (r"/issues/(\d+)/red-lantern-(\d+)\.pdf", "pdf"),
+        (r"/issues/(\d+)/([a-z0-9-]+)\.html", "article"),
+        (r"/images/lantern\.gif", "logo"),
+        (r"/lantern\.css", "stylesheet"),
+    )
+
+    def __init__(self, base_url: str, slow_seconds: float = 1.5) -> None:
+        super().__init__(base_url, slow_seconds)
+        self.mag = c.load_magazine()
+
+    def robots_txt(self) -> str:
+        return "User-agent: *\nDisallow: /cgi-bin/\n"
+
+    def handle(self, target: str) -> Response:
+        """Static files carry the server's file date (not any publication date) as Last-Modified;
+        a directory asked for without its slash gets Apache's 301."""
+        response = super().handle(target)
+        path = target.partition("?")[0]
+        if response.status == 404 and re.fullmatch(r"/issues/\d+", path) and super().handle(path + "/").status == 200:
+            return redirect(self.base + path + "/")
+        if response.status == 200:
+            response.headers |= {"Last-Modified": c.http_date(self.mag.last_modified), "Accept-Ranges": "bytes"}
+        return response
+
+    def page(self, template: str, updated: date, charset: str = "utf-8", **ctx: Any) -> Response:
+        text = self.render(template, mag=self.mag.meta, updated=updated, charset=charset, **ctx)
+        if charset == "utf-8":
+            return Response(200, text.encode("utf-8"), HTML)
+        # The windows-1251 page: Apache knows no charset for it, only the <meta> tag does.
+        return Response(200, text.encode("cp1251", "xmlcharrefreplace"), "text/html")
+
+    def index(self, params: dict[str, str]) -> Response:
+        current = self.mag.issues[0]
+        return self.page("index.html", current.page_updated, issue=current)
+
+    def back_issues(self, params: dict[str, str]) -> Response:
+        missing = self.mag.meta["missing_issue"]
+        rows = [(i.number, i.date, True) for i in self.mag.issues]
+        rows.append((missing["number"], date.fromisoformat(missing["date"]), False))
+        return self.page("back-issues.html", self.mag.issues[0].page_updated, rows=sorted(rows, reverse=True))
+
+    def subscribe(self, params: dict[str, str]) -> Response:
+        return self.page("subscribe.html", self.mag.issues[0].page_updated)
+
+    def issue_index(self, params: dict[str, str], number: str) -> Response | None:
+        issue = self.mag.issue(int(number))
+        return self.page("issue.html", issue.page_updated, issue=issue) if issue else None
+
+    def article(self, params: dict[str, str], number: str, slug: str) -> Response | None:
+        issue = self.mag.issue(int(number))
+        article = next((a for a in issue.articles if a.slug == slug), None) if issue else None
+        if article is None:
+            return None
+        return self.page("article.html", issue.page_updated, article.charset, issue=issue, article=article)
+
+    def pdf(self, params: dict[str, str], number: str, again: str) -> Response | None:
+        issue = self.mag.issue(int(number))
+        if issue is None or again != number:
+            return None
+        titles = [a.title for a in issue.articles if a.language == "en"]  # Helvetica has no Cyrillic
+        lines = [f"{issue.label} - {c.month_year(issue.date)}", *titles]
+        return Response(200, make_pdf(lines), "application/pdf")
+
+    def logo(self, params: dict[str, str]) -> Response:
+        return Response(200, LANTERN_GIF, "image/gif")
+
+    def stylesheet(self, params: dict[str, str]) -> Response:
+        return static_file("lantern.css", "text/css; charset=UTF-8")
+
+    def not_found(self, path: str) -> Response:
+        port = self.base.rsplit(":", 1)[-1]
+        body = self.render("notfound.html", path=path, port=port)
+        return Response(404, body.encode("latin-1", "xmlcharrefreplace"), "text/html; charset=iso-8859-1")
+
+
+SITES: dict[str, type[Site]] = {"blogger": BloggerSite, "wordpress": WordPressSite, "magazine": MagazineSite}

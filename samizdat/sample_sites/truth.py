@@ -1,0 +1,299 @@
+"""The expected results of crawling the sample sites, derived from the same data files as the sites.
+
+`expected_articles(urls)` gives one dict per article (47: 16 Blogger posts, 16 WordPress posts and
+15 magazine articles):
+
+    site              "blogger" | "wordpress" | "magazine"
+    url               the canonical absolute URL (Blogger's desktop URL, WordPress's trailing-slash
+                      permalink, the magazine's /issues/NNN/slug.html)
+    title             the heading exactly as a reader sees it; markup in a title is literal text
+                      (the XSS post's title contains a literal <script>...</script>)
+    published         "YYYY-MM-DD" as the site shows it, in the site's own zone (Blogger +06:00,
+                      WordPress +01:00), never shifted to UTC. The magazine shows only an issue month,
+                      on the issue index and the back-issues page, never on an article page: its
+                      articles' date is the first day of the issue month ("2024-03-01"). The footer's
+                      "Page updated ..." and the Last-Modified header are not publication dates.
+    author            the byline, or None (one magazine editorial has none)
+    labels            sorted: Blogger post labels; WordPress category and tag names (names, not
+                      slugs); the magazine's issue label ("Red Lantern 159")
+    first_sentence    the first sentence of the first body paragraph; the magazine's standfirst is not
+                      counted, so the check holds whether an extractor keeps the standfirst or not
+    last_sentence     the last sentence of the last body paragraph; the magazine's author line after
+                      it is not body text (an extractor may keep it: check containment, not endings)
+    must_not_contain  boilerplate on the article's page that must never reach its extracted text:
+                      sidebar, petition, sharing, comments, navigation, footer phrases. Each phrase is
+                      verified absent from the article's own title and body.
+    language          "en", or "ru" for the one Russian magazine article
+
+`non_article_paths(site)` lists paths of pages that exist (HTTP 200) but are not articles.
+`sources_toml(urls)` writes a sources.toml for the three sites.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from urllib.parse import quote
+
+from samizdat.sample_sites import content as c
+
+SOURCES = (
+    # (source name, kind, labels of the whole source: chosen not to clash with any site's own labels)
+    ("steppe-notes", "blogger", ["Kazakhstan", "Environment"]),
+    ("tenants-voice", "wordpress", ["Brackenford", "Tenant organising"]),
+    ("red-lantern", "magazine", ["Magazine"]),
+)
+
+
+def expected_articles(urls: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        *_blogger(urls["blogger"].rstrip("/")),
+        *_wordpress(urls["wordpress"].rstrip("/")),
+        *_magazine(urls["magazine"].rstrip("/")),
+    ]
+
+
+def _article(
+    site: str,
+    url: str,
+    title: str,
+    published: str,
+    author: str | None,
+    labels: list[str],
+    blocks: tuple[c.Block, ...],
+    boilerplate: list[str],
+    language: str = "en",
+    extra_text: str = "",
+) -> dict[str, Any]:
+    first, last = c.first_and_last_sentence(blocks)
+    own = _fold(" ".join([title, extra_text, author or "", *c.block_texts(blocks)]))
+    return {
+        "site": site,
+        "url": url,
+        "title": title,
+        "published": published,
+        "author": author,
+        "labels": sorted(labels),
+        "first_sentence": first,
+        "last_sentence": last,
+        "must_not_contain": [p for p in dict.fromkeys(boilerplate) if p and _fold(p) not in own],
+        "language": language,
+    }
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def _opening(blocks: tuple[c.Block, ...], words: int = 8) -> str:
+    """The first words of a body: what a snippet or excerpt of it shows on other pages."""
+    first = next(b.text for b in blocks if b.kind == "p")
+    return " ".join(first.split()[:words])
+
+
+def _blogger(base: str) -> list[dict[str, Any]]:
+    blog = c.load_blog()
+    meta = blog.meta
+    posts = blog.posts
+    popular = [p for p in posts if p.slug in meta["popular"]]
+    sidebar = [
+        meta["profile_text"],
+        "View my complete profile",
+        *[friend["latest"] for friend in meta["blogroll"]],
+        *[link["title"] for link in meta["links"]],
+        "Subscribe to: Post Comments (Atom)",
+        "Post a Comment",
+        "Posted by",
+        "Email This",
+        "BlogThis!",
+        "Share to Facebook",
+        "Powered by Blogger",
+        "View mobile version",
+        meta["footer_text"],
+    ]
+    out = []
+    for i, post in enumerate(posts):
+        boilerplate = [
+            *sidebar,
+            *[_opening(p.blocks) for p in popular if p is not post],
+            *[cm.text for cm in post.comments],
+            *(["Newer Post"] if i > 0 else []),
+            *(["Older Post"] if i + 1 < len(posts) else []),
+            *post.not_text,
+        ]
+        out.append(
+            _article(
+                "blogger",
+                base + post.path,
+                post.title,
+                post.published.date().isoformat(),
+                post.author,
+                post.labels,
+                post.blocks,
+                boilerplate,
+            )
+        )
+    return out
+
+
+def _wordpress(base: str) -> list[dict[str, Any]]:
+    wp = c.load_wordpress()
+    meta = wp.meta
+    posts = wp.posts
+    sidebar = [
+        meta["petition_text"],
+        "Sign the petition",
+        meta["newsletter_text"],
+        meta["follow_text"],
+        "Share this:",
+        "Like this:",
+        "Leave a Reply",
+        "Your email address will not be published.",
+        "Skip to the content",
+        "Powered by WordPress",
+    ]
+    out = []
+    for i, post in enumerate(posts):
+        related = [p for p in posts if p is not post and set(p.categories) & set(post.categories)]
+        related = (related + [p for p in posts if p is not post and p not in related])[:3]
+        boilerplate = [
+            *sidebar,
+            *[p.title for p in posts[:5] if p is not post],  # Recent Posts
+            *[_opening(p.blocks) for p in related],  # Jetpack's related-post excerpts
+            *[cm.text for cm in post.comments],
+            *(["Next post"] if i > 0 else []),
+            *(["Previous post"] if i + 1 < len(posts) else []),
+        ]
+        labels = [t.name for t in post.categories + post.tags]
+        out.append(
+            _article(
+                "wordpress",
+                base + post.path,
+                post.title,
+                post.published.date().isoformat(),
+                post.author.name,
+                labels,
+                post.blocks,
+                boilerplate,
+            )
+        )
+    return out
+
+
+def _magazine(base: str) -> list[dict[str, Any]]:
+    mag = c.load_magazine()
+    meta = mag.meta
+    out = []
+    for issue in mag.issues:
+        for article in issue.articles:
+            boilerplate = [
+                "In this issue",
+                "Back issues",
+                "Contents of this issue",
+                meta["tagline"],
+                f"Page updated {c.long_date(issue.page_updated)}",
+                meta["footer_place"],
+                meta["publisher"],
+                *[a.title for a in issue.articles if a is not article],
+            ]
+            out.append(
+                _article(
+                    "magazine",
+                    base + article.path,
+                    article.title,
+                    issue.date.isoformat(),
+                    article.author,
+                    [issue.label],
+                    article.blocks,
+                    boilerplate,
+                    article.language,
+                    extra_text=article.standfirst,
+                )
+            )
+    return out
+
+
+def non_article_paths(site: str) -> list[str]:
+    """Paths (with query where needed) of pages that exist and answer 200 but hold no article.
+
+    Blogger's /search/label/... pages exist but robots.txt disallows /search for every agent."""
+    if site == "blogger":
+        blog = c.load_blog()
+        years = sorted({f"/{p.published:%Y}/" for p in blog.posts})
+        months = sorted({f"/{p.published:%Y/%m}/" for p in blog.posts})
+        return [
+            "/",
+            f"/p/{blog.about['slug']}.html",
+            *years,
+            *months,
+            *[f"/search/label/{quote(label)}" for label in blog.labels],
+            "/feeds/posts/default",
+            "/feeds/posts/default?alt=rss",
+            "/feeds/posts/summary",
+            "/sitemap.xml",
+            "/sitemap.xml?page=1",
+        ]
+    if site == "wordpress":
+        wp = c.load_wordpress()
+        pages = math.ceil(len(wp.posts) / wp.meta["posts_per_page"])
+        return [
+            "/",
+            *[f"/page/{n}/" for n in range(2, pages + 1)],
+            *[f"/category/{t.slug}/" for t in wp.categories],
+            *[f"/tag/{t.slug}/" for t in wp.tags],
+            *[f"/author/{a.slug}/" for a in wp.authors],
+            *sorted({f"/{p.published:%Y}/" for p in wp.posts}),
+            *sorted({f"/{p.published:%Y/%m}/" for p in wp.posts}),
+            *[p.path for p in wp.pages],
+            "/feed/",
+            "/wp-sitemap.xml",
+            "/wp-sitemap-posts-post-1.xml",
+            "/wp-sitemap-posts-page-1.xml",
+            "/wp-sitemap-taxonomies-category-1.xml",
+            "/wp-sitemap-taxonomies-post_tag-1.xml",
+            "/wp-sitemap-users-1.xml",
+            f"/events/month/{wp.meta['calendar_month']}/",
+        ]
+    if site == "magazine":
+        mag = c.load_magazine()
+        return [
+            "/",
+            "/index.html",
+            "/back-issues.html",
+            "/subscribe.html",
+            *[p for i in mag.issues for p in (i.path, i.path + "index.html", i.pdf_path)],
+        ]
+    raise ValueError(f"no sample site named {site!r}")
+
+
+def sources_toml(urls: dict[str, str], with_kind: bool = True) -> str:
+    """A sources.toml for the three sample sites, one [[source]] table each.
+
+    The format: a TOML file of [[source]] tables (plus an optional [settings] table), keys:
+
+        name             unique slug naming the source (required)
+        kind             "blogger" | "wordpress" | "magazine" | "generic"; detected from the site
+                         when omitted (with_kind=False leaves it out, to test detection)
+        start_urls       list of URLs the crawl starts from (required; http and https only)
+        allowed_domains  hosts (host[:port]) the crawl may visit; default: the hosts of start_urls
+        labels           labels added to every document of the source
+        schedule         cron expression for recurring crawls, e.g. "0 3 * * *"
+        max_pages        stop after this many responses (default: no cap)
+        delay            seconds between requests to one host (default 1.0; 0 for the local samples)
+        obey_robots      obey robots.txt (default true)
+        include          URL regexes: when given, only matching URLs are followed
+        exclude          URL regexes never followed
+    """
+    tables = []
+    for name, kind, labels in SOURCES:
+        lines = ["[[source]]", f"name = {json.dumps(name)}"]
+        if with_kind:
+            lines.append(f"kind = {json.dumps(kind)}")
+        lines += [
+            f"start_urls = [{json.dumps(urls[kind].rstrip('/') + '/')}]",
+            f"labels = [{', '.join(json.dumps(label) for label in labels)}]",
+            "delay = 0",
+        ]
+        tables.append("\n".join(lines) + "\n")
+    return "\n".join(tables)

@@ -1,0 +1,375 @@
+"""Search parameters: validation with messages a person can act on, and their translation into queries.
+
+Whoosh's query parser never rejects input, it silently reinterprets it; so parameters are validated here
+and the common malformed queries (unbalanced quotes or parentheses, dangling operators, unknown fields)
+are repaired *and reported* as plain-English warnings.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from whoosh import qparser
+from whoosh.query import And, DateRange, NullQuery, Query, Term
+
+from archive.errors import QueryError
+from search.schema import QUERY_FIELDS, SCHEMA, label_term
+
+SORTS: Final = ("relevance", "newest", "oldest")
+MAX_PER_PAGE: Final = 100
+
+_YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+class ParamError(QueryError):
+    """A QueryError naming the parameter (the `from_mapping` key) at fault, so the CLI and the web layer
+    can point at their own flag or field; the message already starts with it: "from: ..."."""
+
+    def __init__(self, param: str, problem: str):
+        super().__init__(f"{param}: {problem}")
+        self.param = param
+        self.problem = problem
+
+
+@dataclass
+class SearchParams:
+    """One search, as the web page, /api/search, the CLI and exports express it.
+
+    Filters combine with AND (every label in `labels` is required). An empty `q` browses all documents
+    through the filters; it has no relevance, so `sort="relevance"` then means newest first.
+    Constructing one validates it and normalizes blank strings to None: it raises ParamError (a
+    QueryError) with the parameter's name.
+    """
+
+    q: str = ""
+    labels: list[str] = field(default_factory=list)
+    source: str | None = None
+    author: str | None = None
+    date_from: str | None = None  # "YYYY-MM-DD", or "YYYY" / "YYYY-MM" meaning the start of that period
+    date_to: str | None = None  # "YYYY-MM-DD", or "YYYY" / "YYYY-MM" meaning the end of that period
+    year: str | None = None  # "YYYY"
+    month: str | None = None  # "YYYY-MM": a histogram bar's drill-down
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+    def __post_init__(self) -> None:
+        self.q = (self.q or "").strip()
+        self.labels = list(dict.fromkeys(label.strip() for label in self.labels if label and label.strip()))
+        self.source = _blank_to_none(self.source)
+        self.author = _blank_to_none(self.author)
+        self.date_from = _blank_to_none(self.date_from)
+        self.date_to = _blank_to_none(self.date_to)
+        self.year = _blank_to_none(self.year)
+        self.month = _blank_to_none(self.month)
+        self.sort = (self.sort or "relevance").strip().lower()
+        self._validate()
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> SearchParams:
+        """From request arguments: a dict, or a werkzeug MultiDict (`getlist` gives repeated labels).
+
+        Keys: q, label (repeatable), source, author, from, to, year, month, sort, page, per_page.
+        Unknown keys are ignored, so a form may carry its own.
+        """
+        return cls(
+            q=_single(mapping, "q") or "",
+            labels=_multi(mapping, "label"),
+            source=_single(mapping, "source"),
+            author=_single(mapping, "author"),
+            date_from=_single(mapping, "from"),
+            date_to=_single(mapping, "to"),
+            year=_single(mapping, "year"),
+            month=_single(mapping, "month"),
+            sort=_single(mapping, "sort") or "relevance",
+            page=_whole_number(mapping, "page", 1),
+            per_page=_whole_number(mapping, "per_page", 20),
+        )
+
+    def date_range(self) -> tuple[dt.date | None, dt.date | None]:
+        """The inclusive (first day, last day) the from/to parameters select; None where open."""
+        start = _period_bounds("from", self.date_from)[0] if self.date_from else None
+        end = _period_bounds("to", self.date_to)[1] if self.date_to else None
+        return start, end
+
+    def effective_sort(self) -> str:
+        """The order actually used: relevance needs a text query."""
+        return "newest" if self.sort == "relevance" and not self.q else self.sort
+
+    def _validate(self) -> None:
+        if self.sort not in SORTS:
+            raise ParamError("sort", f"{self.sort!r} is not a sort order; use one of {', '.join(SORTS)}")
+        if isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 1:
+            raise ParamError("page", f"{self.page!r} is not a page number; use 1 or more")
+        if isinstance(self.per_page, bool) or not isinstance(self.per_page, int) or self.per_page < 1:
+            raise ParamError("per_page", f"{self.per_page!r} is not a page size; use 1 to {MAX_PER_PAGE}")
+        if self.per_page > MAX_PER_PAGE:
+            problem = f"{self.per_page} is more than {MAX_PER_PAGE}; use 1 to {MAX_PER_PAGE}"
+            raise ParamError("per_page", problem)
+        if self.year is not None and not _YEAR.match(self.year):
+            raise ParamError("year", f"{self.year!r} is not a year; use YYYY, e.g. 2012")
+        if self.month is not None:
+            _month_bounds("month", self.month)
+        start, end = self.date_range()
+        if start and end and start > end:
+            raise ParamError("from", f"{self.date_from} is after to={self.date_to}; swap them")
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _single(mapping: Mapping[str, Any], key: str) -> str | None:
+    value = mapping.get(key)
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    return None if value is None else str(value)
+
+
+def _multi(mapping: Mapping[str, Any], key: str) -> list[str]:
+    getlist = getattr(mapping, "getlist", None)
+    values = getlist(key) if callable(getlist) else mapping.get(key)
+    if values is None:
+        return []
+    if isinstance(values, str):
+        return [values]
+    return [str(value) for value in values]
+
+
+def _whole_number(mapping: Mapping[str, Any], key: str, default: int) -> int:
+    raw = _blank_to_none(_single(mapping, key))
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ParamError(key, f"{raw!r} is not a whole number; use 1 or more") from None
+
+
+def _period_bounds(param: str, value: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a YYYY, YYYY-MM or YYYY-MM-DD period."""
+    if _YEAR.match(value):
+        year = int(value)
+        if year < 1:
+            raise ParamError(param, f"{value!r} is not a year; use YYYY-MM-DD, YYYY-MM or YYYY")
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    if _MONTH.match(value):
+        return _month_bounds(param, value)
+    match = _DAY.match(value)
+    if match:
+        try:
+            day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            raise ParamError(param, f"{value!r} is not a date; use YYYY-MM-DD (or YYYY-MM, YYYY)") from None
+        return day, day
+    raise ParamError(param, f"{value!r} is not a date; use YYYY-MM-DD (or YYYY-MM, YYYY)")
+
+
+def _month_bounds(param: str, value: str) -> tuple[dt.date, dt.date]:
+    match = _MONTH.match(value)
+    year, month = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not match or not 1 <= month <= 12 or year < 1:
+        raise ParamError(param, f"{value!r} is not a month; use YYYY-MM, e.g. 2012-03")
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+# --- Filters -------------------------------------------------------------------------------------------
+
+
+def filter_query(params: SearchParams) -> Query | None:
+    """The filters as one query that only restricts (see service: it never contributes to scores)."""
+    parts: list[Query] = [Term("labels", label_term(label)) for label in params.labels]
+    if params.source:
+        parts.append(Term("source", params.source))
+    if params.author:
+        parts.append(Term("author_exact", params.author))
+    if params.year:
+        parts.append(Term("year", params.year))
+    if params.month:
+        parts.append(Term("month", params.month))
+    start, end = params.date_range()
+    if start or end:
+        parts.append(DateRange("published_dt", _midnight(start), _midnight(end)))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def _midnight(day: dt.date | None) -> dt.datetime | None:
+    # Documents are indexed at midnight of their day, so an inclusive range of midnights is exact.
+    return dt.datetime(day.year, day.month, day.day) if day else None
+
+
+# --- The text query ------------------------------------------------------------------------------------
+
+_BINARY_OPS = frozenset({"AND", "OR", "ANDNOT", "ANDMAYBE"})
+_UNARY_OPS = frozenset({"NOT"})
+_TOKEN = re.compile(r'(?P<space>\s*)(?:(?P<quote>"[^"]*")|(?P<paren>[()])|(?P<word>[^\s()"]+))')
+_FIELD_PREFIX = re.compile(r"^([^\W\d]\w*):(.*)$", re.DOTALL)
+
+
+@dataclass
+class _Token:
+    space: str
+    text: str
+    kind: str  # "quote" | "paren" | "word" | "op" | "field" (a bare `name:` before a quote or paren)
+
+
+def parse_text_query(q: str) -> tuple[Query | None, list[str]]:
+    """(query, warnings) for the `q` parameter; None for a blank one (browse everything).
+
+    Supports AND by default, "phrases", OR, NOT, field:value for the QUERY_FIELDS, wildcards (* and ?)
+    and (grouping). Malformed input is repaired, searched, and described in the warnings.
+    """
+    if not q.strip():
+        return None, []
+    cleaned, warnings = repair_query(q)
+    if not cleaned:
+        # Everything typed was ignored (a lone "AND", "author:"): the warnings say so; browse all.
+        return None, warnings
+    query = _parser().parse(cleaned)
+    if query is NullQuery:
+        warnings.append(
+            f"nothing searchable in {q!r}: very common words (the, and, of...) and punctuation are not "
+            "indexed; add a more specific word"
+        )
+        return NullQuery, warnings
+    return query, warnings
+
+
+def repair_query(q: str) -> tuple[str, list[str]]:
+    """Fix what Whoosh would silently misread; each fix adds a warning saying what was searched."""
+    warnings: list[str] = []
+    q = _repair_quotes(q, warnings)
+    tokens = [_Token(m["space"], m[m.lastgroup or "word"], m.lastgroup or "word") for m in _TOKEN.finditer(q)]
+    tokens = _repair_fields(tokens, warnings)
+    tokens = _repair_parentheses(tokens, warnings)
+    tokens = _repair_operators(tokens, warnings)
+    return "".join(token.space + token.text for token in tokens).strip(), warnings
+
+
+def _repair_quotes(q: str, warnings: list[str]) -> str:
+    if q.count('"') % 2 == 0:
+        return q
+    last = q.rindex('"')
+    warnings.append('unbalanced quote ("): the words after it were searched as plain words, not a phrase')
+    return q[:last] + " " + q[last + 1 :]
+
+
+def _repair_fields(tokens: list[_Token], warnings: list[str]) -> list[_Token]:
+    out: list[_Token] = []
+    for index, token in enumerate(tokens):
+        match = _FIELD_PREFIX.match(token.text) if token.kind == "word" else None
+        if not match:
+            out.append(token)
+            continue
+        name, value = match[1], match[2]
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        if name.lower() in QUERY_FIELDS:
+            token.text = f"{name.lower()}:{value}"
+            if value:
+                out.append(token)
+            elif following is not None and not following.space and following.kind in ("quote", "paren"):
+                token.kind = "field"
+                out.append(token)
+            else:
+                warnings.append(f"'{name}:' has no value after it: ignored")
+            continue
+        if value.startswith("//"):  # "https://..." is a pasted address, not a field
+            token.text = f"{name} {value}"
+            out.append(token)
+            continue
+        # The name is dropped rather than searched as a word: AND-ed in, it would usually match nothing.
+        warnings.append(
+            f"unknown field '{name}:' (fields: {', '.join(QUERY_FIELDS)}): searched what follows it in titles and text"
+        )
+        token.text = value
+        out.append(token if value else _space_only(token))
+    return out
+
+
+def _repair_parentheses(tokens: list[_Token], warnings: list[str]) -> list[_Token]:
+    open_at: list[int] = []
+    unmatched: set[int] = set()
+    for index, token in enumerate(tokens):
+        if token.kind != "paren":
+            continue
+        if token.text == "(":
+            open_at.append(index)
+        elif open_at:
+            open_at.pop()
+        else:
+            unmatched.add(index)
+    unmatched.update(open_at)
+    if not unmatched:
+        return tokens
+    warnings.append("unbalanced parenthesis: the unmatched one was ignored")
+    # A field prefix right before a removed "(" would then apply to nothing: drop it too.
+    unmatched.update(i - 1 for i in list(unmatched) if i > 0 and tokens[i - 1].kind == "field")
+    return [_space_only(t) if i in unmatched else t for i, t in enumerate(tokens)]
+
+
+def _space_only(token: _Token) -> _Token:
+    return _Token(token.space or " ", "", "space")
+
+
+def _repair_operators(tokens: list[_Token], warnings: list[str]) -> list[_Token]:
+    for token in tokens:
+        if token.kind == "word" and token.text in _BINARY_OPS | _UNARY_OPS:
+            token.kind = "op"
+    changed = True
+    while changed:  # removing one dangling operator can leave another dangling ("a AND OR")
+        changed = False
+        live = [t for t in tokens if t.kind != "space"]
+        for index, token in enumerate(live):
+            if token.kind != "op":
+                continue
+            before = live[index - 1] if index > 0 else None
+            after = live[index + 1] if index + 1 < len(live) else None
+            if _dangles(token.text, before, after):
+                side = "before" if token.text in _BINARY_OPS and _is_left_edge(before) else "after"
+                warnings.append(f"'{token.text}' has nothing {side} it: ignored")
+                token.kind, token.text = "space", ""
+                token.space = token.space or " "
+                changed = True
+                break
+    return tokens
+
+
+def _is_left_edge(token: _Token | None) -> bool:
+    return token is None or (token.kind == "paren" and token.text == "(") or token.kind in ("op", "field")
+
+
+def _is_right_edge(token: _Token | None) -> bool:
+    return (
+        token is None
+        or (token.kind == "paren" and token.text == ")")
+        or (token.kind == "op" and token.text in _BINARY_OPS)
+    )
+
+
+def _dangles(op: str, before: _Token | None, after: _Token | None) -> bool:
+    if op in _UNARY_OPS:
+        return _is_right_edge(after)
+    return _is_left_edge(before) or _is_right_edge(after)
+
+
+@functools.cache
+def _parser() -> qparser.QueryParser:
+    """Built once: parsing keeps no state in the parser, so threads can share it."""
+    parser = qparser.MultifieldParser(["title", "text"], SCHEMA, group=qparser.AndGroup)
+    # 'single quotes' would search a word unanalyzed (no stemming, case-sensitive): people don't mean that.
+    parser.remove_plugin_class(qparser.SingleQuotePlugin)
+    parser.add_plugin(qparser.FieldAliasPlugin({"label": ["labels"]}))
+    return parser
