@@ -93,8 +93,7 @@ def crawl(names: tuple[str, ...], config_path: Path, data_dir: Path) -> None:
     config = load_config(config_path)
     config.select(list(names))  # an unknown name fails before anything is created
     datadir = DataDir.create(data_dir)
-    click.echo(f"crawling {len(config.select(list(names)))} source(s) into {datadir.root}", err=True)
-    summaries = stages.crawl(datadir, config, names)
+    summaries = stages.crawl(datadir, config, names, progress=lambda line: click.echo(line, err=True))
     print_summaries(summaries)
     failed = [s["source"] for s in summaries if s["failed"]]
     if failed:

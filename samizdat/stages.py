@@ -32,12 +32,15 @@ def _quiet(_: str) -> None:
     pass
 
 
-def crawl(datadir: DataDir, config: Config, names: Iterable[str]) -> list[dict[str, Any]]:
+def crawl(
+    datadir: DataDir, config: Config, names: Iterable[str], progress: Progress = _quiet
+) -> list[dict[str, Any]]:
     """Crawl the named sources (all when none), store their articles and update the index in place."""
     from crawler.run import run_crawl  # Scrapy and Twisted load only when a crawl runs
 
     sources = config.select(list(names))
     with datadir.writer_lock("crawl"):
+        progress(f"crawling {len(sources)} source(s) into {datadir.root}")
         with Store(datadir.store_path) as store:
             since = store.max_version()
         summaries = run_crawl(datadir, sources, config.settings)

@@ -7,7 +7,10 @@ import io
 import json
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -15,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.config import load_config
 from archive.document import EXPORT_FIELDS
 from archive.urls import url_key
-from archive.warc import read_capture
+from archive.warc import iter_entries, read_capture
 from samizdat.sample_sites import expected_articles
 from tests.conftest import export_records, run_cli, write_config
 from tests.quality import format_table, robots_violations, score
@@ -190,4 +193,35 @@ def test_the_demo_archives_the_sample_sites_and_its_examples_find_something(tmp_
     assert result.returncode == 0, result.stdout + result.stderr
     examples = re.findall(r"^  samizdat search .*# .*: (\d+) article", result.stdout, re.MULTILINE)
     assert len(examples) == 3 and all(int(n) > 0 for n in examples), result.stdout
+    assert re.search(r"steppe-notes: \d+ pages \([\d.]+/s\), \d+ articles", result.stderr), result.stderr
     assert Path(tmp_path / "demo" / "warc").is_dir()
+
+
+def test_a_killed_crawl_loses_no_archived_response_and_a_second_writer_is_refused(sample_sites, tmp_path):
+    config = write_config(tmp_path / "sources.toml", sample_sites)
+    config.write_text(config.read_text(encoding="utf-8").replace("delay = 0", "delay = 0.3"), encoding="utf-8")
+    data = tmp_path / "data"
+    command = [sys.executable, "-m", "samizdat", "crawl", "--config", str(config), "--data", str(data)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sum(p.stat().st_size for p in data.glob("warc/*.warc.gz")) < 60_000:
+            time.sleep(0.2)
+        one_line_error(run_cli("crawl", "--config", config, "--data", data), "is busy", "samizdat crawl")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    files = sorted(data.glob("warc/*.warc.gz"))
+    responses = [e.capture for f in files for e in iter_entries(f, f.name) if e.type == "response"]
+    assert len(responses) >= 10
+    result = run_cli("reindex", "--data", data)
+    assert result.returncode == 0, result.stderr
+    assert len(export_records(data)) >= 1
+
+
+def test_sources_lists_each_source_with_its_last_crawl(crawl):
+    result = run_cli("sources", "--config", crawl.config, "--data", crawl.data)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["steppe-notes", "tenants-voice", "red-lantern"]
+    assert all(re.search(r"\b\d+ articles\s+last crawl \S+, \d+ pages", line) for line in lines), lines
