@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -225,3 +226,40 @@ def test_sources_lists_each_source_with_its_last_crawl(crawl):
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["steppe-notes", "tenants-voice", "red-lantern"]
     assert all(re.search(r"\b\d+ articles\s+last crawl \S+, \d+ pages", line) for line in lines), lines
+
+
+def test_redirects_errors_and_retried_responses_are_archived_too(crawl):
+    statuses: dict[int, list[str]] = {}
+    for path in sorted((crawl.data / "warc").glob("*.warc.gz")):
+        for entry in iter_entries(path, path.name):
+            if entry.type == "response":
+                statuses.setdefault(entry.capture.status, []).append(entry.capture.url)
+    assert any(url.endswith("/events/") for url in statuses.get(302, [])), "the calendar's redirect"
+    assert any(url.endswith("/issues/157/") for url in statuses.get(404, [])), "the missing issue"
+    assert any("appeal-court-sends-it-back" in url for url in statuses.get(500, [])), "the 500 before its retry"
+    assert any("appeal-court-sends-it-back" in url for url in statuses.get(200, [])), "the retry"
+    assert any(url.endswith("/robots.txt") for url in statuses.get(200, []))
+
+
+def test_a_shortlink_start_url_is_followed_to_its_article(sample_sites, tmp_path):
+    base = sample_sites.urls["wordpress"]
+    truth = [t for t in expected_articles(sample_sites.urls) if t["site"] == "wordpress"]
+    with urllib.request.urlopen(truth[0]["url"]) as response:
+        shortlink = re.search(r"rel='shortlink' href='([^']+)'", response.read().decode("utf-8")).group(1)
+    assert shortlink.startswith(base + "/?p=")
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[[source]]\nname = "short"\nstart_urls = ["{shortlink}"]\ndelay = 0\nmax_pages = 5\n'
+                      "[settings]\nprogress_seconds = 0\n", encoding="utf-8")
+    result = run_cli("crawl", "--config", config, "--data", tmp_path / "data")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert truth[0]["url"] in [r["url"] for r in export_records(tmp_path / "data")]
+
+
+def test_download_size_is_bounded(sample_sites, tmp_path):
+    config = write_config(tmp_path / "sources.toml", sample_sites)
+    result = run_cli("crawl", "steppe-notes", "--config", config, "--data", tmp_path / "data",
+                     env={"SAMIZDAT_MAX_PAGE_BYTES": "1000000"})
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^steppe-notes .*too_large_or_cancelled x\d", result.stdout, re.MULTILINE), result.stdout
+    urls = [r["url"] for r in export_records(tmp_path / "data")]
+    assert not any("aquifer-map" in url for url in urls) and len(urls) >= 10

@@ -48,6 +48,8 @@ class SourceSpider(Spider):
         self.source = source
         self.kind = source.kind
         self.scope = source.scope
+        # Scrapy's offsite middleware then also stops redirects that leave the site.
+        self.allowed_domains = sorted({d.split(":")[0] for d in self.scope})
         self.include = [re.compile(p) for p in source.include]
         self.exclude = [re.compile(p) for p in source.exclude]
         self.warc: Any = None  # set by the WARC recorder when the spider opens
