@@ -60,8 +60,12 @@ SETTING_KEYS = {
         Key("concurrency_per_host", int, 4, "parallel requests to one host"),
         Key("depth_limit", int, 40, "links followed from a start URL, at most (0: no limit)"),
         Key("progress_seconds", (int, float), 5.0, "seconds between progress lines while crawling (0: none)"),
-        Key("user_agent", str, "samizdat/0.1 (web archiving; +https://github.com/samizdat-archive/samizdat)",
-            "User-Agent header sent with every request"),
+        Key(
+            "user_agent",
+            str,
+            "samizdat/0.1 (web archiving; +https://github.com/samizdat-archive/samizdat)",
+            "User-Agent header sent with every request",
+        ),
     )
 }
 
@@ -251,7 +255,7 @@ def _check_schedule(expr: str) -> str | None:
     from croniter import croniter  # only needed when a schedule is given
 
     if not croniter.is_valid(expr):
-        return f"schedule {expr!r} is not a cron expression; e.g. \"0 3 * * 1\" (Mondays at 03:00)"
+        return f'schedule {expr!r} is not a cron expression; e.g. "0 3 * * 1" (Mondays at 03:00)'
     return None
 
 
@@ -276,9 +280,7 @@ _SOURCE_CHECKS: dict[str, Callable[[Any], str | None]] = {
 }
 
 
-def _parse_settings(
-    raw: Any, lines: _LineFinder, where: str, environ: Mapping[str, str]
-) -> Settings:
+def _parse_settings(raw: Any, lines: _LineFinder, where: str, environ: Mapping[str, str]) -> Settings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}{lines.top_level('settings')}: write the settings as a [settings] table")
     values: dict[str, Any] = {}

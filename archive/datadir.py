@@ -46,8 +46,7 @@ class DataDir:
             raise DataDirError(f"data directory {datadir.root} is a file, not a directory")
         if datadir.root.exists() and any(datadir.root.iterdir()) and not marker.exists():
             raise DataDirError(
-                f"{datadir.root} is not a samizdat data directory (no {MARKER}) and is not empty; "
-                "choose another --data"
+                f"{datadir.root} is not a samizdat data directory (no {MARKER}) and is not empty; choose another --data"
             )
         for path in (datadir.root, datadir.warc_dir, datadir.logs_dir):
             path.mkdir(parents=True, exist_ok=True)
@@ -70,7 +69,7 @@ class DataDir:
         try:
             version = json.loads(marker.read_text(encoding="utf-8")).get("samizdat")
         except (ValueError, AttributeError):
-            raise DataDirError(f"{marker} is damaged; it should hold {{\"samizdat\": {FORMAT_VERSION}}}") from None
+            raise DataDirError(f'{marker} is damaged; it should hold {{"samizdat": {FORMAT_VERSION}}}') from None
         if version != FORMAT_VERSION:
             raise DataDirError(f"{datadir.root} has format {version!r}; this samizdat reads format {FORMAT_VERSION}")
         return datadir

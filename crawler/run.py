@@ -86,7 +86,7 @@ def summarize(source: Source, crawler: Crawler, elapsed: float) -> dict[str, Any
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
 
     def grouped(prefix: str) -> dict[str, int]:
-        return {k[len(prefix):]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
+        return {k[len(prefix) :]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
     skipped = grouped("samizdat/skipped/")
     robots = int(stats.get("robotstxt/forbidden", 0))
@@ -112,4 +112,3 @@ def summarize(source: Source, crawler: Crawler, elapsed: float) -> dict[str, Any
     if summary["failed"]:
         summary["failure"] = ", ".join(f"{k} x{v}" for k, v in errors.items()) or "no page could be fetched"
     return summary
-

@@ -25,8 +25,11 @@ def _rule(name: str, regex: str) -> Trap:
 
 GENERIC_TRAPS = (
     # Event calendars page forward and back for ever (The Events Calendar, generic ?month=...).
-    _rule("calendar", r"/(events?|calendar)/.*(\d{4}-\d{2}|\d{4}/\d{2})|[?&](ical|tribe-bar-date|eventDisplay|"
-          r"calendar|month|date)=|/events?/(list|month|day|week|today|upcoming|past)(/|$)"),
+    _rule(
+        "calendar",
+        r"/(events?|calendar)/.*(\d{4}-\d{2}|\d{4}/\d{2})|[?&](ical|tribe-bar-date|eventDisplay|"
+        r"calendar|month|date)=|/events?/(list|month|day|week|today|upcoming|past)(/|$)",
+    ),
     _rule("admin", r"/wp-admin(/|$)|/wp-login\.php|/xmlrpc\.php|/wp-comments-post\.php|/user/login"),
     _rule("share", r"[?&](share|replytocom|action|like_comment|nb)=|/share/?$|/trackback/?$|/embed/?$"),
     _rule("comment-feed", r"/comments/feed/?$|/\d{4}/\d{2}/.+/feed/?$|/feeds/\d+/comments/"),

@@ -22,12 +22,22 @@ DEFAULT_DATA = "./samizdat-data"
 DEFAULT_CONFIG = "./sources.toml"
 
 data_option = click.option(
-    "--data", "data_dir", envvar="SAMIZDAT_DATA", default=DEFAULT_DATA, show_default=True,
-    type=click.Path(file_okay=False, path_type=Path), help="Data directory (env SAMIZDAT_DATA).",
+    "--data",
+    "data_dir",
+    envvar="SAMIZDAT_DATA",
+    default=DEFAULT_DATA,
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (env SAMIZDAT_DATA).",
 )
 config_option = click.option(
-    "--config", "config_path", envvar="SAMIZDAT_CONFIG", default=DEFAULT_CONFIG, show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path), help="sources.toml (env SAMIZDAT_CONFIG).",
+    "--config",
+    "config_path",
+    envvar="SAMIZDAT_CONFIG",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="sources.toml (env SAMIZDAT_CONFIG).",
 )
 
 
@@ -39,8 +49,12 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--author", help="Only this author."),
         click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after."),
         click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Published on or before."),
-        click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default=None,
-                     help="Order (default: relevance with a query, newest without)."),
+        click.option(
+            "--sort",
+            type=click.Choice(["relevance", "newest", "oldest"]),
+            default=None,
+            help="Order (default: relevance with a query, newest without).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -54,16 +68,33 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except SamizdatError as exc:
             raise click.ClickException(str(exc)) from None
+
     return wrapper
 
 
-def search_params(query: str, labels: tuple[str, ...], source: str | None, author: str | None,
-                  date_from: str | None, date_to: str | None, sort: str | None,
-                  limit: int | None = None, page: int = 1) -> Any:
+def search_params(
+    query: str,
+    labels: tuple[str, ...],
+    source: str | None,
+    author: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    sort: str | None,
+    limit: int | None = None,
+    page: int = 1,
+) -> Any:
     from search import SearchParams
 
-    mapping: dict[str, Any] = {"q": query, "label": list(labels), "source": source, "author": author,
-                               "from": date_from, "to": date_to, "sort": sort, "page": str(page)}
+    mapping: dict[str, Any] = {
+        "q": query,
+        "label": list(labels),
+        "source": source,
+        "author": author,
+        "from": date_from,
+        "to": date_to,
+        "sort": sort,
+        "page": str(page),
+    }
     if limit is not None:
         mapping["per_page"] = str(limit)
     try:
@@ -107,8 +138,10 @@ def print_summaries(summaries: list[dict[str, Any]]) -> None:
         errors = ", ".join(f"{k} x{v}" for k, v in s["errors"].items()) or "-"
         a = s["articles"]
         kind = s["kind"] + ("*" if s["kind_detected"] else "")
-        click.echo(f"{s['source']:<18} {kind:<10} {s['pages']:>6} {a['new']:>5} {a['changed']:>8} "
-                   f"{a['unchanged']:>10}  {errors}")
+        click.echo(
+            f"{s['source']:<18} {kind:<10} {s['pages']:>6} {a['new']:>5} {a['changed']:>8} "
+            f"{a['unchanged']:>10}  {errors}"
+        )
         if s["skipped"]:
             click.echo("    skipped: " + ", ".join(f"{k} x{v}" for k, v in s["skipped"].items()))
         if s["failed"]:
@@ -125,19 +158,26 @@ def print_summaries(summaries: list[dict[str, Any]]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON object.")
 @data_option
 @handle_errors
-def search(query: str, labels: tuple[str, ...], source: str | None, author: str | None, date_from: str | None,
-           date_to: str | None, sort: str | None, limit: int | None, page: int, as_json: bool,
-           data_dir: Path) -> None:
+def search(
+    query: str,
+    labels: tuple[str, ...],
+    source: str | None,
+    author: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    sort: str | None,
+    limit: int | None,
+    page: int,
+    as_json: bool,
+    data_dir: Path,
+) -> None:
     """Search the archive: words are ANDed; "phrases", OR, NOT and field:value work."""
     from samizdat import stages
 
     params = search_params(query, labels, source, author, date_from, date_to, sort, limit, page)
     datadir = DataDir.open(data_dir)
-    service = stages.open_search(datadir)
-    try:
+    with stages.open_search(datadir) as service:
         result = service.search(params)
-    finally:
-        service.close()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -159,8 +199,10 @@ def search(query: str, labels: tuple[str, ...], source: str | None, author: str 
 def terminal_snippet(snippet: str) -> str:
     """The API's snippet is escaped HTML with <mark>ed matches; a terminal wants plain text in bold."""
     parts = re.split(r"<mark>(.*?)</mark>", snippet)
-    out = [html.unescape(p) if i % 2 == 0 else click.style(html.unescape(p), bold=True, underline=True)
-           for i, p in enumerate(parts)]
+    out = [
+        html.unescape(p) if i % 2 == 0 else click.style(html.unescape(p), bold=True, underline=True)
+        for i, p in enumerate(parts)
+    ]
     return " ".join("".join(out).split())
 
 
@@ -171,8 +213,18 @@ def terminal_snippet(snippet: str) -> str:
 @filter_options
 @data_option
 @handle_errors
-def export(fmt: str, output: Path | None, query: str, labels: tuple[str, ...], source: str | None,
-           author: str | None, date_from: str | None, date_to: str | None, sort: str | None, data_dir: Path) -> None:
+def export(
+    fmt: str,
+    output: Path | None,
+    query: str,
+    labels: tuple[str, ...],
+    source: str | None,
+    author: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    sort: str | None,
+    data_dir: Path,
+) -> None:
     """Export the selected articles (all by default) as JSONL, CSV or WARC."""
     from samizdat import stages
 
@@ -180,19 +232,24 @@ def export(fmt: str, output: Path | None, query: str, labels: tuple[str, ...], s
     datadir = DataDir.open(data_dir)
     docs = stages.matching_documents(datadir, params)
     if fmt == "warc":
-        with (open(output, "wb") if output else click.get_binary_stream("stdout")) as out:
+        with open(output, "wb") if output else click.get_binary_stream("stdout") as out:
             count = stages.export_warc(datadir, docs, out)
     else:
         writer = stages.export_jsonl if fmt == "jsonl" else stages.export_csv
-        with (open(output, "w", encoding="utf-8", newline="") if output else click.get_text_stream("stdout")) as out:
+        with open(output, "w", encoding="utf-8", newline="") if output else click.get_text_stream("stdout") as out:
             count = writer(docs, out)
     click.echo(f"exported {count} article(s)" + (f" to {output}" if output else ""), err=True)
 
 
 @main.command()
-@click.option("--config", "config_path", envvar="SAMIZDAT_CONFIG", default=None,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Apply this sources.toml's labels and kinds instead of those recorded at crawl time.")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="SAMIZDAT_CONFIG",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Apply this sources.toml's labels and kinds instead of those recorded at crawl time.",
+)
 @data_option
 @handle_errors
 def reindex(config_path: Path | None, data_dir: Path) -> None:
@@ -202,8 +259,9 @@ def reindex(config_path: Path | None, data_dir: Path) -> None:
     datadir = DataDir.open(data_dir)
     config: Config | None = load_config(config_path) if config_path else None
     counts = stages.reindex(datadir, config, progress=lambda line: click.echo(line, err=True))
-    click.echo(f"rebuilt from {counts['files']} WARC file(s): {counts['responses']} responses, "
-               f"{counts['documents']} documents")
+    click.echo(
+        f"rebuilt from {counts['files']} WARC file(s): {counts['responses']} responses, {counts['documents']} documents"
+    )
 
 
 @main.command()
@@ -228,8 +286,14 @@ def sources(config_path: Path, data_dir: Path) -> None:
 
 
 @main.command()
-@click.option("--data", "data_dir", default="./samizdat-demo", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Where the demo archive goes.")
+@click.option(
+    "--data",
+    "data_dir",
+    default="./samizdat-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the demo archive goes.",
+)
 @handle_errors
 def demo(data_dir: Path) -> None:
     """Archive the bundled sample sites (offline) and show what to do next."""

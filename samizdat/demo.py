@@ -44,8 +44,7 @@ def run_demo(data_dir: Path) -> None:
     print_summaries(summaries)
     click.echo(f"\narchived the sample sites in {time.monotonic() - started:.0f} s into {datadir.root}\n")
     data = shlex.quote(str(datadir.root))
-    service = stages.open_search(datadir)
-    try:
+    with stages.open_search(datadir) as service:
         click.echo("Try these searches:")
         for what, query, filters in EXAMPLES:
             result = service.search(SearchParams.from_mapping({"q": query, **filters}))
@@ -54,8 +53,6 @@ def run_demo(data_dir: Path) -> None:
             )
             command = " ".join(x for x in ("samizdat search", shlex.quote(query) if query else "", flags) if x)
             click.echo(f"  {command} --data {data}    # {what}: {result['total']} article(s)")
-    finally:
-        service.close()
     click.echo(f"  samizdat export --format csv --data {data} -o articles.csv")
     click.echo(f"  samizdat reindex --data {data}")
 

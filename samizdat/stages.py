@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import shutil
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -32,9 +31,7 @@ def _quiet(_: str) -> None:
     pass
 
 
-def crawl(
-    datadir: DataDir, config: Config, names: Iterable[str], progress: Progress = _quiet
-) -> list[dict[str, Any]]:
+def crawl(datadir: DataDir, config: Config, names: Iterable[str], progress: Progress = _quiet) -> list[dict[str, Any]]:
     """Crawl the named sources (all when none), store their articles and update the index in place."""
     from crawler.run import run_crawl  # Scrapy and Twisted load only when a crawl runs
 
@@ -47,11 +44,8 @@ def crawl(
         with Store(datadir.store_path) as store:
             for summary in summaries:
                 store.record_crawl(summary["source"], summary["started_at"], summary["finished_at"], summary)
-            indexer = Indexer(datadir.index_dir)
-            try:
+            with Indexer(datadir.index_dir) as indexer:
                 indexer.update(store.iter_changed_since(since))
-            finally:
-                indexer.close()
     return summaries
 
 
@@ -87,15 +81,14 @@ def reindex(datadir: DataDir, config: Config | None = None, progress: Progress =
                             store.upsert(result.document)
                             counts["articles"] += 1
                 counts["files"] = number
-                progress(f"reindex: {number}/{len(files)} WARC files, {counts['responses']} responses, "
-                         f"{counts['articles']} articles")
+                progress(
+                    f"reindex: {number}/{len(files)} WARC files, {counts['responses']} responses, "
+                    f"{counts['articles']} articles"
+                )
             counts["documents"] = store.count()
-            indexer = Indexer(index_tmp)
-            try:
+            with Indexer(index_tmp) as indexer:
                 # A rebuild writes everything at once: large batches in two processes, merged once.
                 indexer.update(store.iter_latest(), batch_size=5000, procs=2, multisegment=True)
-            finally:
-                indexer.close()
             progress(f"reindex: indexed {counts['documents']} documents")
             crawls = _copy_crawl_log(datadir)
             for row in crawls:
@@ -143,11 +136,8 @@ def open_search(datadir: DataDir) -> SearchService:
 
 def matching_documents(datadir: DataDir, params: SearchParams) -> Iterator[Document]:
     """Every document the search parameters select, newest version, in the requested order."""
-    service = open_search(datadir)
-    try:
+    with open_search(datadir) as service:
         ids = list(service.iter_ids(params))
-    finally:
-        service.close()
     with Store(datadir.store_path) as store:
         yield from store.get_many(ids)
 
@@ -186,7 +176,3 @@ def export_warc(datadir: DataDir, docs: Iterable[Document], out: BinaryIO) -> in
         copy_records(path, doc.warc_offset, out)
         count += 1
     return count
-
-
-def stdout_text() -> TextIO:
-    return sys.stdout

@@ -36,7 +36,10 @@ def run_cli(*args: object, env: dict[str, str] | None = None, timeout: float = 3
     """Run `samizdat ...` as a user would, in a process of its own (Twisted's reactor runs once per process)."""
     return subprocess.run(
         [sys.executable, "-m", "samizdat", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -54,8 +57,12 @@ def sample_sites(tmp_path_factory) -> SampleSites:
 
 
 def write_config(path: Path, sites: SampleSites, with_kind: bool = True, extra: str = "") -> Path:
-    path.write_text(sources_toml(sites.urls, with_kind=with_kind) + extra
-                    + "\n[settings]\ntimeout_seconds = 10\nprogress_seconds = 0\n", encoding="utf-8")
+    path.write_text(
+        sources_toml(sites.urls, with_kind=with_kind)
+        + extra
+        + "\n[settings]\ntimeout_seconds = 10\nprogress_seconds = 0\n",
+        encoding="utf-8",
+    )
     return path
 
 

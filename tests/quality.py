@@ -50,7 +50,8 @@ def score(records: list[dict[str, Any]], truth: list[dict[str, Any]], source_lab
         "_extra": sorted(r["url"] for r in records if url_key(r["url"]) not in by_key),
         "_wrong": [
             {"url": r["url"], **{f: (r[f], t[f]) for f in ("title", "published", "author") if r[f] != t[f]}}
-            for r, t in matched if any(r[f] != t[f] for f in ("title", "published", "author"))
+            for r, t in matched
+            if any(r[f] != t[f] for f in ("title", "published", "author"))
         ],
     }
 
@@ -62,12 +63,16 @@ def robots_violations(requests: list[dict[str, Any]], urls: dict[str, str]) -> l
         with urllib.request.urlopen(base + "/robots.txt") as response:
             parsers[site] = Protego.parse(response.read().decode("utf-8"))
     return [
-        f"{r['site']} {r['path']}" for r in requests
+        f"{r['site']} {r['path']}"
+        for r in requests
         if r["path"] != "/robots.txt" and not parsers[r["site"]].can_fetch(urls[r["site"]] + r["path"], "samizdat")
     ]
 
 
 def format_table(figures: dict[str, Any]) -> str:
-    rows = [f"{name:<20} {value:>7.3f}" if isinstance(value, float) else f"{name:<20} {value:>7}"
-            for name, value in figures.items() if not name.startswith("_")]
+    rows = [
+        f"{name:<20} {value:>7.3f}" if isinstance(value, float) else f"{name:<20} {value:>7}"
+        for name, value in figures.items()
+        if not name.startswith("_")
+    ]
     return "\n".join(rows)

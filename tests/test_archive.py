@@ -33,8 +33,15 @@ def test_url_variants_share_one_identity():
 def write_pairs(tmp_path, count, max_bytes=10**9):
     writer = WarcWriter(tmp_path, "test", max_bytes, info={"samizdat-source": SOURCE.to_dict()})
     locations = [
-        writer.write_exchange(f"http://example.org/{i}", "GET", [("User-Agent", "t")], 200, "OK",
-                              [("Content-Type", "text/html")], b"<p>" + b"x" * 2000 + b"</p>")
+        writer.write_exchange(
+            f"http://example.org/{i}",
+            "GET",
+            [("User-Agent", "t")],
+            200,
+            "OK",
+            [("Content-Type", "text/html")],
+            b"<p>" + b"x" * 2000 + b"</p>",
+        )
         for i in range(count)
     ]
     writer.close()
@@ -65,8 +72,9 @@ def test_a_truncated_last_record_keeps_everything_before_it(tmp_path):
 
 
 def doc(text: str, fetched_at: str) -> Document:
-    return Document(url="http://example.org/a/", source="test", kind="generic", title="A", text=text,
-                    fetched_at=fetched_at)
+    return Document(
+        url="http://example.org/a/", source="test", kind="generic", title="A", text=text, fetched_at=fetched_at
+    )
 
 
 def test_store_keeps_distinct_versions_and_shows_the_newest(tmp_path):
@@ -79,17 +87,31 @@ def test_store_keeps_distinct_versions_and_shows_the_newest(tmp_path):
         assert store.count() == 1
         assert store.get(document_id("http://example.org/a")).text == "edited text"
         assert [v.document.text for v in store.versions(document_id("http://example.org/a/"))] == [
-            "ancient text", "first text", "edited text"]
+            "ancient text",
+            "first text",
+            "edited text",
+        ]
 
 
 def capture(payload: bytes, content_type: str) -> Capture:
-    return Capture(url="http://example.org/2024/05/post.html", status=200,
-                   headers=[("Content-Type", content_type)], payload=payload, fetched_at="2024-06-01T00:00:00Z")
+    return Capture(
+        url="http://example.org/2024/05/post.html",
+        status=200,
+        headers=[("Content-Type", content_type)],
+        payload=payload,
+        fetched_at="2024-06-01T00:00:00Z",
+    )
 
 
-RUSSIAN = "<html><head>{meta}<title>Забастовка</title></head><body><h1>Забастовка шахтёров</h1>" + "".join(
-    f"<p>Рабочие шахты номер {i} вышли на митинг у здания управления и потребовали выплатить долги по "
-    "зарплате за три месяца.</p>" for i in range(5)) + "</body></html>"
+RUSSIAN = (
+    "<html><head>{meta}<title>Забастовка</title></head><body><h1>Забастовка шахтёров</h1>"
+    + "".join(
+        f"<p>Рабочие шахты номер {i} вышли на митинг у здания управления и потребовали выплатить долги по "
+        "зарплате за три месяца.</p>"
+        for i in range(5)
+    )
+    + "</body></html>"
+)
 
 
 def test_text_is_decoded_as_declared_or_detected():

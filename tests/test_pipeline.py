@@ -25,9 +25,20 @@ from tests.conftest import export_records, run_cli, write_config
 from tests.quality import format_table, robots_violations, score
 
 FIELD_TYPES = {
-    "id": str, "url": str, "source": str, "kind": str, "title": str, "author": (str, type(None)),
-    "published": (str, type(None)), "labels": list, "text": str, "language": (str, type(None)),
-    "fetched_at": str, "warc_file": str, "warc_offset": int, "digest": str,
+    "id": str,
+    "url": str,
+    "source": str,
+    "kind": str,
+    "title": str,
+    "author": (str, type(None)),
+    "published": (str, type(None)),
+    "labels": list,
+    "text": str,
+    "language": (str, type(None)),
+    "fetched_at": str,
+    "warc_file": str,
+    "warc_offset": int,
+    "digest": str,
 }
 
 
@@ -62,7 +73,8 @@ def test_export_records_have_the_contract_fields_and_point_into_the_warc(crawl):
         capture = read_capture(crawl.data, record["warc_file"], record["warc_offset"])
         assert capture.status == 200 and capture.digest == record["digest"]
         assert url_key(capture.url) == url_key(record["url"]) or record["url"] in capture.payload.decode(
-            "utf-8", "replace"), (capture.url, record["url"])
+            "utf-8", "replace"
+        ), (capture.url, record["url"])
         assert "\n\n" in record["text"] or len(record["text"]) < 400
 
 
@@ -88,8 +100,14 @@ def test_quality_against_the_sample_sites_truth(crawl, record_property):
     figures = score(records, expected_articles(crawl.sites.urls), {s.name: set(s.labels) for s in config.sources})
     print("\n" + format_table(figures))
     record_property("quality", {k: v for k, v in figures.items() if not k.startswith("_")})
-    floors = {"recall": 1.0, "title exact": 0.9, "date accuracy": 0.6, "author accuracy": 0.6, "label F1": 0.6,
-              "complete texts": 0.8}
+    floors = {
+        "recall": 1.0,
+        "title exact": 0.9,
+        "date accuracy": 0.6,
+        "author accuracy": 0.6,
+        "label F1": 0.6,
+        "complete texts": 0.8,
+    }
     for name, floor in floors.items():
         assert figures[name] >= floor, (name, figures[name], figures)
     assert figures["duplicates"] == 0
@@ -248,8 +266,11 @@ def test_a_shortlink_start_url_is_followed_to_its_article(sample_sites, tmp_path
         shortlink = re.search(r"rel='shortlink' href='([^']+)'", response.read().decode("utf-8")).group(1)
     assert shortlink.startswith(base + "/?p=")
     config = tmp_path / "sources.toml"
-    config.write_text(f'[[source]]\nname = "short"\nstart_urls = ["{shortlink}"]\ndelay = 0\nmax_pages = 5\n'
-                      "[settings]\nprogress_seconds = 0\n", encoding="utf-8")
+    config.write_text(
+        f'[[source]]\nname = "short"\nstart_urls = ["{shortlink}"]\ndelay = 0\nmax_pages = 5\n'
+        "[settings]\nprogress_seconds = 0\n",
+        encoding="utf-8",
+    )
     result = run_cli("crawl", "--config", config, "--data", tmp_path / "data")
     assert result.returncode == 0, result.stdout + result.stderr
     assert truth[0]["url"] in [r["url"] for r in export_records(tmp_path / "data")]
@@ -257,8 +278,15 @@ def test_a_shortlink_start_url_is_followed_to_its_article(sample_sites, tmp_path
 
 def test_download_size_is_bounded(sample_sites, tmp_path):
     config = write_config(tmp_path / "sources.toml", sample_sites)
-    result = run_cli("crawl", "steppe-notes", "--config", config, "--data", tmp_path / "data",
-                     env={"SAMIZDAT_MAX_PAGE_BYTES": "1000000"})
+    result = run_cli(
+        "crawl",
+        "steppe-notes",
+        "--config",
+        config,
+        "--data",
+        tmp_path / "data",
+        env={"SAMIZDAT_MAX_PAGE_BYTES": "1000000"},
+    )
     assert result.returncode == 0, result.stderr
     assert re.search(r"^steppe-notes .*too_large_or_cancelled x\d", result.stdout, re.MULTILINE), result.stdout
     urls = [r["url"] for r in export_records(tmp_path / "data")]

@@ -50,8 +50,10 @@ class Page:
     def canonical_url(self) -> str:
         """rel=canonical when it names a page of the same site, else the fetched URL; normalized."""
         canonical = self.link_href("canonical")
-        if canonical and urlsplit(canonical).scheme in ("http", "https") and host_port(canonical) == host_port(
-            self.url
+        if (
+            canonical
+            and urlsplit(canonical).scheme in ("http", "https")
+            and host_port(canonical) == host_port(self.url)
         ):
             return normalize_url(canonical)
         return normalize_url(self.url)

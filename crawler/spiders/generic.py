@@ -29,9 +29,7 @@ from crawler.traps import Trap, find_trap
 FEED_TYPES = ("application/atom+xml", "application/rss+xml")
 # Documents are archived (a campaign's leaflets are PDFs); images, media and assets are not followed.
 KEEP_EXTENSIONS = {"pdf", "doc", "docx", "odt", "rtf", "epub"}
-SKIP_EXTENSION = re.compile(
-    r"\.(" + "|".join(sorted(set(IGNORED_EXTENSIONS) - KEEP_EXTENSIONS)) + r")$", re.IGNORECASE
-)
+SKIP_EXTENSION = re.compile(r"\.(" + "|".join(sorted(set(IGNORED_EXTENSIONS) - KEEP_EXTENSIONS)) + r")$", re.IGNORECASE)
 DISCOVERY_PRIORITY = 10  # sitemaps and feeds before link-following: they list the articles
 
 
@@ -181,8 +179,13 @@ def error_kind(failure: Failure) -> str:
             return f"http_{status}"
     # Scrapy wraps Twisted's errors in its own classes (DownloadConnectionRefusedError, ...): go by name.
     names = " ".join(cls.__name__ for cls in type(failure.value).__mro__)
-    for marker, kind in (("DNSLookup", "dns_lookup_failed"), ("ConnectionRefused", "connection_refused"),
-                         ("Timeout", "timeout"), ("TimedOut", "timeout"), ("Cancelled", "too_large_or_cancelled")):
+    for marker, kind in (
+        ("DNSLookup", "dns_lookup_failed"),
+        ("ConnectionRefused", "connection_refused"),
+        ("Timeout", "timeout"),
+        ("TimedOut", "timeout"),
+        ("Cancelled", "too_large_or_cancelled"),
+    ):
         if marker in names:
             return kind
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(failure.value).__name__).lower()
