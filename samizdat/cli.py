@@ -51,7 +51,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Published on or before."),
         click.option(
             "--sort",
-            type=click.Choice(["relevance", "newest", "oldest"]),
+            metavar="relevance|newest|oldest",
             default=None,
             help="Order (default: relevance with a query, newest without).",
         ),
