@@ -50,6 +50,8 @@ class WarcRecorderMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         assert self.writer is not None
+        if not response.url.startswith(("http://", "https://")):
+            return response  # the spider's own data: requests are bookkeeping, not the site
         status = response.status
         try:
             reason = HTTPStatus(status).phrase

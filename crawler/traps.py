@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -19,22 +19,22 @@ class Trap:
     pattern: re.Pattern[str]
 
 
-def _rule(name: str, regex: str) -> Trap:
+def rule(name: str, regex: str) -> Trap:
     return Trap(name, re.compile(regex, re.IGNORECASE))
 
 
 GENERIC_TRAPS = (
     # Event calendars page forward and back for ever (The Events Calendar, generic ?month=...).
-    _rule(
+    rule(
         "calendar",
         r"/(events?|calendar)/.*(\d{4}-\d{2}|\d{4}/\d{2})|[?&](ical|tribe-bar-date|eventDisplay|"
         r"calendar|month|date)=|/events?/(list|month|day|week|today|upcoming|past)(/|$)",
     ),
-    _rule("admin", r"/wp-admin(/|$)|/wp-login\.php|/xmlrpc\.php|/wp-comments-post\.php|/user/login"),
-    _rule("share", r"[?&](share|replytocom|action|like_comment|nb)=|/share/?$|/trackback/?$|/embed/?$"),
-    _rule("comment-feed", r"/comments/feed/?$|/\d{4}/\d{2}/.+/feed/?$|/feeds/\d+/comments/"),
-    _rule("site-search", r"[?&](s|q|query)=|/\?s="),
-    _rule("print-view", r"[?&](print|amp|format|output)=|/amp/?$|/print/?$"),
+    rule("admin", r"/wp-admin(/|$)|/wp-login\.php|/xmlrpc\.php|/wp-comments-post\.php|/user/login"),
+    rule("share", r"[?&](share|replytocom|action|like_comment|nb)=|/share/?$|/trackback/?$|/embed/?$"),
+    rule("comment-feed", r"/comments/feed/?$|/\d{4}/\d{2}/.+/feed/?$|/feeds/\d+/comments/"),
+    rule("site-search", r"[?&](s|q|query)=|/\?s="),
+    rule("print-view", r"[?&](print|amp|format|output)=|/amp/?$|/print/?$"),
 )
 
 _YEAR_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/](\d{2})(?!\d)")

@@ -30,6 +30,7 @@ class Crawl:
     config: Path
     result: subprocess.CompletedProcess
     sites: SampleSites
+    requests: list[dict]  # what the sample sites served during this crawl
 
 
 def run_cli(*args: object, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -66,14 +67,24 @@ def write_config(path: Path, sites: SampleSites, with_kind: bool = True, extra: 
     return path
 
 
-@pytest.fixture(scope="session")
-def crawl(sample_sites, tmp_path_factory) -> Crawl:
-    """The sample sites crawled once into a data directory shared by the tests that only read it."""
-    root = tmp_path_factory.mktemp("crawl")
-    config = write_config(root / "sources.toml", sample_sites)
+def crawl_sites(sites: SampleSites, root: Path, with_kind: bool) -> Crawl:
+    config = write_config(root / "sources.toml", sites, with_kind=with_kind)
+    before = len(sites.requests())
     result = run_cli("crawl", "--config", config, "--data", root / "data")
     assert result.returncode == 0, result.stdout + result.stderr
-    return Crawl(data=root / "data", config=config, result=result, sites=sample_sites)
+    return Crawl(root / "data", config, result, sites, sites.requests()[before:])
+
+
+@pytest.fixture(scope="session")
+def crawl(sample_sites, tmp_path_factory) -> Crawl:
+    """The sample sites crawled once, each source naming its kind, shared by the tests that only read it."""
+    return crawl_sites(sample_sites, tmp_path_factory.mktemp("crawl"), with_kind=True)
+
+
+@pytest.fixture(scope="session")
+def crawl_detected(sample_sites, tmp_path_factory) -> Crawl:
+    """The same sites crawled with no `kind` given: each must be recognised from the site itself."""
+    return crawl_sites(sample_sites, tmp_path_factory.mktemp("crawl-detected"), with_kind=False)
 
 
 def export_records(data: Path, *args: str) -> list[dict]:

@@ -1,7 +1,8 @@
-"""The quality scorer: an export compared with the sample sites' truth, figure by figure."""
+"""The quality scorer: an export compared with the sample sites' truth, figure by figure, site by site."""
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from collections import Counter
 from typing import Any
@@ -10,12 +11,32 @@ from protego import Protego
 
 from archive.urls import url_key
 
+# The figures the gate pins, and whether higher is better.
+FIGURES = (
+    "recall", "precision", "title exact", "date accuracy", "author accuracy", "label F1", "body token F1",
+    "complete texts", "boilerplate leaks", "duplicates", "robots violations", "requests per page",
+)  # fmt: skip
+
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+def _tokens(text: str) -> Counter[str]:
+    return Counter(re.findall(r"\w+", text.casefold()))
+
+
+def token_f1(got: str, want: str) -> float:
+    a, b = _tokens(got), _tokens(want)
+    common = sum((a & b).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(a.values()), common / sum(b.values())
+    return 2 * precision * recall / (precision + recall)
+
+
 def score(records: list[dict[str, Any]], truth: list[dict[str, Any]], source_labels: dict[str, set[str]]) -> dict:
+    """Figures for one site (or all): `records` are the export rows of that site's source."""
     by_key = {url_key(t["url"]): t for t in truth}
     keys = Counter(url_key(r["url"]) for r in records)
     matched = [(r, by_key[url_key(r["url"])]) for r in records if url_key(r["url"]) in by_key]
@@ -24,6 +45,7 @@ def score(records: list[dict[str, Any]], truth: list[dict[str, Any]], source_lab
     tp = fp = fn = 0
     leaks: list[str] = []
     complete = 0
+    f1s = []
     for record, expected in matched:
         got = set(record["labels"]) - source_labels.get(record["source"], set())
         want = set(expected["labels"])
@@ -31,17 +53,19 @@ def score(records: list[dict[str, Any]], truth: list[dict[str, Any]], source_lab
         text = _norm(record["text"])
         if _norm(expected["first_sentence"]) in text and _norm(expected["last_sentence"]) in text:
             complete += 1
+        if "text" in expected:
+            f1s.append(token_f1(record["text"], expected["text"]))
         leaks += [f"{record['url']}: {p!r}" for p in expected["must_not_contain"] if _norm(p) in text]
-    label_f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
     return {
-        "articles expected": len(truth),
-        "records exported": len(records),
-        "recall": len(found) / len(truth),
+        "articles": len(truth),
+        "records": len(records),
+        "recall": len(found) / max(len(truth), 1),
         "precision": len(matched) / max(len(records), 1),
         "title exact": sum(r["title"] == t["title"] for r, t in matched) / n,
         "date accuracy": sum(r["published"] == t["published"] for r, t in matched) / n,
         "author accuracy": sum(r["author"] == t["author"] for r, t in matched) / n,
-        "label F1": label_f1,
+        "label F1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0,
+        "body token F1": sum(f1s) / len(f1s) if f1s else 1.0,
         "complete texts": complete / n,
         "boilerplate leaks": len(leaks),
         "duplicates": sum(c - 1 for c in keys.values()),
@@ -49,11 +73,18 @@ def score(records: list[dict[str, Any]], truth: list[dict[str, Any]], source_lab
         "_missing": sorted(t["url"] for k, t in by_key.items() if k not in found),
         "_extra": sorted(r["url"] for r in records if url_key(r["url"]) not in by_key),
         "_wrong": [
-            {"url": r["url"], **{f: (r[f], t[f]) for f in ("title", "published", "author") if r[f] != t[f]}}
+            {"url": r["url"], **{f: (r[f], t[f]) for f in ("title", "published", "author", "labels") if r[f] != t[f]}}
             for r, t in matched
             if any(r[f] != t[f] for f in ("title", "published", "author"))
+            or set(r["labels"]) - source_labels.get(r["source"], set()) != set(t["labels"])
         ],
     }
+
+
+def requests_per_page(requests: list[dict[str, Any]], base: str) -> float:
+    """Requests the crawl made of a site, per distinct page (URL variants count as the same page)."""
+    keys = {url_key(base + r["path"]) for r in requests}
+    return len(requests) / max(len(keys), 1)
 
 
 def robots_violations(requests: list[dict[str, Any]], urls: dict[str, str]) -> list[str]:
@@ -69,10 +100,14 @@ def robots_violations(requests: list[dict[str, Any]], urls: dict[str, str]) -> l
     ]
 
 
-def format_table(figures: dict[str, Any]) -> str:
-    rows = [
-        f"{name:<20} {value:>7.3f}" if isinstance(value, float) else f"{name:<20} {value:>7}"
-        for name, value in figures.items()
-        if not name.startswith("_")
-    ]
-    return "\n".join(rows)
+def format_table(columns: dict[str, dict[str, Any]]) -> str:
+    """One column per site: the figures as rows."""
+    names = list(columns)
+    lines = [f"{'':<20}" + "".join(f"{n:>12}" for n in names)]
+    for figure in ("articles", "records", *FIGURES):
+        cells = []
+        for name in names:
+            value = columns[name].get(figure, "")
+            cells.append(f"{value:>12.3f}" if isinstance(value, float) else f"{value!s:>12}")
+        lines.append(f"{figure:<20}" + "".join(cells))
+    return "\n".join(lines)

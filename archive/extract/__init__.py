@@ -1,36 +1,58 @@
 """Extraction: a pure function from a capture (payload, URL, headers) and its source to a Document.
 
-No Scrapy here: the crawl and `samizdat reindex` run exactly this code on the same bytes.
+No Scrapy here: the crawl and `samizdat reindex` run exactly this code on the same bytes. One reader
+per site kind knows how to read that platform's pages; `facts` carry what one page says about others
+(a magazine issue index dates its articles), so that crawl and reindex give the same documents.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from archive.config import Source
 from archive.document import Document
-from archive.extract import generic, rules
+from archive.extract import rules
+from archive.extract.blogger import BloggerReader
 from archive.extract.decode import decode_html
+from archive.extract.detect import detect_kind
+from archive.extract.generic import Reader, Reading
 from archive.extract.language import detect_language
+from archive.extract.magazine import MagazineReader
 from archive.extract.page import Page
+from archive.extract.wordpress import WordPressReader
 from archive.urls import normalize_url
 from archive.warc import Capture
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+READERS: dict[str, Reader] = {
+    "generic": Reader(),
+    "blogger": BloggerReader(),
+    "wordpress": WordPressReader(),
+    "magazine": MagazineReader(),
+}
+
+Facts = dict[str, dict[str, Any]]
 
 
 @dataclass
 class Extraction:
-    page_type: str  # "article" | "listing" | "page" (too little text) | "not_html" | "error"
+    page_type: str  # "article" | "listing" | "page" (static or too little text) | "not_html" | "error"
     url: str  # the canonical URL
     reason: str = ""
     document: Document | None = None
-    platform: str | None = None  # what the page says it was made with ("blogger", "wordpress"), if anything
+    detected_kind: str | None = None  # the kind this page shows, for sources that did not name one
+    facts: Facts = field(default_factory=dict)  # what this page says about other pages
+    needs: str | None = None  # the fact this article's reading depends on
     page: Page | None = field(default=None, repr=False)  # the parsed page, for the crawler's links
 
 
-def extract(capture: Capture, source: Source, kind: str | None = None) -> Extraction:
-    """Read one capture. `kind` is the source's site kind (given or detected); generic when unknown."""
+def reader_for(kind: str | None) -> Reader:
+    return READERS.get(kind or "generic", READERS["generic"])
+
+
+def parse(capture: Capture) -> Page | Extraction:
+    """The capture as an HTML page, decoded as it declares itself; or why it is not one."""
     url = normalize_url(capture.url)
     if capture.status != 200:
         return Extraction("error", url, f"HTTP {capture.status}")
@@ -39,26 +61,46 @@ def extract(capture: Capture, source: Source, kind: str | None = None) -> Extrac
         return Extraction("not_html", url, content_type.split(";")[0].strip())
     _encoding, html = decode_html(capture.payload, content_type or None)
     page = Page.parse(html, capture.url)
-    if page is None:
-        return Extraction("not_html", url, "not parseable as HTML")
-    platform = detect_platform(page)
-    url = page.canonical_url()
-    reason = rules.listing_reason(page)
-    if reason:
-        return Extraction("listing", url, reason, platform=platform, page=page)
-    text = generic.read_text(page)
+    return page if page is not None else Extraction("not_html", url, "not parseable as HTML")
+
+
+def read_facts(capture: Capture, source: Source, kind: str | None = None) -> Facts:
+    """Only what a page says about others (for a reindex to know them before it reads the articles)."""
+    reader = reader_for(kind or source.kind)
+    if not reader.offers_facts:
+        return {}
+    page = parse(capture)
+    if isinstance(page, Extraction) or reader.classify(page)[0] == "article":
+        return {}
+    return reader.facts(page)
+
+
+def extract(capture: Capture, source: Source, kind: str | None = None, facts: Facts | None = None) -> Extraction:
+    """Read one capture. `kind` is the source's site kind (given or detected); generic when unknown.
+    `facts` are what other pages said about this one (see `merge_facts`)."""
+    page = parse(capture)
+    if isinstance(page, Extraction):
+        return page
+    reader = reader_for(kind or source.kind)
+    result = Extraction("article", reader.canonical_url(page), detected_kind=detect_kind(page), page=page)
+    result.page_type, result.reason = reader.classify(page)
+    if result.page_type != "article":
+        result.facts = reader.facts(page) if reader.offers_facts else {}
+        return result
+    result.needs = reader.needs(page)
+    text = reader.text(page)
     if len(text) < rules.MIN_ARTICLE_CHARS:
-        return Extraction("page", url, f"only {len(text)} characters of text", platform=platform, page=page)
-    meta = generic.read_metadata(page, capture.fetched_at[:10])
-    labels = generic.read_labels(page) or [*(meta.get("categories") or []), *(meta.get("tags") or [])]
-    document = Document(
-        url=url,
+        result.page_type, result.reason = "page", f"only {len(text)} characters of text"
+        return result
+    reading = Reading(page=page, capture=capture, source=source, facts=facts or {})
+    result.document = Document(
+        url=result.url,
         source=source.name,
-        kind=kind or source.kind or "generic",
-        title=(meta.get("title") or "").strip() or url,
-        author=(meta.get("author") or None),
-        published=meta.get("date") or None,
-        labels=_unique([*labels, *source.labels]),
+        kind=reader.kind if reader.kind != "generic" else (kind or source.kind or "generic"),
+        title=reader.title(reading) or result.url,
+        author=reader.author(reading),
+        published=reader.published(reading),
+        labels=unique([*reader.labels(reading), *source.labels]),
         text=text,
         language=detect_language(text, page.lang()),
         fetched_at=capture.fetched_at,
@@ -66,22 +108,29 @@ def extract(capture: Capture, source: Source, kind: str | None = None) -> Extrac
         warc_offset=capture.warc_offset,
         digest=capture.digest,
     )
-    return Extraction("article", url, "", document, platform=platform, page=page)
+    return result
 
 
-def detect_platform(page: Page) -> str | None:
-    generator = page.generator()
-    if "blogger" in generator:
-        return "blogger"
-    if "wordpress" in generator or page.link_href("https://api.w.org/"):
-        return "wordpress"
-    return None
+def merge_facts(facts: Facts, new: Facts) -> list[str]:
+    """Add what a page said to what is known; returns the keys that became complete (an issue index
+    read). An index's own word wins over a mention elsewhere, whichever came first."""
+    completed = []
+    for key, value in new.items():
+        known = facts.setdefault(key, {})
+        if known.get("index") and not value.get("index"):
+            continue
+        if value.get("index") and not known.get("index"):
+            completed.append(key)
+        known.update({k: v for k, v in value.items() if v is not None})
+    return completed
 
 
-def _unique(values: list[str]) -> list[str]:
+def unique(values: list[str]) -> list[str]:
     seen: dict[str, None] = {}
+    folded: set[str] = set()
     for value in values:
         value = " ".join(value.split())
-        if value and value.casefold() not in {v.casefold() for v in seen}:
+        if value and value.casefold() not in folded:
             seen[value] = None
+            folded.add(value.casefold())
     return list(seen)

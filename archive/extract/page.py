@@ -11,6 +11,11 @@ from lxml import etree
 from archive.urls import host_port, normalize_url
 
 
+def has_class(name: str) -> str:
+    """An xpath predicate: the element's class list holds `name` (not merely a class containing it)."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
 @dataclass
 class Page:
     url: str  # the URL it was fetched from (after redirects)
@@ -60,6 +65,10 @@ class Page:
 
     def generator(self) -> str:
         return (self.meta("generator") or "").lower()
+
+    def body_classes(self) -> set[str]:
+        body = self.tree.find(".//body")
+        return set((body.get("class") or "").split()) if body is not None else set()
 
     def lang(self) -> str | None:
         lang = self.tree.get("lang") or self.tree.get("xml:lang")

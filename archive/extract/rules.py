@@ -30,6 +30,49 @@ ENTRY_XPATH = (
 
 MIN_ARTICLE_CHARS = 250
 
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan", "января", "январь"),
+            ("february", "feb", "февраля", "февраль"),
+            ("march", "mar", "марта", "март"),
+            ("april", "apr", "апреля", "апрель"),
+            ("may", "мая", "май"),
+            ("june", "jun", "июня", "июнь"),
+            ("july", "jul", "июля", "июль"),
+            ("august", "aug", "августа", "август"),
+            ("september", "sep", "sept", "сентября", "сентябрь"),
+            ("october", "oct", "октября", "октябрь"),
+            ("november", "nov", "ноября", "ноябрь"),
+            ("december", "dec", "декабря", "декабрь"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\s*,?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{4}})\b", re.IGNORECASE)
+_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def parse_human_date(text: str) -> str | None:
+    """A date as sites print it: "Tuesday, 5 March 2024", "March 5, 2024", "2024-03-05", or an issue's
+    "March 2024" (the first of the month). Returns YYYY-MM-DD or None."""
+    for pattern, order in ((_ISO, "ymd"), (_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy"), (_MONTH_YEAR, "my")):
+        match = pattern.search(text)
+        if not match:
+            continue
+        parts = dict(zip(order, match.groups(), strict=True))
+        month = int(parts["m"]) if parts["m"].isdigit() else MONTHS[parts["m"].lower().rstrip(".")]
+        day = int(parts.get("d", 1))
+        year = int(parts["y"])
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return f"{year:04d}-{month:02d}-{day:02d}"
+    return None
+
 
 def listing_reason(page: Page) -> str | None:
     """Why this page is a listing rather than an article, or None."""

@@ -1,11 +1,17 @@
-"""One spider per site kind. Until the platform spiders land, every kind is walked by the generic one."""
+"""One spider per site kind: how to walk such a site. Reading its pages is archive.extract's job."""
 
 from __future__ import annotations
 
-from crawler.spiders.generic import SourceSpider
+from crawler.spiders.blogger import BloggerSpider
+from crawler.spiders.generic import SPIDERS_BY_KIND, SourceSpider
+from crawler.spiders.magazine import MagazineSpider
+from crawler.spiders.wordpress import WordPressSpider
 
-SPIDERS: dict[str, type[SourceSpider]] = {"generic": SourceSpider}
+SPIDERS_BY_KIND.update(
+    {"generic": SourceSpider, "blogger": BloggerSpider, "wordpress": WordPressSpider, "magazine": MagazineSpider}
+)
 
 
 def spider_for(kind: str | None) -> type[SourceSpider]:
-    return SPIDERS.get(kind or "generic", SourceSpider)
+    """The spider of a kind; a source without one starts generic and adopts its kind's rules."""
+    return SPIDERS_BY_KIND.get(kind or "generic", SourceSpider)

@@ -11,8 +11,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from scrapy import Request, Spider
-from scrapy.exceptions import IgnoreRequest
+from scrapy import Request, Spider, signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -21,7 +21,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from archive.config import Source
-from archive.extract import extract
+from archive.extract import Facts, extract, merge_facts, reader_for
 from archive.urls import host_port, normalize_url
 from archive.warc import Capture
 from crawler.traps import Trap, find_trap
@@ -34,7 +34,11 @@ DISCOVERY_PRIORITY = 10  # sitemaps and feeds before link-following: they list t
 
 
 class SourceSpider(Spider):
+    """Walks any site; the platform spiders below add their own ways in and trap rules. A source that did
+    not name its kind starts here and takes on the platform's rules once its first page shows the kind."""
+
     name = "generic"
+    kind: str | None = None
     traps: tuple[Trap, ...] = ()
 
     def __init__(self, source: Source | None = None, url: str | None = None, **kwargs: Any) -> None:
@@ -44,13 +48,21 @@ class SourceSpider(Spider):
             source = Source(name=host_port(url).replace(":", "-"), start_urls=(url,))
         super().__init__(name=self.name, **kwargs)
         self.source = source
-        self.kind = source.kind
+        self.kind = source.kind or type(self).kind
         self.scope = source.scope
         # Scrapy's offsite middleware then also stops redirects that leave the site.
         self.allowed_domains = sorted({d.split(":")[0] for d in self.scope})
         self.include = [re.compile(p) for p in source.include]
         self.exclude = [re.compile(p) for p in source.exclude]
+        self.facts: Facts = {}
+        self.pending: dict[str, list[Capture]] = {}  # articles waiting for a fact (their issue's date)
         self.warc: Any = None  # set by the WARC recorder when the spider opens
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
 
     # -- discovery -------------------------------------------------------------------------------
 
@@ -59,6 +71,20 @@ class SourceSpider(Spider):
             yield Request(url, callback=self.parse_page, errback=self.on_error, priority=DISCOVERY_PRIORITY)
         for robots in dict.fromkeys(urljoin(u, "/robots.txt") for u in self.source.start_urls):
             yield Request(robots, callback=self.parse_robots, errback=self.on_error, priority=DISCOVERY_PRIORITY)
+        if self.kind:
+            for request in self.platform_requests():
+                yield request
+
+    def platform_requests(self) -> Iterator[Request]:
+        """The platform's structured ways in (feeds, sitemaps, APIs) at each start URL's site."""
+        for base in dict.fromkeys(urljoin(u, "/") for u in self.source.start_urls):
+            for path, callback in self.discovery_paths():
+                yield from self.follow(urljoin(base, path), getattr(self, callback), priority=DISCOVERY_PRIORITY)
+
+    @classmethod
+    def discovery_paths(cls) -> tuple[tuple[str, str], ...]:
+        """(path, callback name) pairs a platform offers beyond robots.txt's sitemaps."""
+        return ()
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
@@ -93,24 +119,22 @@ class SourceSpider(Spider):
     # -- pages ------------------------------------------------------------------------------------
 
     def parse_page(self, response: Response) -> Iterator[Any]:
-        location = response.meta.get("warc")
-        capture = Capture(
-            url=response.url,
-            status=response.status,
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
-            payload=response.body,
-            fetched_at=location.date if location else "",
-            warc_file=location.warc_file if location else "",
-            warc_offset=location.offset if location else 0,
-            digest=location.digest if location else "",
-        )
-        result = extract(capture, self.source, self.kind)
+        capture = capture_of(response)
+        result = extract(capture, self.source, self.kind, self.facts)
         if self.kind is None and result.page is not None:
-            self.detect_kind(result.platform, response.url)
-        if result.page_type == "article" and result.document is not None:
-            result.document.kind = self.kind or "generic"
+            yield from self.adopt_kind(result.detected_kind or "generic", response.url)
+            result = extract(capture, self.source, self.kind, self.facts)
+        for key in merge_facts(self.facts, result.facts):
+            yield from self.read_pending(key)
+        needs = result.needs if reader_for(self.kind).offers_facts else None
+        if result.page_type == "article" and needs and not self.facts.get(needs, {}).get("index"):
+            # Its issue index has not been read: hold the article until it is, and fetch it now.
+            self.pending.setdefault(needs, []).append(capture)
+            yield from self.follow(urljoin(response.url, "."), self.parse_page, priority=DISCOVERY_PRIORITY)
+            result.document = None
+        if result.document is not None:
             yield result.document
-        else:
+        elif result.page_type != "article":
             self.count(f"pages/{result.page_type}")
         if result.page is None:
             return
@@ -121,13 +145,33 @@ class SourceSpider(Spider):
         for url in result.page.links():
             yield from self.follow(url, self.parse_page)
 
-    def detect_kind(self, platform: str | None, url: str) -> None:
+    def read_pending(self, key: str) -> Iterator[Any]:
+        for capture in self.pending.pop(key, []):
+            result = extract(capture, self.source, self.kind, self.facts)
+            if result.document is not None:
+                yield result.document
+
+    def on_idle(self) -> None:
+        """Articles whose issue index never came (a 404) are read with what is known, before closing."""
+        if self.pending:
+            self.crawler.engine.crawl(Request("data:,", callback=self.flush_pending, dont_filter=True))
+            raise DontCloseSpider
+
+    def flush_pending(self, response: Response) -> Iterator[Any]:
+        for key in list(self.pending):
+            yield from self.read_pending(key)
+
+    def adopt_kind(self, kind: str, url: str) -> Iterator[Request]:
         """The first HTML page decides the kind of a source that did not name one; the archive records
         it, so that a reindex reads the pages the same way."""
-        self.kind = platform or "generic"
-        self.crawler.stats.set_value("samizdat/kind_detected", self.kind)
+        self.kind = kind
+        # The platform spiders add methods and class attributes only, never instance state, so the
+        # spider can become one mid-crawl: its queue, stats and archive carry on unchanged.
+        self.__class__ = SPIDERS_BY_KIND.get(kind, SourceSpider)
+        self.crawler.stats.set_value("samizdat/kind_detected", kind)
         if self.warc is not None:
-            self.warc.write_metadata(url, {"samizdat-source": self.source.name, "detected-kind": self.kind})
+            self.warc.write_metadata(url, {"samizdat-source": self.source.name, "detected-kind": kind})
+        yield from self.platform_requests()
 
     # -- scope --------------------------------------------------------------------------------------
 
@@ -189,3 +233,22 @@ def error_kind(failure: Failure) -> str:
         if marker in names:
             return kind
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(failure.value).__name__).lower()
+
+
+def capture_of(response: Response) -> Capture:
+    """The response as extraction sees it, with its place in the archive (set by the WARC recorder)."""
+    location = response.meta.get("warc")
+    return Capture(
+        url=response.url,
+        status=response.status,
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
+        payload=response.body,
+        fetched_at=location.date if location else "",
+        warc_file=location.warc_file if location else "",
+        warc_offset=location.offset if location else 0,
+        digest=location.digest if location else "",
+    )
+
+
+# Filled by crawler.spiders when the platform spiders are imported.
+SPIDERS_BY_KIND: dict[str, type[SourceSpider]] = {}

@@ -1,0 +1,80 @@
+"""The quality gate: every sample site's export against its truth, with `kind` given and omitted.
+
+A change that lowers any figure fails here. The figures are printed (pytest -s) for the record.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from archive.config import load_config
+from samizdat.sample_sites import expected_articles
+from tests.conftest import export_records
+from tests.quality import format_table, requests_per_page, robots_violations, score
+
+SPECIALISTS = ("blogger", "wordpress", "magazine")
+PERFECT = {
+    "recall": 1.0, "precision": 1.0, "title exact": 1.0, "date accuracy": 1.0, "author accuracy": 1.0,
+    "label F1": 1.0, "complete texts": 1.0,
+}  # fmt: skip
+GENERIC_FLOORS = {"recall": 0.95, "precision": 0.95, "title exact": 0.95, "complete texts": 0.95}
+BODY_F1_FLOOR = 0.97  # token F1 forgives a stray caption; leaks and missing sentences are caught above
+MAX_REQUESTS_PER_PAGE = 1.5
+
+
+def site_figures(crawl) -> dict[str, dict]:
+    config = load_config(crawl.config)
+    source_of = {url.rstrip("/"): s for s in config.sources for url in s.start_urls}
+    truth = expected_articles(crawl.sites.urls)
+    records = export_records(crawl.data)
+    columns = {}
+    for site, base in crawl.sites.urls.items():
+        source = source_of[base]
+        figures = score(
+            [r for r in records if r["source"] == source.name],
+            [t for t in truth if t["site"] == site],
+            {source.name: set(source.labels)},
+        )
+        requests = [r for r in crawl.requests if r["site"] == site]
+        figures["robots violations"] = len(robots_violations(requests, {site: base}))
+        figures["requests per page"] = requests_per_page(requests, base)
+        columns[site] = figures
+    return columns
+
+
+@pytest.mark.parametrize("which", ["crawl", "crawl_detected"])
+def test_every_figure_holds_on_every_site(which, request):
+    crawl = request.getfixturevalue(which)
+    columns = site_figures(crawl)
+    print(f"\n{which}:\n{format_table(columns)}")
+    for site, figures in columns.items():
+        floors = PERFECT if site in SPECIALISTS else GENERIC_FLOORS
+        problems = {k: figures[k] for k, floor in floors.items() if figures[k] < floor}
+        if figures["body token F1"] < BODY_F1_FLOOR:
+            problems["body token F1"] = figures["body token F1"]
+        for name in ("boilerplate leaks", "duplicates", "robots violations"):
+            if figures[name]:
+                problems[name] = figures[name]
+        if figures["requests per page"] > MAX_REQUESTS_PER_PAGE:
+            problems["requests per page"] = figures["requests per page"]
+        details = {k: figures[k] for k in ("_missing", "_extra", "_wrong", "_leaks") if figures[k]}
+        assert not problems, (site, problems, details)
+
+
+def test_each_kind_is_recognised_from_the_site(crawl_detected):
+    kinds = dict(re.findall(r"^(\S+)\s+(\w+)\*", crawl_detected.result.stdout, re.MULTILINE))
+    assert kinds["steppe-notes"] == "blogger"
+    assert kinds["tenants-voice"] == "wordpress"
+    assert kinds["red-lantern"] == "magazine"
+    if "field-notes" in kinds:
+        assert kinds["field-notes"] == "generic"
+
+
+def test_traps_end_the_crawl_without_a_page_cap(crawl):
+    config = load_config(crawl.config)
+    assert all(s.max_pages is None for s in config.sources)
+    assert "trap:calendar" in crawl.result.stdout
+    calendar = [r for r in crawl.requests if "/events/month/" in r["path"]]
+    assert len(calendar) <= 1, calendar  # the redirect's target at most; never month after month
