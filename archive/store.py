@@ -183,6 +183,73 @@ class Store:
             for source, started, finished, summary in rows
         }
 
+    def quality(
+        self,
+        source: str,
+        source_labels: Iterable[str] = (),
+        seen_since: str | None = None,
+        min_text_chars: int = 500,
+    ) -> dict[str, Any]:
+        """How complete the newest versions of a source's documents are, in one SQL pass.
+
+        Counts `articles` and those `with_date`, `with_author`, `with_labels` (a label other than the
+        source's own `source_labels`, which every document gets) and `with_text` (at least
+        `min_text_chars` characters), with `shares` of each (None when there are no articles).
+        `seen_since` (ISO 8601 UTC, compared as text with the capture times) keeps only the documents
+        captured at or after it: the articles one crawl found.
+        """
+        sql = (
+            "SELECT COUNT(*),"
+            " SUM(TRIM(COALESCE(json_extract(v.record, '$.published'), '')) != ''),"
+            " SUM(TRIM(COALESCE(json_extract(v.record, '$.author'), '')) != ''),"
+            " SUM(EXISTS (SELECT 1 FROM json_each(v.record, '$.labels') l"
+            "  WHERE l.value NOT IN (SELECT value FROM json_each(:own)))),"
+            " SUM(length(COALESCE(json_extract(v.record, '$.text'), '')) >= :min_text)"
+            " FROM documents d JOIN versions v ON v.vid = d.latest WHERE d.source = :source"
+        )
+        args: dict[str, Any] = {
+            "own": json.dumps(sorted(set(source_labels))),
+            "min_text": min_text_chars,
+            "source": source,
+        }
+        if seen_since is not None:
+            sql += " AND d.last_seen >= :since"
+            args["since"] = seen_since
+        row = self.db.execute(sql, args).fetchone()
+        articles = int(row[0])
+        counts = dict(zip(("date", "author", "labels", "text"), (int(x or 0) for x in row[1:]), strict=True))
+        return {
+            "articles": articles,
+            **{f"with_{name}": count for name, count in counts.items()},
+            "shares": {name: round(count / articles, 4) if articles else None for name, count in counts.items()},
+        }
+
+    def crawl_history(self, source: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The source's crawl summaries, newest first, each with its `id`, `started_at` and `finished_at`."""
+        rows = self.db.execute(
+            "SELECT id, started_at, finished_at, summary FROM crawls WHERE source = ? ORDER BY id DESC LIMIT ?",
+            (source, limit),
+        )
+        return [
+            {**json.loads(summary), "id": crawl_id, "started_at": started, "finished_at": finished}
+            for crawl_id, started, finished, summary in rows
+        ]
+
+    def previous_crawl(self, source: str, before_id: int | None = None) -> dict[str, Any] | None:
+        """The newest crawl of the source that did not fail (before crawl `before_id`, when given).
+
+        A failed crawl found nothing, so it is no baseline to compare the next one with.
+        """
+        row = self.db.execute(
+            "SELECT id, started_at, finished_at, summary FROM crawls WHERE source = ? AND id < ?"
+            " AND COALESCE(json_extract(summary, '$.failed'), 0) = 0 ORDER BY id DESC LIMIT 1",
+            (source, before_id if before_id is not None else 2**63 - 1),
+        ).fetchone()
+        if row is None:
+            return None
+        crawl_id, started, finished, summary = row
+        return {**json.loads(summary), "id": crawl_id, "started_at": started, "finished_at": finished}
+
 
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:

@@ -193,16 +193,16 @@ def read_capture(datadir_root: Path, warc_file: str, offset: int) -> Capture:
     raise ValueError(f"no record at {warc_file}@{offset}")
 
 
-def iter_entries(path: Path, name: str) -> Iterator[WarcEntry]:
-    """Every warcinfo, metadata and response record of one file. A truncated last record (a crawl killed
-    mid-write) ends the file with a warning instead of an error: what came before it is intact."""
+def iter_entries(path: Path, name: str, responses: bool = True) -> Iterator[WarcEntry]:
+    """Every warcinfo, metadata and (unless `responses` is false) response record of one file. A truncated
+    last record (a crawl killed mid-write) ends the file with a warning: what came before it is intact."""
     with open(path, "rb") as fh:
         iterator = ArchiveIterator(fh)
         try:
             for record in iterator:
                 # Read the payload before asking for the offset: warcio learns the offset by
                 # reading the record to its end, which would leave nothing to read.
-                if record.rec_type == "response":
+                if record.rec_type == "response" and responses:
                     capture = _capture(record, name, 0)
                     capture.warc_offset = iterator.get_record_offset()
                     yield WarcEntry("response", capture.warc_offset, capture=capture)

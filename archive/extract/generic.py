@@ -43,11 +43,13 @@ LABEL_XPATH = (
     # Blogger wraps its posts in a "widget Blog", so widgets as such are not excluded: sidebars are.
     "[not(ancestor::*[contains(@class, 'sidebar') or self::aside or @id='comments' or contains(@class, 'comments')])]"
 )
-# Tag lists of themes that do not mark them with rel=tag (Hugo, Jekyll, Ghost...).
+# Tag lists of themes that do not mark them with rel=tag (Hugo, Jekyll, Ghost...). A footer inside the
+# article holds its tags; the page's own footer, nav and sidebars hold tag clouds.
 TAG_LIST_XPATH = (
     ".//*[self::ul or self::div or self::p or self::span]"
     "[contains(@class, 'tags') or contains(@class, 'post-tags') or contains(@class, 'tag-links')]"
-    "[not(ancestor::*[contains(@class, 'sidebar') or self::aside or self::nav or self::footer])]//a"
+    "[not(ancestor::*[contains(@class, 'sidebar') or self::aside or self::nav])]"
+    "[not(ancestor::footer[not(ancestor::article)])]//a"
 )
 ISO_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})")
 
@@ -87,7 +89,11 @@ class Reader:
     def classify(self, page: Page) -> tuple[str, str]:
         """("article", "") or (another page type, the reason)."""
         reason = rules.listing_reason(page)
-        return ("listing", reason) if reason else ("article", "")
+        if reason:
+            return "listing", reason
+        if (page.meta("og:type") or "").lower() == "website":  # what most engines say of their static pages
+            return "page", "og:type website"
+        return "article", ""
 
     def canonical_url(self, page: Page) -> str:
         return page.canonical_url()

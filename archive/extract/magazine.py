@@ -19,7 +19,7 @@ from archive.urls import url_key
 INDEX_FILE = re.compile(r"/index\.(html?|php)$")
 # A name alone on its line: two to five capitalised words (particles allowed), maybe after "by" or a dash.
 NAME = re.compile(
-    r"^(?:by\s+|[—–-]\s*)?((?:[A-ZА-ЯЁ][\w'’.-]*)(?:\s+(?:[A-ZА-ЯЁ][\w'’.-]*|de|da|van|von|der|del|la|le|bin|al)){1,4})$"
+    r"^(?:(?i:by)\s+|[—–-]\s*)?((?:[A-ZА-ЯЁ][\w'’.-]*)(?:\s+(?:[A-ZА-ЯЁ][\w'’.-]*|de|da|van|von|der|del|la|le|bin|al)){1,4})$"
 )
 BLOCKS = ".//p | .//div[not(.//p or .//div)] | .//h1 | .//h2 | .//h3 | .//h4 | .//blockquote | .//li"
 SEPARATORS = re.compile(r"\s+[—–|·:-]\s+|,\s+")
@@ -60,7 +60,8 @@ class MagazineReader(Reader):
             if not (target_path.endswith("/") or INDEX_FILE.search(target_path)) or target_path == "/":
                 continue
             row = next(link.iterancestors("tr", "li"), None)
-            published = rules.parse_human_date(text_of(row)) if row is not None else None
+            # Cells run together in text_content(): "159March 2024"; join them with spaces.
+            published = rules.parse_human_date(" ".join(row.itertext())) if row is not None else None
             if published:
                 found[issue_key(target)] = {"published": published}
         return found
@@ -75,6 +76,10 @@ class MagazineReader(Reader):
         if len(headings) == 1 and headings[0].getparent() is not None:
             return headings[0].getparent()
         return super().body(page)
+
+    def clean_body(self, body: Any) -> None:
+        for heading in body.xpath("./h1"):  # the title, not the text
+            body.remove(heading)
 
     def title(self, r: Reading) -> str:
         return first_text(r.page, ".//h1") or super().title(r)

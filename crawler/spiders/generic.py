@@ -56,6 +56,8 @@ class SourceSpider(Spider):
         self.exclude = [re.compile(p) for p in source.exclude]
         self.facts: Facts = {}
         self.pending: dict[str, list[Capture]] = {}  # articles waiting for a fact (their issue's date)
+        # max_pages caps the requests made, not only the responses counted: in-flight ones would overshoot.
+        self.requested: set[str] = set(source.start_urls)
         self.warc: Any = None  # set by the WARC recorder when the spider opens
 
     @classmethod
@@ -180,6 +182,11 @@ class SourceSpider(Spider):
             return
         url = normalize_url(url)
         reason = self.skip_reason(url)
+        if not reason and self.source.max_pages and url not in self.requested:
+            if len(self.requested) >= self.source.max_pages:
+                reason = "max_pages"
+            else:
+                self.requested.add(url)
         if reason:
             self.count(f"skipped/{reason}")
             return

@@ -1,9 +1,10 @@
 """Bundled sample websites for tests and demos, served over real HTTP on 127.0.0.1.
 
-Three invented sites, built from data/*.toml and Jinja2 templates shaped like the real platforms:
-a Blogger blog ("blogger"), a WordPress campaign site ("wordpress") and a hand-written table-layout
-magazine ("magazine"), each with the quirks and faults a crawler meets in the wild. truth.py derives
-the expected crawl results from the same data files.
+Four invented sites, built from data/*.toml and Jinja2 templates shaped like the real platforms:
+a Blogger blog ("blogger"), a WordPress campaign site ("wordpress"), a hand-written table-layout
+magazine ("magazine") and a Hugo-built static blog ("hugo", a "generic" source), each with the quirks
+and faults a crawler meets in the wild. truth.py derives the expected crawl results from the same
+data files.
 
     server = start()                 # server.urls == {"blogger": "http://127.0.0.1:PORT", ...}
     expected_articles(server.urls)   # what a perfect crawl and extraction would yield

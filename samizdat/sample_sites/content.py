@@ -5,8 +5,9 @@ so what is served and what the tests expect cannot drift apart.
 
 Article bodies are lists of strings in the data files. A prefix marks what a string is:
 "## " a subheading, "- " a list item (consecutive items make one list), "> " a blockquote,
-"!image" the huge inline picture. An inline table `{ text = "...", raw = "..." }` is a paragraph
-followed by live markup that is not text (the XSS post's payload). Anything else is a paragraph.
+"!image CAPTION" the huge inline picture with its caption (the caption is body text). An inline
+table `{ text = "...", raw = "..." }` is a paragraph followed by live markup that is not text (the
+XSS post's payload). Anything else is a paragraph.
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def rfc822(dt: datetime) -> str:
     return format_datetime(dt.astimezone(UTC))
 
 
+def rfc822_local(dt: datetime) -> str:
+    """RSS pubDate in the site's own zone, as Hugo writes it: Wed, 14 Jun 2023 18:20:00 +0200"""
+    return format_datetime(dt)
+
+
 def utc_iso(dt: datetime) -> str:
     """2024-03-04T21:17:00Z, as sitemaps give lastmod"""
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -119,8 +125,8 @@ def parse_blocks(entries: list[Any]) -> tuple[Block, ...]:
     for entry in entries:
         if isinstance(entry, dict):
             blocks.append(Block("p", entry["text"], raw=entry.get("raw", "")))
-        elif entry == "!image":
-            blocks.append(Block("image"))
+        elif entry.startswith("!image"):
+            blocks.append(Block("image", entry[len("!image") :].strip()))
         elif entry.startswith("## "):
             blocks.append(Block("h", entry[3:]))
         elif entry.startswith("> "):
@@ -136,7 +142,7 @@ def parse_blocks(entries: list[Any]) -> tuple[Block, ...]:
 
 
 def block_texts(blocks: tuple[Block, ...]) -> list[str]:
-    """The readable text of a body, one string per paragraph, heading, quote or list item."""
+    """The readable text of a body, one string per paragraph, heading, quote, list item or caption."""
     out: list[str] = []
     for b in blocks:
         out.extend(b.items if b.kind == "ul" else [b.text] if b.text else [])
@@ -423,15 +429,15 @@ class MagArticle:
     author_style: str  # how the hand-written page sets the byline: "italic", "class", "bold", "dash"
     language: str
     blocks: tuple[Block, ...]
+    # The Russian pages were saved by old editors in old encodings, declared in different places:
+    # charset is the bytes' encoding, declared says where it is named ("both": the Content-Type
+    # header and a <meta> tag; "meta" or "header": only there; "none": nowhere, detect it).
+    charset: str = "utf-8"
+    declared: str = "both"
 
     @property
     def path(self) -> str:
         return f"/issues/{self.issue}/{self.slug}.html"
-
-    @property
-    def charset(self) -> str:
-        """The Russian article was saved from an old Windows editor, in windows-1251."""
-        return "windows-1251" if self.language == "ru" else "utf-8"
 
 
 @dataclass
@@ -484,9 +490,107 @@ def load_magazine() -> Magazine:
                     author_style=a.get("author_style", "italic"),
                     language=a.get("language", "en"),
                     blocks=parse_blocks(a["paragraphs"]),
+                    charset=a.get("charset", "utf-8"),
+                    declared=a.get("declared", "both" if a.get("charset", "utf-8") == "utf-8" else "meta"),
                 )
             )
         issues.append(issue)
     issues.sort(key=lambda i: i.number, reverse=True)
     last_modified = datetime.fromisoformat(data["magazine"]["last_modified"])
     return Magazine(data["magazine"], issues, last_modified)
+
+
+# --- the Hugo blog -------------------------------------------------------------------------------
+
+
+def urlize(name: str) -> str:
+    """A tag name as Hugo puts it in a URL: "flood defence" -> "flood-defence"."""
+    return re.sub(r"[^\w-]", "", name.strip().lower().replace(" ", "-"))
+
+
+def anchorize(text: str) -> str:
+    """The id Hugo's Markdown renderer gives a heading: "What we saw" -> "what-we-saw"."""
+    return re.sub(r"[^\w -]", "", text.lower()).replace(" ", "-")
+
+
+def whole_sentence_summary(blocks: tuple[Block, ...], words: int = 70) -> str:
+    """Hugo's automatic summary: whole sentences of the body's text until `words` words are reached."""
+    out: list[str] = []
+    for sentence in split_sentences(" ".join(block_texts(blocks))):
+        out.append(sentence)
+        if len(" ".join(out).split()) >= words:
+            break
+    return " ".join(out)
+
+
+@dataclass
+class HugoPost:
+    slug: str
+    title: str
+    author: str | None
+    tags: list[str]
+    published: datetime  # site-local
+    lastmod: datetime
+    blocks: tuple[Block, ...]
+
+    @property
+    def path(self) -> str:
+        return f"/posts/{self.slug}/"
+
+    @property
+    def summary(self) -> str:
+        return whole_sentence_summary(self.blocks)
+
+    @property
+    def reading_time(self) -> int:
+        """Minutes, as Hugo's .ReadingTime counts them: 213 words a minute, rounded up."""
+        return max(1, -(-len(" ".join(block_texts(self.blocks)).split()) // 213))
+
+
+@dataclass
+class HugoBlog:
+    meta: dict[str, Any]
+    about: dict[str, Any]
+    drafts: dict[str, Any]
+    posts: list[HugoPost]  # newest first
+    tags: list[str]  # sorted names
+    zone: timezone
+
+    def tag_named(self, slug: str) -> str | None:
+        return next((t for t in self.tags if urlize(t) == slug), None)
+
+    def tagged(self, tag: str) -> list[HugoPost]:
+        return [p for p in self.posts if tag in p.tags]
+
+    def related(self, post: HugoPost, count: int = 3) -> list[HugoPost]:
+        """The theme's "Read next": the posts sharing most tags with this one, newest first among equals."""
+        others = [p for p in self.posts if p is not post]
+        others.sort(key=lambda p: len(set(p.tags) & set(post.tags)), reverse=True)  # stable: newest first
+        return others[:count]
+
+
+@cache
+def load_hugo() -> HugoBlog:
+    data = _read("hugo")
+    meta = data["site"]
+    zone = fixed_zone(meta["timezone"])
+    posts = []
+    for p in data["post"]:
+        published = local_datetime(p["date"], p["time"], zone)
+        lastmod = local_datetime(*p["lastmod"].split(), zone) if "lastmod" in p else published
+        posts.append(
+            HugoPost(
+                slug=p["slug"],
+                title=p["title"],
+                author=p.get("author"),
+                tags=p["tags"],
+                published=published,
+                lastmod=lastmod,
+                blocks=parse_blocks(_texturized(p["paragraphs"])),
+            )
+        )
+    posts.sort(key=lambda p: p.published, reverse=True)
+    tags = sorted({t for p in posts for t in p.tags})
+    about = dict(data["about"], blocks=parse_blocks(_texturized(data["about"]["paragraphs"])))
+    drafts = dict(data["drafts"], blocks=parse_blocks(_texturized(data["drafts"]["paragraphs"])))
+    return HugoBlog(meta, about, drafts, posts, tags, zone)

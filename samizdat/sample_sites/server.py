@@ -89,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SampleServer:
-    """The three sample sites, each on its own port of 127.0.0.1."""
+    """The four sample sites, each on its own port of 127.0.0.1."""
 
     def __init__(self, log_path: str | None = None, slow_seconds: float = 1.5) -> None:
         self.urls: dict[str, str] = {}
@@ -144,7 +144,7 @@ class SampleServer:
 
 
 def start(log_path: str | None = None, slow_seconds: float = 1.5) -> SampleServer:
-    """Start the three sites in daemon threads; `.urls` holds their base URLs, `.stop()` ends them."""
+    """Start the four sites in daemon threads; `.urls` holds their base URLs, `.stop()` ends them."""
     return SampleServer(log_path, slow_seconds).start()
 
 

@@ -1,4 +1,4 @@
-"""The three sample sites as route tables.
+"""The four sample sites as route tables.
 
 Each site maps a request path to a handler that renders a Jinja2 template from the content models
 (content.py). Absolute URLs (feeds, sitemaps, canonicals, Blogger's links) use the live base URL the
@@ -28,12 +28,15 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from samizdat.sample_sites import content as c
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
+
+# Hugo's typographer writes the curly quotes it makes as named entities.
+TYPOGRAPHER_ENTITIES = str.maketrans({"’": "&rsquo;", "‘": "&lsquo;", "“": "&ldquo;", "”": "&rdquo;"})
 
 ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -50,10 +53,15 @@ ENV.filters.update(
     rfc822=c.rfc822,
     utc_iso=c.utc_iso,
     cdata=lambda s: Markup(str(s).replace("]]>", "]]]]><![CDATA[>")),
+    rfc822_local=c.rfc822_local,
+    smart=lambda s: Markup(str(escape(s)).translate(TYPOGRAPHER_ENTITIES)),
+    anchor=c.anchorize,
+    tag_slug=c.urlize,
 )
 ENV.globals.update(quote=quote, first_words=c.first_words, months=c.MONTHS)
 
 HTML = "text/html; charset=UTF-8"
+STATIC_XML = "application/xml"  # what a static host sends for any .xml file, feeds included
 
 
 @dataclass
@@ -859,7 +867,8 @@ def make_pdf(lines: list[str]) -> bytes:
 
 class MagazineSite(Site):
     """Red Lantern: a hand-written static site on an old Apache; relative links, a table layout,
-    no dates on article pages, and one page saved in windows-1251."""
+    no dates on article pages, and three Russian pages in old encodings: windows-1251 named only in a
+    <meta> tag, KOI8-R named only in the Content-Type header, and windows-1251 named nowhere."""
 
     name = "magazine"
     server_header = "Apache/2.2.22 (Debian)"
@@ -893,12 +902,17 @@ class MagazineSite(Site):
             response.headers |= {"Last-Modified": c.http_date(self.mag.last_modified), "Accept-Ranges": "bytes"}
         return response
 
-    def page(self, template: str, updated: date, charset: str = "utf-8", **ctx: Any) -> Response:
-        text = self.render(template, mag=self.mag.meta, updated=updated, charset=charset, **ctx)
+    def page(
+        self, template: str, updated: date, charset: str = "utf-8", declared: str = "both", **ctx: Any
+    ) -> Response:
+        """A page in `charset`, named where `declared` says: in the Content-Type header, in a <meta>
+        tag, both or neither (Apache sends a bare text/html for files it has no charset for)."""
+        meta_charset = charset if declared in ("both", "meta") else None
+        text = self.render(template, mag=self.mag.meta, updated=updated, charset=meta_charset, **ctx)
+        header = f"text/html; charset={charset}" if declared in ("both", "header") else "text/html"
         if charset == "utf-8":
-            return Response(200, text.encode("utf-8"), HTML)
-        # The windows-1251 page: Apache knows no charset for it, only the <meta> tag does.
-        return Response(200, text.encode("cp1251", "xmlcharrefreplace"), "text/html")
+            return Response(200, text.encode("utf-8"), HTML if declared == "both" else header)
+        return Response(200, text.encode(charset, "xmlcharrefreplace"), header)
 
     def index(self, params: dict[str, str]) -> Response:
         current = self.mag.issues[0]
@@ -922,7 +936,9 @@ class MagazineSite(Site):
         article = next((a for a in issue.articles if a.slug == slug), None) if issue else None
         if article is None:
             return None
-        return self.page("article.html", issue.page_updated, article.charset, issue=issue, article=article)
+        return self.page(
+            "article.html", issue.page_updated, article.charset, article.declared, issue=issue, article=article
+        )
 
     def pdf(self, params: dict[str, str], number: str, again: str) -> Response | None:
         issue = self.mag.issue(int(number))
@@ -944,4 +960,179 @@ class MagazineSite(Site):
         return Response(404, body.encode("latin-1", "xmlcharrefreplace"), "text/html; charset=iso-8859-1")
 
 
-SITES: dict[str, type[Site]] = {"blogger": BloggerSite, "wordpress": WordPressSite, "magazine": MagazineSite}
+# --- the Hugo blog -------------------------------------------------------------------------------
+
+
+class HugoSite(Site):
+    """Field Notes: a Hugo-built static blog on a static host. Absolute links everywhere, a paginated
+    home page and post list, tag pages, an About page that is not an article, Hugo's RSS and sitemap,
+    Hugo's /page/1/ alias pages, and a /drafts/ page that robots.txt keeps crawlers out of."""
+
+    name = "hugo"
+    server_header = "Netlify"
+    routes = (
+        (r"/robots\.txt", "robots"),
+        (r"/", "home"),
+        (r"/page/(\d+)/", "home"),
+        (r"/posts/", "post_list"),
+        (r"/posts/page/(\d+)/", "post_list"),
+        (r"/posts/([a-z0-9-]+)/", "post"),
+        (r"/tags/", "terms"),
+        (r"/tags/([a-z0-9-]+)/", "tag"),
+        (r"/about/", "about"),
+        (r"/drafts/", "drafts"),
+        (r"/index\.xml", "feed"),
+        (r"/(posts)/index\.xml", "feed"),
+        (r"/tags/([a-z0-9-]+)/index\.xml", "tag_feed"),
+        (r"/sitemap\.xml", "sitemap"),
+        (r"/css/main\.min\.[0-9a-f]+\.css", "stylesheet"),
+    )
+
+    def __init__(self, base_url: str, slow_seconds: float = 1.5) -> None:
+        super().__init__(base_url, slow_seconds)
+        self.blog = c.load_hugo()
+        self.per_page = self.blog.meta["paginate"]
+
+    def robots_txt(self) -> str:
+        return f"User-agent: *\nDisallow: /drafts/\nSitemap: {self.base}/sitemap.xml\n"
+
+    def handle(self, target: str) -> Response:
+        """A static host's pretty URLs: /x and /x/index.html are sent to /x/ with a 301."""
+        path, sep, query = target.partition("?")
+        if path.endswith("/index.html"):
+            return redirect(f"{self.base}{path[: -len('index.html')]}{sep}{query}")
+        response = super().handle(target)
+        slashless = not path.endswith("/") and "." not in path.rsplit("/", 1)[-1]
+        if response.status == 404 and slashless and super().handle(f"{path}/").status == 200:
+            response = redirect(f"{self.base}{path}/{sep}{query}")
+        response.headers.setdefault("Cache-Control", "public,max-age=0,must-revalidate")
+        return response
+
+    # Pages
+
+    def home(self, params: dict[str, str], page: str | None = None) -> Response | None:
+        return self.listing(self.blog.posts, page, "/", None, feeds=[])
+
+    def post_list(self, params: dict[str, str], page: str | None = None) -> Response | None:
+        return self.listing(self.blog.posts, page, "/posts/", "Posts", feeds=["/posts/index.xml"])
+
+    def tag(self, params: dict[str, str], slug: str) -> Response | None:
+        name = self.blog.tag_named(slug)
+        if name is None:
+            return None
+        path = f"/tags/{slug}/"
+        return self.listing(self.blog.tagged(name), None, path, name, feeds=[f"{path}index.xml"])
+
+    def listing(
+        self, posts: list[c.HugoPost], page: str | None, path: str, heading: str | None, feeds: list[str]
+    ) -> Response | None:
+        """Hugo's paginator: /page/N/ under the list's path; /page/1/ is an alias page sending readers
+        to the list itself."""
+        if page == "1":
+            return self.html("alias.html", site=self.blog.meta, target=self.base + path)
+        number = page_number(page)
+        pages = max(1, math.ceil(len(posts) / self.per_page))
+        if number > pages:
+            return None
+        url = {k: self.base + path + ("" if k == 1 else f"page/{k}/") for k in range(1, pages + 1)}
+        title = self.blog.meta["title"] if heading is None else f"{heading} | {self.blog.meta['title']}"
+        return self.page(
+            "list.html",
+            url[number],
+            feeds,
+            doc_title=title if number == 1 else f"{title} | Page {number}",
+            heading=heading,
+            posts=posts[(number - 1) * self.per_page : number * self.per_page],
+            page=number,
+            pages=pages,
+            prev_url=url.get(number - 1),
+            next_url=url.get(number + 1),
+        )
+
+    def post(self, params: dict[str, str], slug: str) -> Response | None:
+        posts = self.blog.posts
+        index = next((i for i, p in enumerate(posts) if p.slug == slug), None)
+        if index is None:
+            return None
+        post = posts[index]
+        return self.page(
+            "single.html",
+            self.base + post.path,
+            [],
+            post=post,
+            newer=posts[index - 1] if index > 0 else None,
+            older=posts[index + 1] if index + 1 < len(posts) else None,
+            related=self.blog.related(post),
+        )
+
+    def terms(self, params: dict[str, str]) -> Response:
+        terms = [(t, len(self.blog.tagged(t))) for t in self.blog.tags]
+        return self.page("terms.html", f"{self.base}/tags/", [], terms=terms)
+
+    def about(self, params: dict[str, str]) -> Response:
+        return self.page("page.html", f"{self.base}/about/", [], page=self.blog.about)
+
+    def drafts(self, params: dict[str, str]) -> Response:
+        """Exists and answers 200, but robots.txt disallows it: a polite crawler never asks."""
+        return self.page("page.html", f"{self.base}/drafts/", [], page=self.blog.drafts, noindex=True)
+
+    def not_found(self, path: str) -> Response:
+        response = self.page("404.html", f"{self.base}/404.html", [])
+        response.status = 404
+        return response
+
+    def page(self, template: str, canonical: str, feeds: list[str], **ctx: Any) -> Response:
+        """Every page names the site's feed; list pages name their own feed first."""
+        hrefs = [self.base + f for f in feeds] + [f"{self.base}/index.xml"]
+        return self.html(template, site=self.blog.meta, canonical=canonical, feeds=hrefs, **ctx)
+
+    # Feeds, sitemap, static files
+
+    def feed(self, params: dict[str, str], section: str | None = None) -> Response:
+        """Hugo's RSS: every post (no limit), newest first; the home feed lists only the posts section."""
+        title = self.blog.meta["title"]
+        if section:
+            return self.rss(self.blog.posts, f"Posts on {title}", "/posts/", "posts")
+        return self.rss(self.blog.posts, title, "/", None)
+
+    def tag_feed(self, params: dict[str, str], slug: str) -> Response | None:
+        name = self.blog.tag_named(slug)
+        if name is None:
+            return None
+        return self.rss(self.blog.tagged(name), f"{name} on {self.blog.meta['title']}", f"/tags/{slug}/", name)
+
+    def rss(self, posts: list[c.HugoPost], title: str, path: str, scope: str | None) -> Response:
+        return self.xml(
+            "index.xml",
+            STATIC_XML,
+            site=self.blog.meta,
+            posts=posts,
+            channel_title=title,
+            link=self.base + path,
+            self_url=f"{self.base}{path}index.xml",
+            scope=scope,
+            updated=max(p.lastmod for p in posts),
+        )
+
+    def sitemap(self, params: dict[str, str]) -> Response:
+        """Hugo's sitemap: every page it built (pagination pages and aliases excepted), with lastmod
+        where the page has a date; the About page has none."""
+        blog = self.blog
+        newest = max(p.lastmod for p in blog.posts)
+        urls: list[tuple[str, datetime | None]] = [("/", newest), ("/posts/", newest)]
+        urls += [(p.path, p.lastmod) for p in blog.posts]
+        urls += [("/tags/", newest)]
+        urls += [(f"/tags/{c.urlize(t)}/", max(p.lastmod for p in blog.tagged(t))) for t in blog.tags]
+        urls += [("/about/", None)]
+        return self.xml("sitemap.xml", STATIC_XML, urls=urls)
+
+    def stylesheet(self, params: dict[str, str]) -> Response:
+        return static_file("fieldnotes.css", "text/css; charset=UTF-8")
+
+
+SITES: dict[str, type[Site]] = {
+    "blogger": BloggerSite,
+    "wordpress": WordPressSite,
+    "magazine": MagazineSite,
+    "hugo": HugoSite,
+}

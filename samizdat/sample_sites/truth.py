@@ -1,32 +1,46 @@
 """The expected results of crawling the sample sites, derived from the same data files as the sites.
 
-`expected_articles(urls)` gives one dict per article (47: 16 Blogger posts, 16 WordPress posts and
-15 magazine articles):
+`expected_articles(urls)` gives one dict per article (61: 16 Blogger posts, 16 WordPress posts,
+17 magazine articles and 12 Hugo posts):
 
-    site              "blogger" | "wordpress" | "magazine"
+    site              "blogger" | "wordpress" | "magazine" | "hugo" (the key of `urls` and of SITES)
+    kind              the source kind the site is: "blogger" | "wordpress" | "magazine" | "generic"
+                      (the Hugo blog has no reader of its own: "generic")
     url               the canonical absolute URL (Blogger's desktop URL, WordPress's trailing-slash
-                      permalink, the magazine's /issues/NNN/slug.html)
+                      permalink, the magazine's /issues/NNN/slug.html, Hugo's /posts/slug/)
     title             the heading exactly as a reader sees it; markup in a title is literal text
                       (the XSS post's title contains a literal <script>...</script>)
     published         "YYYY-MM-DD" as the site shows it, in the site's own zone (Blogger +06:00,
-                      WordPress +01:00), never shifted to UTC. The magazine shows only an issue month,
-                      on the issue index and the back-issues page, never on an article page: its
-                      articles' date is the first day of the issue month ("2024-03-01"). The footer's
-                      "Page updated ..." and the Last-Modified header are not publication dates.
-    author            the byline, or None (one magazine editorial has none)
+                      WordPress +01:00, Hugo +02:00), never shifted to UTC: the Hugo post published
+                      at 00:20 local time is dated that day, though in UTC it is the day before.
+                      The magazine shows only an issue month, on the issue index and the back-issues
+                      page, never on an article page: its articles' date is the first day of the issue
+                      month ("2024-03-01"). The footer's "Page updated ..." and the Last-Modified
+                      header are not publication dates, nor is a Hugo post's lastmod.
+    author            the byline without "by", or None (one magazine editorial and the two unsigned
+                      Hugo statements have none)
     labels            sorted: Blogger post labels; WordPress category and tag names (names, not
-                      slugs); the magazine's issue label ("Red Lantern 159")
+                      slugs); the magazine's issue label ("Red Lantern 159"); Hugo tag names as the
+                      post's tag list shows them ("flood defence", not the slug "flood-defence")
+    text              the clean body text a perfect extraction yields, for token-level scoring:
+                      one paragraph per body paragraph, subheading, blockquote, list item and image
+                      caption, in page order, separated by blank lines ("\n\n"). The title is not
+                      included. The magazine's standfirst is its first paragraph; its author line
+                      after the last paragraph is NOT included (it is a byline, given in `author`).
+                      Text is as a reader sees it: WordPress's and Hugo's curly quotes, entities
+                      decoded; live markup inside a body (the XSS post's payload) is not text.
     first_sentence    the first sentence of the first body paragraph; the magazine's standfirst is not
                       counted, so the check holds whether an extractor keeps the standfirst or not
     last_sentence     the last sentence of the last body paragraph; the magazine's author line after
                       it is not body text (an extractor may keep it: check containment, not endings)
     must_not_contain  boilerplate on the article's page that must never reach its extracted text:
-                      sidebar, petition, sharing, comments, navigation, footer phrases. Each phrase is
-                      verified absent from the article's own title and body.
-    language          "en", or "ru" for the one Russian magazine article
+                      sidebar, petition, sharing, comments, navigation, "Read next", newsletter and
+                      footer phrases. Each phrase is verified absent from the article's own title and
+                      body.
+    language          "en", or "ru" for the three Russian magazine articles
 
 `non_article_paths(site)` lists paths of pages that exist (HTTP 200) but are not articles.
-`sources_toml(urls)` writes a sources.toml for the three sites.
+`sources_toml(urls)` writes a sources.toml for the four sites.
 """
 
 from __future__ import annotations
@@ -39,11 +53,14 @@ from urllib.parse import quote
 from samizdat.sample_sites import content as c
 
 SOURCES = (
-    # (source name, kind, labels of the whole source: chosen not to clash with any site's own labels)
-    ("steppe-notes", "blogger", ["Kazakhstan", "Environment"]),
-    ("tenants-voice", "wordpress", ["Brackenford", "Tenant organising"]),
-    ("red-lantern", "magazine", ["Magazine"]),
+    # (source name, site key, kind, labels of the whole source: chosen not to clash with any site's
+    # own labels)
+    ("steppe-notes", "blogger", "blogger", ["Kazakhstan", "Environment"]),
+    ("tenants-voice", "wordpress", "wordpress", ["Brackenford", "Tenant organising"]),
+    ("red-lantern", "magazine", "magazine", ["Magazine"]),
+    ("field-notes", "hugo", "generic", ["Floods"]),
 )
+KINDS = {site: kind for _name, site, kind, _labels in SOURCES}
 
 
 def expected_articles(urls: dict[str, str]) -> list[dict[str, Any]]:
@@ -51,6 +68,7 @@ def expected_articles(urls: dict[str, str]) -> list[dict[str, Any]]:
         *_blogger(urls["blogger"].rstrip("/")),
         *_wordpress(urls["wordpress"].rstrip("/")),
         *_magazine(urls["magazine"].rstrip("/")),
+        *_hugo(urls["hugo"].rstrip("/")),
     ]
 
 
@@ -66,15 +84,19 @@ def _article(
     language: str = "en",
     extra_text: str = "",
 ) -> dict[str, Any]:
+    """extra_text is the magazine's standfirst: the first paragraph of the text, not of the sentences."""
     first, last = c.first_and_last_sentence(blocks)
-    own = _fold(" ".join([title, extra_text, author or "", *c.block_texts(blocks)]))
+    paragraphs = ([extra_text] if extra_text else []) + c.block_texts(blocks)
+    own = _fold(" ".join([title, author or "", *paragraphs]))
     return {
         "site": site,
+        "kind": KINDS[site],
         "url": url,
         "title": title,
         "published": published,
         "author": author,
         "labels": sorted(labels),
+        "text": "\n\n".join(paragraphs),
         "first_sentence": first,
         "last_sentence": last,
         "must_not_contain": [p for p in dict.fromkeys(boilerplate) if p and _fold(p) not in own],
@@ -214,10 +236,47 @@ def _magazine(base: str) -> list[dict[str, Any]]:
     return out
 
 
+def _hugo(base: str) -> list[dict[str, Any]]:
+    blog = c.load_hugo()
+    meta = blog.meta
+    posts = blog.posts
+    chrome = [
+        meta["description"],
+        "Home Posts Tags About",  # the top nav, as its words run together once the markup is gone
+        meta["newsletter"],
+        f"© 2025 {meta['group']}",
+        "Built with Hugo",
+        "Read next",
+        "min read",
+    ]
+    out = []
+    for i, post in enumerate(posts):
+        boilerplate = [
+            *chrome,
+            *[p.title for p in blog.related(post)],  # the "Read next" box
+            *(["Next post", posts[i - 1].title] if i > 0 else []),
+            *(["Previous post", posts[i + 1].title] if i + 1 < len(posts) else []),
+        ]
+        out.append(
+            _article(
+                "hugo",
+                base + post.path,
+                post.title,
+                post.published.date().isoformat(),
+                post.author,
+                post.tags,
+                post.blocks,
+                boilerplate,
+            )
+        )
+    return out
+
+
 def non_article_paths(site: str) -> list[str]:
     """Paths (with query where needed) of pages that exist and answer 200 but hold no article.
 
-    Blogger's /search/label/... pages exist but robots.txt disallows /search for every agent."""
+    Blogger's /search/label/... pages and Hugo's /drafts/ exist but robots.txt disallows them for
+    every agent. Hugo's /page/1/ and /posts/page/1/ are alias pages (a meta refresh to the list)."""
     if site == "blogger":
         blog = c.load_blog()
         years = sorted({f"/{p.published:%Y}/" for p in blog.posts})
@@ -264,11 +323,31 @@ def non_article_paths(site: str) -> list[str]:
             "/subscribe.html",
             *[p for i in mag.issues for p in (i.path, i.path + "index.html", i.pdf_path)],
         ]
+    if site == "hugo":
+        blog = c.load_hugo()
+        pages = math.ceil(len(blog.posts) / blog.meta["paginate"])
+        tags = [f"/tags/{c.urlize(t)}/" for t in blog.tags]
+        return [
+            "/",
+            "/page/1/",
+            *[f"/page/{n}/" for n in range(2, pages + 1)],
+            "/posts/",
+            "/posts/page/1/",
+            *[f"/posts/page/{n}/" for n in range(2, pages + 1)],
+            "/tags/",
+            *tags,
+            "/about/",
+            "/drafts/",
+            "/index.xml",
+            "/posts/index.xml",
+            *[f"{t}index.xml" for t in tags],
+            "/sitemap.xml",
+        ]
     raise ValueError(f"no sample site named {site!r}")
 
 
 def sources_toml(urls: dict[str, str], with_kind: bool = True) -> str:
-    """A sources.toml for the three sample sites, one [[source]] table each.
+    """A sources.toml for the four sample sites, one [[source]] table each.
 
     The format: a TOML file of [[source]] tables (plus an optional [settings] table), keys:
 
@@ -286,12 +365,12 @@ def sources_toml(urls: dict[str, str], with_kind: bool = True) -> str:
         exclude          URL regexes never followed
     """
     tables = []
-    for name, kind, labels in SOURCES:
+    for name, site, kind, labels in SOURCES:
         lines = ["[[source]]", f"name = {json.dumps(name)}"]
         if with_kind:
             lines.append(f"kind = {json.dumps(kind)}")
         lines += [
-            f"start_urls = [{json.dumps(urls[kind].rstrip('/') + '/')}]",
+            f"start_urls = [{json.dumps(urls[site].rstrip('/') + '/')}]",
             f"labels = [{', '.join(json.dumps(label) for label in labels)}]",
             "delay = 0",
         ]

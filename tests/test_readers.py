@@ -1,0 +1,198 @@
+"""Each site reader's rules, on small pages written for the rule: dates in the site's own time zone,
+authors as the platform names them, labels, what is an article, and the magazine's issue facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from archive.config import Source
+from archive.extract import extract, merge_facts, read_facts
+from archive.extract.detect import detect_kind
+from archive.extract.magazine import issue_key
+from archive.extract.page import Page
+from archive.extract.rules import parse_human_date
+from archive.warc import Capture
+
+SOURCE = Source(name="test", start_urls=("http://site.test/",), labels=("Ours",))
+PARAS = "".join(
+    f"<p>Paragraph {i} tells how the tenants of the block organised, met every week and wrote to the council "
+    "until the repairs were finally made.</p>"
+    for i in range(4)
+)
+
+
+def capture(url: str, html: str, content_type: str = "text/html; charset=utf-8") -> Capture:
+    return Capture(
+        url=url,
+        status=200,
+        headers=[("Content-Type", content_type)],
+        payload=html.encode("utf-8"),
+        fetched_at="2025-01-10T12:00:00Z",
+    )
+
+
+def blogger_page(stamp: str = "2024-03-05T02:40:00+06:00", labels: str = "Mining, Courts") -> str:
+    links = ", ".join(f"<a href='/search/label/{x.strip()}' rel='tag'>{x.strip()}</a>" for x in labels.split(","))
+    return f"""<html><head><meta name='generator' content='blogger'><title>Blog: Night</title></head><body>
+    <div class='widget Blog'><div class='blog-posts hfeed'>
+    <h2 class='date-header'><span>Tuesday, 5 March 2024</span></h2>
+    <div class='post hentry' itemprop='blogPost'><h3 class='post-title entry-title'>Night &lt;b&gt; shift</h3>
+    <div class='post-body entry-content'>{PARAS}</div>
+    <div class='post-footer'><span class='post-author vcard'>Posted by <span class='fn'>Aigerim B</span></span>
+    <abbr class='published' title='{stamp}'>2:40 AM</abbr><span class='post-labels'>Labels: {links}</span></div>
+    </div><div class='comments' id='comments'><dd class='comment-body'><p>A comment that is not the post.</p></dd></div>
+    </div></div><div class='sidebar'><div class='widget Label'><a href='/search/label/Water'>Water</a></div></div>
+    </body></html>"""
+
+
+def test_blogger_date_is_the_blogs_own_day_not_utc():
+    doc = extract(capture("http://site.test/2024/03/night.html", blogger_page()), SOURCE, "blogger").document
+    assert doc.published == "2024-03-05"  # 02:40 at +06:00 is 4 March in UTC
+    assert doc.title == "Night <b> shift" and doc.author == "Aigerim B"
+    assert doc.labels == ["Mining", "Courts", "Ours"]
+    assert "A comment that is not the post" not in doc.text
+
+
+def test_blogger_date_header_when_the_timestamp_is_missing():
+    html = blogger_page(stamp="")
+    assert extract(capture("http://site.test/2024/03/night.html", html), SOURCE, "blogger").document.published == (
+        "2024-03-05"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "page_type"),
+    [("/2024/03/", "listing"), ("/search/label/Mining", "listing"), ("/p/about.html", "page"), ("/", "listing")],
+)
+def test_blogger_pages_that_are_not_posts(path, page_type):
+    assert extract(capture("http://site.test" + path, blogger_page()), SOURCE, "blogger").page_type == page_type
+
+
+def wordpress_page(body_class: str = "single single-post postid-7") -> str:
+    return f"""<html><head><meta name="generator" content="WordPress 6.4">
+    <meta property="article:published_time" content="2024-05-13T23:35:00+00:00"></head>
+    <body class="{body_class}"><article class="post-7 post type-post hentry">
+    <h1 class="entry-title">Rent strike, week six</h1>
+    <time class="entry-date published" datetime="2024-05-14T00:35:00+01:00">14 May 2024</time>
+    <span class="author vcard"><a class="url fn n" href="/author/js/">Joan Smith</a></span>
+    <div class="entry-content">{PARAS}
+      <div class="sharedaddy"><h3 class="sd-title">Share this:</h3><a href="?share=x">X</a></div>
+      <div id="jp-relatedposts" class="jp-relatedposts"><p>Related: an older post about something.</p></div></div>
+    <footer><span class="cat-links"><a href="/category/rr/" rel="category tag">Rent &amp; Repairs</a></span>
+    <span class="tags-links"><a href="/tag/rs/" rel="tag">rent strike</a></span></footer></article>
+    <aside class="widget-area"><section class="widget"><h2>Sign the petition</h2></section></aside></body></html>"""
+
+
+def test_wordpress_reads_entry_markup_in_the_sites_time_zone():
+    doc = extract(capture("http://site.test/2024/05/14/rent/", wordpress_page()), SOURCE, "wordpress").document
+    assert doc.published == "2024-05-14"  # the entry's own time, not the UTC meta tag
+    assert (doc.title, doc.author) == ("Rent strike, week six", "Joan Smith")
+    assert doc.labels == ["Rent & Repairs", "rent strike", "Ours"]
+    for boilerplate in ("Share this", "Related:", "Sign the petition"):
+        assert boilerplate not in doc.text
+
+
+@pytest.mark.parametrize(
+    ("body_class", "page_type"),
+    [
+        ("page-template-default page page-id-2", "page"),
+        ("archive category category-housing", "listing"),
+        ("home blog paged", "listing"),
+    ],
+)
+def test_wordpress_body_classes_say_what_a_page_is(body_class, page_type):
+    page = wordpress_page(body_class)
+    assert extract(capture("http://site.test/x/", page), SOURCE, "wordpress").page_type == page_type
+
+
+ISSUE = """<html><head><title>Red Lantern 159</title></head><body><h1>Red Lantern 159 &mdash; March 2024</h1>
+<table><tr><td><a href="one.html">One</a></td></tr><tr><td><a href="two.html">Two</a></td></tr>
+<tr><td><a href="three.html">Three</a></td></tr></table></body></html>"""
+BACK_ISSUES = """<html><body><table><tr><td>159</td><td>March 2024</td><td><a href="issues/159/">Contents</a></td></tr>
+<tr><td>158</td><td>November 2023</td><td><a href="issues/158/">Contents</a></td></tr></table></body></html>"""
+
+
+def article(ending: str) -> str:
+    return f"""<html><body><table><tr><td class="nav"><p><b>In this issue</b></p><ul><li><a href="a.html">A</a></li>
+    </ul></td><td class="main"><h1>The co-op</h1><p class="standfirst"><b>It would not die.</b></p>{PARAS}{ending}
+    <p><a href="index.html">Contents of this issue</a> | <a href="../../back-issues.html">Back issues</a></p>
+    </td></tr></table><div class="footer">Page updated 12 June 2024</div></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("ending", "author"),
+    [
+        ("<p><b>Tom Reilly</b></p>", "Tom Reilly"),
+        ('<p align="right"><i>Maria Okonkwo</i></p>', "Maria Okonkwo"),
+        ('<p class="author">By Dev Mistry</p>', "Dev Mistry"),
+        ("<p>— Ольга Кравец</p>", "Ольга Кравец"),
+        ("<p>We declare the interest gladly.</p>", None),
+        ("", None),
+    ],
+)
+def test_magazine_author_is_the_name_after_the_last_paragraph_or_nobody(ending, author):
+    url = "http://site.test/issues/159/co-op.html"
+    doc = extract(capture(url, article(ending)), SOURCE, "magazine", {}).document
+    assert doc.author == author
+    assert doc.text.startswith("It would not die.")  # the standfirst is part of the article
+    assert "In this issue" not in doc.text and "Page updated" not in doc.text and "Back issues" not in doc.text
+
+
+def test_magazine_article_takes_its_issues_date_and_label():
+    facts: dict = {}
+    merge_facts(facts, read_facts(capture("http://site.test/back-issues.html", BACK_ISSUES), SOURCE, "magazine"))
+    assert facts[issue_key("http://site.test/issues/158/x.html")] == {"published": "2023-11-01"}
+    completed = merge_facts(facts, read_facts(capture("http://site.test/issues/159/", ISSUE), SOURCE, "magazine"))
+    assert completed == [issue_key("http://site.test/issues/159/")]
+    url = "http://site.test/issues/159/co-op.html"
+    doc = extract(capture(url, article("")), SOURCE, "magazine", facts).document
+    assert (doc.published, doc.labels) == ("2024-03-01", ["Red Lantern 159", "Ours"])
+    # without its issue, an article is undated: the footer's "Page updated" is never its date
+    assert extract(capture(url, article("")), SOURCE, "magazine", {}).document.published is None
+    assert extract(capture("http://site.test/issues/159/", ISSUE), SOURCE, "magazine").page_type == "listing"
+
+
+@pytest.mark.parametrize(
+    ("html", "kind"),
+    [
+        ("<html><head><meta name='generator' content='blogger'></head><body></body></html>", "blogger"),
+        ("<html><head><link rel='https://api.w.org/' href='/wp-json/'></head><body></body></html>", "wordpress"),
+        (
+            "<html><body><a href='issues/160/'>160</a><a href='back-issues.html'>Back issues</a></body></html>",
+            "magazine",
+        ),
+        ("<html><head><meta name='generator' content='Hugo 0.121.1'></head><body></body></html>", None),
+        ("<html><body><p>Hello</p></body></html>", None),
+    ],
+)
+def test_kind_is_detected_from_the_page(html, kind):
+    assert detect_kind(Page.parse(html, "http://site.test/")) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Tuesday, 5 March 2024", "2024-03-05"),
+        ("March 5, 2024", "2024-03-05"),
+        ("Issue 12 · July 2023", "2023-07-01"),
+        ("5 марта 2024 г.", "2024-03-05"),
+        ("2024-03-05T02:40:00+06:00", "2024-03-05"),
+        ("no date here", None),
+    ],
+)
+def test_dates_as_sites_print_them(text, date):
+    assert parse_human_date(text) == date
+
+
+def test_koi8r_declared_in_the_header_only():
+    text = "Рабочие завода вышли на митинг и потребовали выплатить зарплату за три месяца. " * 6
+    html = f"<html><body><h1>Забастовка</h1><p>{text}</p><p>{text}</p></body></html>"
+    cap = Capture(
+        url="http://site.test/issues/160/zavod.html",
+        status=200,
+        headers=[("Content-Type", "text/html; charset=koi8-r")],
+        payload=html.encode("koi8_r"),
+        fetched_at="2025-01-10T12:00:00Z",
+    )
+    doc = extract(cap, SOURCE, "magazine", {}).document
+    assert doc.title == "Забастовка" and "потребовали выплатить" in doc.text and doc.language == "ru"
