@@ -6,17 +6,21 @@ import html
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from archive.config import Config, load_config
 from archive.datadir import DataDir
 from archive.errors import SamizdatError
-from samizdat import __version__
+from samizdat import __version__, report
+
+if TYPE_CHECKING:
+    from archive.store import Store
 
 DEFAULT_DATA = "./samizdat-data"
 DEFAULT_CONFIG = "./sources.toml"
@@ -146,6 +150,9 @@ def print_summaries(summaries: list[dict[str, Any]]) -> None:
             click.echo("    skipped: " + ", ".join(f"{k} x{v}" for k, v in s["skipped"].items()))
         if s["failed"]:
             click.echo(f"    FAILED: {s['failure']}")
+        for line in (report.quality_line(s), report.warning_line(s)):
+            if line:
+                click.echo(f"    {line}")
     if any(s["kind_detected"] for s in summaries):
         click.echo("* kind detected from the site")
 
@@ -267,22 +274,46 @@ def reindex(config_path: Path | None, data_dir: Path) -> None:
 @main.command()
 @config_option
 @data_option
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON object.")
 @handle_errors
-def sources(config_path: Path, data_dir: Path) -> None:
-    """List the sources with their last crawl."""
+def sources(config_path: Path, data_dir: Path, as_json: bool) -> None:
+    """List the sources: kind, the last crawl's articles and their completeness, flags."""
+    config = load_config(config_path)
+    with open_store(data_dir) as store:
+        rows = report.source_rows(config, store)
+    if as_json:
+        click.echo(json.dumps({"sources": rows}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(report.format_sources(rows))
+
+
+@main.command("report")
+@click.argument("name")
+@config_option
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as a JSON object.")
+@handle_errors
+def report_command(name: str, config_path: Path, data_dir: Path, as_json: bool) -> None:
+    """Report on the crawls of source NAME: last crawl, skipped URLs, quality, drop flag, history."""
+    (source,) = load_config(config_path).select([name])
+    with open_store(data_dir) as store:
+        data = report.source_report(source, store)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(report.format_report(data))
+
+
+@contextmanager
+def open_store(data_dir: Path) -> Iterator[Store | None]:
+    """The data directory's store for reading, or None when nothing was crawled into it yet."""
     from archive.store import Store
 
-    config = load_config(config_path)
-    last: dict[str, Any] = {}
-    if (data_dir / "store.sqlite").exists():
-        with Store(DataDir.open(data_dir).store_path) as store:
-            last = store.last_crawls()
-            counts = {s.name: store.count(s.name) for s in config.sources}
-    for s in config.sources:
-        crawl = last.get(s.name)
-        when = f"last crawl {crawl['finished_at']}, {crawl['pages']} pages" if crawl else "never crawled"
-        kind = s.kind or (crawl["kind"] + " (detected)" if crawl else "detect")
-        click.echo(f"{s.name:<18} {kind:<20} {counts.get(s.name, 0) if last else 0:>5} articles  {when}")
+    if not (data_dir / "store.sqlite").exists():
+        yield None
+        return
+    with Store(DataDir.open(data_dir).store_path) as store:
+        yield store
 
 
 @main.command()

@@ -19,9 +19,10 @@ from archive.config import Config, Source
 from archive.datadir import DataDir
 from archive.document import EXPORT_FIELDS, Document
 from archive.errors import DataDirError, SamizdatError
-from archive.extract import extract
+from archive.extract import Facts, extract, merge_facts, read_facts, reader_for
 from archive.store import Store
 from archive.warc import SOFTWARE, copy_records, iter_entries
+from samizdat import report
 from search import Indexer, SearchParams, SearchService
 
 Progress = Callable[[str], None]
@@ -41,8 +42,10 @@ def crawl(datadir: DataDir, config: Config, names: Iterable[str], progress: Prog
         with Store(datadir.store_path) as store:
             since = store.max_version()
         summaries = run_crawl(datadir, sources, config.settings)
+        by_name = {source.name: source for source in sources}
         with Store(datadir.store_path) as store:
             for summary in summaries:
+                report.assess(store, by_name[summary["source"]], summary)  # quality figures and drop flag
                 store.record_crawl(summary["source"], summary["started_at"], summary["finished_at"], summary)
             with Indexer(datadir.index_dir) as indexer:
                 indexer.update(store.iter_changed_since(since))
@@ -66,17 +69,16 @@ def reindex(datadir: DataDir, config: Config | None = None, progress: Progress =
     shutil.rmtree(index_tmp, ignore_errors=True)
     counts = {"files": 0, "responses": 0, "articles": 0, "documents": 0}
     with datadir.writer_lock("reindex"):
-        kinds = _detected_kinds(files)
+        sources, kinds = _scan(files, current)
+        facts = _facts(files, sources, kinds)
         with Store(store_tmp) as store:
             for number, path in enumerate(files, 1):
-                source: Source | None = None
+                source = sources.get(path)
                 for entry in iter_entries(path, f"warc/{path.name}"):
-                    if entry.type == "warcinfo" and isinstance(entry.info.get("samizdat-source"), dict):
-                        recorded = Source.from_dict(entry.info["samizdat-source"])
-                        source = current.get(recorded.name, recorded)
-                    elif entry.type == "response" and entry.capture is not None and source is not None:
+                    if entry.type == "response" and entry.capture is not None and source is not None:
                         counts["responses"] += 1
-                        result = extract(entry.capture, source, source.kind or kinds.get(source.name))
+                        kind = source.kind or kinds.get(source.name)
+                        result = extract(entry.capture, source, kind, facts.get(source.name))
                         if result.document is not None:
                             store.upsert(result.document)
                             counts["articles"] += 1
@@ -90,21 +92,40 @@ def reindex(datadir: DataDir, config: Config | None = None, progress: Progress =
                 # A rebuild writes everything at once: large batches in two processes, merged once.
                 indexer.update(store.iter_latest(), batch_size=5000, procs=2, multisegment=True)
             progress(f"reindex: indexed {counts['documents']} documents")
-            crawls = _copy_crawl_log(datadir)
-            for row in crawls:
+            for row in _copy_crawl_log(datadir):
                 store.record_crawl(*row)
         _swap(datadir, store_tmp, index_tmp)
     return counts
 
 
-def _detected_kinds(files: list[Path]) -> dict[str, str]:
-    """The kind each source was found to be during its crawls (metadata records), newest last."""
+def _scan(files: list[Path], current: dict[str, Source]) -> tuple[dict[Path, Source], dict[str, str]]:
+    """Each file's source (its warcinfo record), and the kind each source was found to be during its
+    crawls (metadata records, the newest last)."""
+    sources: dict[Path, Source] = {}
     kinds: dict[str, str] = {}
     for path in files:
-        for entry in iter_entries(path, path.name):
-            if entry.type == "metadata" and entry.info.get("detected-kind"):
+        for entry in iter_entries(path, path.name, responses=False):
+            if entry.type == "warcinfo" and isinstance(entry.info.get("samizdat-source"), dict):
+                recorded = Source.from_dict(entry.info["samizdat-source"])
+                sources[path] = current.get(recorded.name, recorded)
+            elif entry.type == "metadata" and entry.info.get("detected-kind"):
                 kinds[str(entry.info.get("samizdat-source"))] = str(entry.info["detected-kind"])
-    return kinds
+    return sources, kinds
+
+
+def _facts(files: list[Path], sources: dict[Path, Source], kinds: dict[str, str]) -> dict[str, Facts]:
+    """What pages say about other pages (a magazine's issue dates), gathered before any article is read,
+    as the crawl had gathered them by the time it read the article."""
+    facts: dict[str, Facts] = {}
+    for path in files:
+        source = sources.get(path)
+        if source is None or not reader_for(source.kind or kinds.get(source.name)).offers_facts:
+            continue
+        for entry in iter_entries(path, path.name):
+            if entry.type == "response" and entry.capture is not None:
+                found = read_facts(entry.capture, source, source.kind or kinds.get(source.name))
+                merge_facts(facts.setdefault(source.name, {}), found)
+    return facts
 
 
 def _copy_crawl_log(datadir: DataDir) -> list[tuple[str, str, str, dict[str, Any]]]:
