@@ -17,10 +17,10 @@ from tests.quality import format_table, requests_per_page, robots_violations, sc
 SPECIALISTS = ("blogger", "wordpress", "magazine")
 PERFECT = {
     "recall": 1.0, "precision": 1.0, "title exact": 1.0, "date accuracy": 1.0, "author accuracy": 1.0,
-    "label F1": 1.0, "complete texts": 1.0,
+    "label F1": 1.0, "body token F1": 1.0, "complete texts": 1.0,
 }  # fmt: skip
-GENERIC_FLOORS = {"recall": 0.95, "precision": 0.95, "title exact": 0.95, "complete texts": 0.95}
-BODY_F1_FLOOR = 0.97  # token F1 forgives a stray caption; leaks and missing sentences are caught above
+# The generic reader knows no platform: the issue asks 0.95 of it; the sample's Hugo site gets 1.000 today.
+GENERIC_FLOORS = {"recall": 0.95, "precision": 0.95, "title exact": 0.95, "body token F1": 0.95, "complete texts": 0.95}
 MAX_REQUESTS_PER_PAGE = 1.5
 
 
@@ -52,8 +52,6 @@ def test_every_figure_holds_on_every_site(which, request):
     for site, figures in columns.items():
         floors = PERFECT if site in SPECIALISTS else GENERIC_FLOORS
         problems = {k: figures[k] for k, floor in floors.items() if figures[k] < floor}
-        if figures["body token F1"] < BODY_F1_FLOOR:
-            problems["body token F1"] = figures["body token F1"]
         for name in ("boilerplate leaks", "duplicates", "robots violations"):
             if figures[name]:
                 problems[name] = figures[name]

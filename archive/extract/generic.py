@@ -120,6 +120,7 @@ class Reader:
         if body is not None:
             body = copy.deepcopy(body)
             self.clean_body(body)
+            leaf_divs_to_paragraphs(body)
             target = lxml.html.fromstring("<html><body></body></html>")
             target.find("body").append(body)
         else:
@@ -154,6 +155,17 @@ class Reader:
 
 def paragraphs(text: str) -> str:
     return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+BLOCK_TAGS = {"p", "div", "table", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "figure"}
+
+
+def leaf_divs_to_paragraphs(body: Any) -> None:
+    """Editors (Blogger's above all) write paragraphs and captions as <div>s; trafilatura keeps short
+    text only from paragraphs, so inside a known article body a div holding no blocks is one."""
+    for div in body.iter("div"):
+        if div is not body and div.text_content().strip() and not any(c.tag in BLOCK_TAGS for c in div):
+            div.tag = "p"
 
 
 def single(page: Page, xpaths: tuple[str, ...]) -> Any:

@@ -80,6 +80,9 @@ class MagazineReader(Reader):
     def clean_body(self, body: Any) -> None:
         for heading in body.xpath("./h1"):  # the title, not the text
             body.remove(heading)
+        # The author line is part of the printed article; trafilatura drops anything classed as a byline.
+        for el in body.xpath(".//*[contains(@class, 'author') or contains(@class, 'byline')]"):
+            del el.attrib["class"]
 
     def title(self, r: Reading) -> str:
         return first_text(r.page, ".//h1") or super().title(r)

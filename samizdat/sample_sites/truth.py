@@ -25,14 +25,14 @@
     text              the clean body text a perfect extraction yields, for token-level scoring:
                       one paragraph per body paragraph, subheading, blockquote, list item and image
                       caption, in page order, separated by blank lines ("\n\n"). The title is not
-                      included. The magazine's standfirst is its first paragraph; its author line
-                      after the last paragraph is NOT included (it is a byline, given in `author`).
+                      included. The magazine's standfirst is its first paragraph and its author
+                      line its last: both are part of a magazine article as printed.
                       Text is as a reader sees it: WordPress's and Hugo's curly quotes, entities
                       decoded; live markup inside a body (the XSS post's payload) is not text.
     first_sentence    the first sentence of the first body paragraph; the magazine's standfirst is not
                       counted, so the check holds whether an extractor keeps the standfirst or not
-    last_sentence     the last sentence of the last body paragraph; the magazine's author line after
-                      it is not body text (an extractor may keep it: check containment, not endings)
+    last_sentence     the last sentence of the last body paragraph (the magazine's author line after
+                      it is a name, not a sentence: check containment, not endings)
     must_not_contain  boilerplate on the article's page that must never reach its extracted text:
                       sidebar, petition, sharing, comments, navigation, "Read next", newsletter and
                       footer phrases. Each phrase is verified absent from the article's own title and
@@ -83,10 +83,12 @@ def _article(
     boilerplate: list[str],
     language: str = "en",
     extra_text: str = "",
+    closing_text: str = "",
 ) -> dict[str, Any]:
-    """extra_text is the magazine's standfirst: the first paragraph of the text, not of the sentences."""
+    """extra_text is the magazine's standfirst: the first paragraph of the text, not of the sentences;
+    closing_text its author line, the text's last paragraph."""
     first, last = c.first_and_last_sentence(blocks)
-    paragraphs = ([extra_text] if extra_text else []) + c.block_texts(blocks)
+    paragraphs = ([extra_text] if extra_text else []) + c.block_texts(blocks) + ([closing_text] if closing_text else [])
     own = _fold(" ".join([title, author or "", *paragraphs]))
     return {
         "site": site,
@@ -231,6 +233,7 @@ def _magazine(base: str) -> list[dict[str, Any]]:
                     boilerplate,
                     article.language,
                     extra_text=article.standfirst,
+                    closing_text=article.author or "",
                 )
             )
     return out
