@@ -237,6 +237,9 @@ def test_redirects_errors_and_retried_responses_are_archived_too(crawl):
     assert any("appeal-court-sends-it-back" in url for url in statuses.get(500, [])), "the 500 before its retry"
     assert any("appeal-court-sends-it-back" in url for url in statuses.get(200, [])), "the retry"
     assert any(url.endswith("/robots.txt") for url in statuses.get(200, []))
+    # the magazine's PDF editions are archived, never exported as articles
+    pdfs = [url for url in statuses.get(200, []) if url.endswith(".pdf")]
+    assert pdfs and not {url_key(u) for u in pdfs} & {url_key(r["url"]) for r in export_records(crawl.data)}
 
 
 def test_a_shortlink_start_url_is_followed_to_its_article(sample_sites, tmp_path):
