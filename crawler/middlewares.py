@@ -12,7 +12,8 @@ from scrapy.http import Response
 from archive.warc import WarcWriter
 
 
-def _pairs(headers: Any) -> list[tuple[str, str]]:
+def header_pairs(headers: Any) -> list[tuple[str, str]]:
+    """Scrapy's multi-valued bytes headers as (name, value) text pairs, as WARC records and captures hold them."""
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, values in headers.items() for v in values]
 
 
@@ -60,10 +61,10 @@ class WarcRecorderMiddleware:
         location = self.writer.write_exchange(
             url=response.url,
             method=request.method,
-            request_headers=_pairs(request.headers),
+            request_headers=header_pairs(request.headers),
             status=status,
             reason=reason,
-            response_headers=_pairs(response.headers),
+            response_headers=header_pairs(response.headers),
             body=response.body,
             protocol=response.protocol or "HTTP/1.1",
             ip_address=str(response.ip_address) if response.ip_address else None,

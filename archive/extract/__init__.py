@@ -82,7 +82,8 @@ def extract(capture: Capture, source: Source, kind: str | None = None, facts: Fa
     if isinstance(page, Extraction):
         return page
     reader = reader_for(kind or source.kind)
-    result = Extraction("article", reader.canonical_url(page), detected_kind=detect_kind(page), page=page)
+    detected = detect_kind(page) if not (kind or source.kind) else None  # only while the kind is unknown
+    result = Extraction("article", reader.canonical_url(page), detected_kind=detected, page=page)
     result.page_type, result.reason = reader.classify(page)
     if result.page_type != "article":
         result.facts = reader.facts(page) if reader.offers_facts else {}

@@ -24,6 +24,7 @@ from archive.config import Source
 from archive.extract import Facts, extract, merge_facts, reader_for
 from archive.urls import host_port, normalize_url
 from archive.warc import Capture
+from crawler.middlewares import header_pairs
 from crawler.traps import Trap, find_trap
 
 FEED_TYPES = ("application/atom+xml", "application/rss+xml")
@@ -248,7 +249,7 @@ def capture_of(response: Response) -> Capture:
     return Capture(
         url=response.url,
         status=response.status,
-        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, vs in response.headers.items() for v in vs],
+        headers=header_pairs(response.headers),
         payload=response.body,
         fetched_at=location.date if location else "",
         warc_file=location.warc_file if location else "",
