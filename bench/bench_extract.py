@@ -16,7 +16,7 @@ from pathlib import Path
 from archive.config import Source
 from archive.datadir import DataDir
 from archive.extract import extract
-from archive.warc import iter_entries
+from archive.warc import Capture, iter_entries
 
 
 def main() -> None:
@@ -27,14 +27,20 @@ def main() -> None:
     datadir = DataDir.open(args.data)
     files = datadir.warc_files()
     t0 = time.perf_counter()
-    captures = [e.capture for f in files for e in iter_entries(f, f.name) if e.capture is not None]
+    captures: list[tuple[Source, Capture]] = []
+    for path in files:
+        source = Source(name="unknown", start_urls=("http://127.0.0.1/",))
+        for entry in iter_entries(path, path.name):
+            if entry.type == "warcinfo" and isinstance(entry.info.get("samizdat-source"), dict):
+                source = Source.from_dict(entry.info["samizdat-source"])  # its kind picks the reader
+            elif entry.capture is not None:
+                captures.append((source, entry.capture))
     read_seconds = time.perf_counter() - t0
-    source = Source(name="bench", start_urls=("http://127.0.0.1/",))
     article_ms: list[float] = []
     other_ms: list[float] = []
     t0 = time.perf_counter()
     for _ in range(args.repeat):
-        for capture in captures:
+        for source, capture in captures:
             start = time.perf_counter()
             result = extract(capture, source)
             elapsed = (time.perf_counter() - start) * 1000
