@@ -316,6 +316,52 @@ def open_store(data_dir: Path) -> Iterator[Store | None]:
         yield store
 
 
+host_option = click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; the default keeps the archive to this machine.",
+)
+
+
+@main.command()
+@host_option
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="SAMIZDAT_CONFIG",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="sources.toml, for the source pages' schedules (default: ./sources.toml if there is one).",
+)
+@data_option
+@handle_errors
+def serve(host: str, port: int, threads: int, config_path: Path | None, data_dir: Path) -> None:
+    """Serve the web UI and the JSON API on the archive."""
+    datadir = DataDir.open(data_dir)
+    if config_path is None and Path(DEFAULT_CONFIG).exists():
+        config_path = Path(DEFAULT_CONFIG)
+    if config_path is not None:
+        load_config(config_path)  # a bad file is reported now, not on the first source page
+    serve_archive(datadir, config_path, host, port, threads)
+
+
+def serve_archive(datadir: DataDir, config_path: Path | None, host: str, port: int, threads: int = 8) -> None:
+    from samizdat.serve import serve as run_server
+    from webui import create_app
+
+    app = create_app({"data_dir": datadir.root, "config_path": config_path})
+    run_server(
+        app,
+        host,
+        port,
+        threads,
+        announce=lambda address: click.echo(f"serving {datadir.root} at {address}  (Ctrl-C to stop)"),
+    )
+
+
 @main.command()
 @click.option(
     "--data",
@@ -325,12 +371,17 @@ def open_store(data_dir: Path) -> Iterator[Store | None]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the demo archive goes.",
 )
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port of the web UI.")
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the web UI on the archive at the end.")
 @handle_errors
-def demo(data_dir: Path) -> None:
-    """Archive the bundled sample sites (offline) and show what to do next."""
+def demo(data_dir: Path, port: int, serve: bool) -> None:
+    """Archive the bundled sample sites (offline), show what to do next, then serve the web UI."""
     from samizdat.demo import run_demo
 
     run_demo(data_dir)
+    if serve:
+        click.echo("\nThe web UI on the demo archive (search, facets, documents, captures):")
+        serve_archive(DataDir.open(data_dir), Path(data_dir) / "sources.toml", "127.0.0.1", port)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,7 +29,7 @@ def test_every_export_field_is_documented():
 def test_the_first_screen_has_the_two_setup_commands():
     first_screen = "\n".join(README.splitlines()[:25])
     assert "pip install -e . && samizdat demo" in first_screen
-    assert 'pip install -e ".[test]" && python -m pytest' in first_screen
+    assert 'apt-get install -y chromium && pip install -e ".[test]" && python -m pytest' in first_screen
 
 
 def test_help_works_for_every_command():

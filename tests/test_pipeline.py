@@ -187,7 +187,7 @@ def test_bad_input_gets_one_clear_line(crawl, tmp_path):
 
 
 def test_the_demo_archives_the_sample_sites_and_its_examples_find_something(tmp_path):
-    result = run_cli("demo", "--data", tmp_path / "demo")
+    result = run_cli("demo", "--no-serve", "--data", tmp_path / "demo")
     assert result.returncode == 0, result.stdout + result.stderr
     examples = re.findall(r"^  samizdat search .*# .*: (\d+) article", result.stdout, re.MULTILINE)
     assert len(examples) == 3 and all(int(n) > 0 for n in examples), result.stdout

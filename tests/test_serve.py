@@ -1,0 +1,108 @@
+"""`samizdat serve` and the demo's web UI as users run them: real processes, real sockets."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import run_cli, write_config
+
+
+class Server:
+    """A samizdat process that ends by serving; `url` is the address it announced."""
+
+    def __init__(self, *args: object) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "samizdat", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.url = self._wait_for_address()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def _wait_for_address(self, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.output.append(line)
+            match = re.search(r" at (http://\S+/)", line)
+            if match:
+                return match.group(1)
+        self.stop()
+        raise AssertionError("no address announced:\n" + "".join(self.output) + self.process.stderr.read())
+
+    def get_json(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=30) as response:
+            return json.load(response)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def small_archive(sample_sites, tmp_path):
+    config = write_config(tmp_path / "sources.toml", sample_sites)
+    result = run_cli("crawl", "red-lantern", "--config", config, "--data", tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    return config, tmp_path / "data"
+
+
+def test_a_crawl_finishing_while_the_server_runs_is_visible_without_a_restart(small_archive):
+    config, data = small_archive
+    server = Server("serve", "--port", "0", "--data", data, "--config", config)
+    try:
+        assert server.url.startswith("http://127.0.0.1:")  # loopback unless told otherwise
+        before = server.get_json("/api/search?per_page=1")["total"]
+        assert server.get_json("/api/search?source=field-notes")["total"] == 0
+        result = run_cli("crawl", "field-notes", "--config", config, "--data", data)
+        assert result.returncode == 0, result.stderr
+        deadline = time.monotonic() + 15
+        found = 0
+        while time.monotonic() < deadline and not found:
+            found = server.get_json("/api/search?source=field-notes")["total"]
+            time.sleep(0.3)
+        assert found == 12
+        assert server.get_json("/api/search?per_page=1")["total"] == before + 12
+    finally:
+        assert server.stop() == 0  # SIGTERM is a clean stop
+
+
+def test_serve_needs_a_samizdat_data_directory(tmp_path):
+    result = run_cli("serve", "--port", "0", "--data", tmp_path / "missing")
+    assert result.returncode == 1 and "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_demo_ends_by_serving_the_ui_on_its_archive(tmp_path):
+    server = Server("demo", "--port", "0", "--data", tmp_path / "demo")
+    try:
+        assert any("samizdat search" in line for line in server.output)
+        with urllib.request.urlopen(server.url, timeout=30) as response:
+            page = response.read().decode("utf-8")
+            assert response.status == 200 and "Content-Security-Policy" in response.headers
+        assert "<form" in page
+        assert server.get_json("/api/search?q=eviction")["total"] > 0
+    finally:
+        assert server.stop() == 0
