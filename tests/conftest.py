@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,3 +97,56 @@ def export_records(data: Path, *args: str) -> list[dict]:
     result = run_cli("export", "--format", "jsonl", "--data", data, *args)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+class Server:
+    """A samizdat process that ends by serving; `url` is the address it announced."""
+
+    def __init__(self, *args: object) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "samizdat", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.url = self._wait_for_address()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def _wait_for_address(self, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.output.append(line)
+            match = re.search(r" at (http://\S+/)", line)
+            if match:
+                return match.group(1)
+        self.stop()
+        raise AssertionError("no address announced:\n" + "".join(self.output) + self.process.stderr.read())
+
+    def get_json(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=30) as response:
+            return json.load(response)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def web(crawl) -> Server:
+    """`samizdat serve` on the session's crawl, for the browser tests."""
+    server = Server("serve", "--port", "0", "--data", crawl.data, "--config", crawl.config)
+    yield server
+    server.stop()

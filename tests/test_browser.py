@@ -1,0 +1,150 @@
+"""End to end in real headless Chromium (Debian's, driven by Playwright) against `samizdat serve` on the
+crawl of the sample sites: search, facets, the histogram, paging, a document, its captures and its
+as-captured view, where nothing from the archived page may run or call out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+# As root in a container Chromium needs --no-sandbox; the rest stop it calling Google on start.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-default-apps"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Watch:
+    """What a page did that archived content must never make it do."""
+
+    def __init__(self, page: Page, base: str) -> None:
+        self.dialogs: list[str] = []
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        host = urlsplit(base).netloc
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("request", lambda r: None if urlsplit(r.url).netloc in (host, "") else self.outside.append(r.url))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+
+@pytest.fixture
+def page(browser, web) -> Iterator[Page]:
+    context = browser.new_context(base_url=web.url)
+    page = context.new_page()
+    page.watch = Watch(page, web.url)  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def query(page: Page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def test_search_facet_year_month_paging_and_back(page):
+    page.goto("/")
+    page.fill("#q", "water")
+    page.press("#q", "Enter")
+    page.wait_for_url(re.compile(r"q=water"))
+    total = int(page.inner_text(".total strong").replace(",", ""))
+    assert total >= 3 and page.locator(".hit").count() == min(total, 20)
+    assert page.locator(".hit mark").count() > 0  # matched terms highlighted
+
+    page.locator(".facet-values a[href*='label=Water']").first.click()
+    page.wait_for_url(re.compile(r"label=Water"))
+    assert query(page)["q"] == ["water"]
+    assert page.locator("a.chip", has_text="Water").count() == 1
+    filtered = int(page.inner_text(".total strong"))
+    assert 0 < filtered <= total
+
+    page.locator(".histogram a[href*='year=']").first.click()
+    page.wait_for_url(re.compile(r"year=\d{4}"))
+    year = query(page)["year"][0]
+    months = page.locator(".histogram a[href*='month=']")
+    assert months.count() >= 1 and all(
+        m.startswith(year)
+        for m in months.evaluate_all("els => els.map(e => new URL(e.href).searchParams.get('month'))")
+    )
+
+    page.goto("/?per_page=5&sort=oldest")
+    first_page = page.locator(".hit h2 a").all_inner_texts()
+    page.click("a[rel=next]")
+    page.wait_for_url(re.compile(r"page=2"))
+    assert page.locator(".hit h2 a").all_inner_texts() != first_page
+    page.go_back()
+    page.wait_for_url(lambda url: "page=2" not in url)
+    assert page.locator(".hit h2 a").all_inner_texts() == first_page
+    assert not page.watch.errors  # type: ignore[attr-defined]
+
+
+def test_a_document_its_captures_and_its_as_captured_view(page):
+    page.goto("/?q=%22night+shift%22")
+    page.click(".hit h2 a")
+    page.wait_for_url(re.compile(r"/documents/[0-9a-f]{16}$"))
+    assert page.inner_text("h1") == "Night shift at the courthouse"
+    assert page.locator("a[href*='label=Courts']").count() >= 1
+    assert page.get_by_text(re.compile(r"capture", re.IGNORECASE)).count() >= 1
+
+    page.locator("a[href$='/captured'], a[href*='/captured/']").first.click()
+    page.wait_for_url(re.compile(r"/captured"))
+    frame = page.locator("iframe[sandbox]")
+    assert frame.count() == 1
+    assert "allow-scripts" not in (frame.get_attribute("sandbox") or "")
+    inner = page.frame_locator("iframe[sandbox]")
+    assert "Ortakol" in inner.locator("body").inner_text()
+
+
+def test_nothing_from_the_archived_xss_post_runs_or_calls_out(page):
+    page.goto("/?q=%22script+ban%22")
+    link = page.locator(".hit h2 a").first
+    assert link.inner_text() == 'Why the <script>alert("samizdat")</script> ban failed'
+    link.click()
+    page.wait_for_url(re.compile(r"/documents/"))
+    assert page.inner_text("h1") == 'Why the <script>alert("samizdat")</script> ban failed'
+    assert "<img src=x onerror=alert(1)>" in page.inner_text("main")
+    page.locator("a[href$='/captured'], a[href*='/captured/']").first.click()
+    page.wait_for_url(re.compile(r"/captured"))
+    page.wait_for_timeout(500)  # time for a payload to act, if it could
+    frame = page.frame_locator("iframe[sandbox]")
+    assert "pwned" not in frame.locator("body").inner_text()
+    assert page.title() != "pwned" and "pwned" not in page.inner_text("body")
+    assert page.watch.dialogs == []  # type: ignore[attr-defined]
+    assert page.watch.outside == []  # type: ignore[attr-defined]  # nothing went to evil.invalid or elsewhere
+
+
+def test_it_works_without_javascript_and_on_a_phone(browser, web):
+    context = browser.new_context(base_url=web.url, java_script_enabled=False, viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    page.goto("/")
+    page.fill("#q", "council")
+    page.press("#q", "Enter")
+    page.wait_for_url(re.compile(r"q=council"))
+    assert page.locator(".hit").count() > 0
+    page.locator(".facet-values a[href*='source=']").first.click()
+    page.wait_for_url(re.compile(r"source="))
+    assert page.locator(".hit").count() > 0
+    context.close()
+    phone = browser.new_context(base_url=web.url, viewport={"width": 375, "height": 740}).new_page()
+    phone.goto("/?q=council")
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
+    phone.context.close()
+
+
+def test_screenshot_of_the_search_page_with_facets(page, tmp_path):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/?q=strike")
+    assert page.locator(".facets .facet").count() >= 3
+    path = tmp_path / "search.png"
+    page.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 20_000  # a rendered page, not a blank one
