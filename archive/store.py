@@ -160,6 +160,17 @@ class Store:
         )
         return [Version(fetched_at, Document.from_record(json.loads(record))) for fetched_at, record in rows]
 
+    def source_names(self) -> list[str]:
+        """Every source with an archived document or a recorded crawl, sorted (read-only)."""
+        rows = self.db.execute("SELECT source FROM documents UNION SELECT source FROM crawls ORDER BY 1")
+        return [name for (name,) in rows]
+
+    def capture_span(self, doc_id: str) -> tuple[str, str] | None:
+        """(first_seen, last_seen): the first and the newest capture of a document, whether or not the
+        newest changed anything; None for an unknown id (read-only)."""
+        row = self.db.execute("SELECT first_seen, last_seen FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
     def count(self, source: str | None = None) -> int:
         if source:
             return int(self.db.execute("SELECT COUNT(*) FROM documents WHERE source = ?", (source,)).fetchone()[0])

@@ -233,6 +233,7 @@ def export(
     data_dir: Path,
 ) -> None:
     """Export the selected articles (all by default) as JSONL, CSV or WARC."""
+    from archive.export import write_csv, write_jsonl, write_warc
     from samizdat import stages
 
     params = search_params(query, labels, source, author, date_from, date_to, sort or "oldest")
@@ -240,9 +241,9 @@ def export(
     docs = stages.matching_documents(datadir, params)
     if fmt == "warc":
         with open(output, "wb") if output else click.get_binary_stream("stdout") as out:
-            count = stages.export_warc(datadir, docs, out)
+            count = write_warc(datadir.root, docs, out)
     else:
-        writer = stages.export_jsonl if fmt == "jsonl" else stages.export_csv
+        writer = write_jsonl if fmt == "jsonl" else write_csv
         with open(output, "w", encoding="utf-8", newline="") if output else click.get_text_stream("stdout") as out:
             count = writer(docs, out)
     click.echo(f"exported {count} article(s)" + (f" to {output}" if output else ""), err=True)

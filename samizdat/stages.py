@@ -5,23 +5,19 @@ The only module (with the CLI) that imports archive, crawler and search together
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
-
-from warcio.warcwriter import WARCWriter
+from typing import Any
 
 from archive.config import Config, Source
 from archive.datadir import DataDir
-from archive.document import EXPORT_FIELDS, Document
-from archive.errors import DataDirError, SamizdatError
+from archive.document import Document
+from archive.errors import DataDirError
 from archive.extract import Facts, extract, merge_facts, read_facts, reader_for
 from archive.store import Store
-from archive.warc import SOFTWARE, copy_records, iter_entries
+from archive.warc import iter_entries
 from samizdat import report
 from search import Indexer, SearchParams, SearchService
 
@@ -161,39 +157,3 @@ def matching_documents(datadir: DataDir, params: SearchParams) -> Iterator[Docum
         ids = list(service.iter_ids(params))
     with Store(datadir.store_path) as store:
         yield from store.get_many(ids)
-
-
-def export_jsonl(docs: Iterable[Document], out: TextIO) -> int:
-    count = 0
-    for doc in docs:
-        out.write(json.dumps(doc.to_record(), ensure_ascii=False) + "\n")
-        count += 1
-    return count
-
-
-def export_csv(docs: Iterable[Document], out: TextIO) -> int:
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    count = 0
-    for doc in docs:
-        record = doc.to_record()
-        record["labels"] = "; ".join(record["labels"])
-        writer.writerow(record)
-        count += 1
-    return count
-
-
-def export_warc(datadir: DataDir, docs: Iterable[Document], out: BinaryIO) -> int:
-    """One valid WARC file: a warcinfo record, then each article's response and request, byte for byte."""
-    buffer = io.BytesIO()
-    writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
-    writer.write_record(writer.create_warcinfo_record("samizdat-export.warc.gz", {"software": SOFTWARE}))
-    out.write(buffer.getvalue())
-    count = 0
-    for doc in docs:
-        path = datadir.root / doc.warc_file
-        if not path.resolve().is_relative_to(datadir.root.resolve()) or not path.exists():
-            raise SamizdatError(f"{doc.url}: its WARC file {doc.warc_file} is missing from {datadir.root}")
-        copy_records(path, doc.warc_offset, out)
-        count += 1
-    return count

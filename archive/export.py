@@ -1,0 +1,107 @@
+"""Export writers: JSONL, CSV and WARC, record by record so that a web response can stream them.
+
+The `iter_*` functions yield one chunk per document (CSV and WARC yield a header chunk first); the
+`write_*` functions write those chunks to a file and return the number of documents written. The
+formats are the export contract of the README ("Export record").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from warcio.warcwriter import WARCWriter
+
+from archive.document import EXPORT_FIELDS, Document
+from archive.errors import SamizdatError
+from archive.warc import SOFTWARE, copy_records
+
+CSV_LABEL_SEPARATOR = "; "
+
+
+def jsonl_line(doc: Document) -> str:
+    """One document as one JSON line, newline included."""
+    return json.dumps(doc.to_record(), ensure_ascii=False) + "\n"
+
+
+def iter_jsonl(docs: Iterable[Document]) -> Iterator[str]:
+    for doc in docs:
+        yield jsonl_line(doc)
+
+
+def iter_csv(docs: Iterable[Document]) -> Iterator[str]:
+    """The header line, then one row per document (labels joined with "; ")."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    yield _drain(buffer)
+    for doc in docs:
+        record = doc.to_record()
+        record["labels"] = CSV_LABEL_SEPARATOR.join(record["labels"])
+        writer.writerow(record)
+        yield _drain(buffer)
+
+
+def warc_header() -> bytes:
+    """The warcinfo record an export file starts with."""
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
+    writer.write_record(writer.create_warcinfo_record("samizdat-export.warc.gz", {"software": SOFTWARE}))
+    return buffer.getvalue()
+
+
+def warc_path(root: Path, doc: Document) -> Path:
+    """The document's WARC file, refusing any path that leads outside the data directory `root`."""
+    root = Path(root).resolve()
+    path = (root / doc.warc_file).resolve()
+    if not doc.warc_file or not path.is_relative_to(root) or not path.is_file():
+        raise SamizdatError(f"{doc.url}: its WARC file {doc.warc_file!r} is missing from {root}")
+    return path
+
+
+def iter_warc(root: Path, docs: Iterable[Document]) -> Iterator[bytes]:
+    """One valid WARC file: a warcinfo record, then each document's response and request, byte for byte."""
+    yield warc_header()
+    for doc in docs:
+        buffer = io.BytesIO()
+        copy_records(warc_path(root, doc), doc.warc_offset, buffer)
+        yield buffer.getvalue()
+
+
+def write_jsonl(docs: Iterable[Document], out: TextIO) -> int:
+    count = 0
+    for line in iter_jsonl(docs):
+        out.write(line)
+        count += 1
+    return count
+
+
+def write_csv(docs: Iterable[Document], out: TextIO) -> int:
+    chunks = iter_csv(docs)
+    out.write(next(chunks))
+    count = 0
+    for row in chunks:
+        out.write(row)
+        count += 1
+    return count
+
+
+def write_warc(root: Path, docs: Iterable[Document], out: BinaryIO) -> int:
+    chunks = iter_warc(root, docs)
+    out.write(next(chunks))
+    count = 0
+    for records in chunks:
+        out.write(records)
+        count += 1
+    return count
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text

@@ -1,0 +1,78 @@
+"""The Flask application: `create_app(settings)` wires the archive, the pages, the API and the headers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from archive.config import load_config
+from archive.datadir import DataDir
+from search import SearchService
+from webui import api, errors, exports, pages, security
+from webui.formatting import FILTERS
+from webui.sources import SourceCatalog
+from webui.state import EXTENSION, Archive, close_store
+
+
+@dataclasses.dataclass(frozen=True)
+class WebSettings:
+    """What the web app reads from the settings it is given (a mapping or an object with attributes)."""
+
+    data_dir: Path
+    config_path: Path | None = None  # sources.toml, for schedules and given kinds; optional
+    refresh_seconds: float = 1.0  # how often the search service looks for a newer index
+
+
+def read_settings(settings: Any) -> WebSettings:
+    def pick(name: str, default: Any = None) -> Any:
+        if isinstance(settings, Mapping):
+            return settings.get(name, default)
+        return getattr(settings, name, default)
+
+    data_dir = pick("data_dir")
+    if data_dir is None:
+        raise TypeError("create_app(settings): settings need a data_dir")
+    config_path = pick("config_path")
+    refresh = pick("refresh_seconds")
+    return WebSettings(
+        data_dir=Path(data_dir),
+        config_path=Path(config_path) if config_path else None,
+        refresh_seconds=float(refresh) if refresh is not None else WebSettings.refresh_seconds,
+    )
+
+
+def create_app(settings: Any) -> Flask:
+    """The web UI and JSON API on one data directory.
+
+    `settings`: a mapping or an object with `data_dir` (required: a samizdat data directory; DataDirError
+    otherwise), `config_path` (optional sources.toml; ConfigError when it is given but bad) and
+    `refresh_seconds` (optional). Debug mode is always off. One SearchService is created here and shared by
+    every request and thread for the app's life; each request opens its own Store.
+    """
+    conf = read_settings(settings)
+    datadir = DataDir.open(conf.data_dir)
+    config = load_config(conf.config_path) if conf.config_path else None
+
+    app = Flask(__name__)
+    app.config.update(DEBUG=False, TESTING=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=64 * 1024)
+    app.debug = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's field order
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = Archive(
+        datadir=datadir,
+        search=SearchService(datadir.index_dir, refresh_seconds=conf.refresh_seconds),
+        catalog=SourceCatalog(datadir.root, config),
+        config=config,
+    )
+    app.jinja_env.filters.update(FILTERS)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(exports.blueprint)
+    app.after_request(security.add_headers)
+    app.teardown_appcontext(close_store)
+    errors.register(app)
+    return app

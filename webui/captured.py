@@ -1,0 +1,192 @@
+"""An archived page made safe to show as it was captured.
+
+The page is hostile: it may carry scripts, event handlers, refreshes, frames, plugins and links to the
+live site. Served inside `<iframe sandbox>` with the sandbox CSP of `security.RAW_CSP`, none of those could
+run or load anything; they are removed here all the same, so that the page is inert even opened on its
+own, and so that no click leaves for the live site: every link points to `/go`, which finds the archived
+copy of its target or says that there is none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
+
+import lxml.etree
+import lxml.html
+
+from archive.extract.decode import decode_html
+from archive.warc import Capture
+
+# Removed with everything inside them: active content, frames and plugins. <noscript> too: with scripts
+# off, its fallback would show, which no reader of the live page saw.
+DROP_ELEMENTS = frozenset(
+    {"script", "noscript", "iframe", "frame", "frameset", "object", "applet", "portal", "fencedframe"}
+)
+# Removed, keeping what libxml2 put inside them: it does not know that some of these are void in HTML5
+# (everything after an <embed> becomes its child), so dropping them whole could drop the rest of the page.
+# SVG animation is here because it can set an attribute (an href to javascript:) after any check made here.
+DROP_TAGS = frozenset(
+    {"embed", "param", "base", "link", "animate", "set", "animatemotion", "animatetransform", "handler", "listener"}
+)
+# Attributes that make the browser fetch or navigate by themselves; links are rewritten instead.
+URL_ATTRIBUTES = frozenset(
+    {
+        "src",
+        "srcset",
+        "imagesrcset",
+        "action",
+        "formaction",
+        "poster",
+        "background",
+        "ping",
+        "manifest",
+        "data",
+        "codebase",
+        "classid",
+        "archive",
+        "cite",
+        "longdesc",
+        "lowsrc",
+        "dynsrc",
+        "profile",
+        "xlink:href",
+        "srcdoc",
+    }
+)
+LINK_ELEMENTS = frozenset({"a", "area"})
+# Fetches from CSS (backgrounds, fonts, imports): the CSP blocks them; removed too, address and all.
+_CSS_FETCH = re.compile(r"url\s*\([^)]*\)?|@import[^;]*;?|expression\s*\(", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
+_DOCTYPE = re.compile(r"^\s*(?:<!--.*?-->\s*)*(<!doctype[^>]*>)", re.IGNORECASE | re.DOTALL)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def is_html(capture: Capture) -> bool:
+    content_type = (capture.header("Content-Type") or "text/html").split(";")[0].strip().lower()
+    return content_type in _HTML_TYPES or not content_type
+
+
+def render_capture(capture: Capture, link: Callable[[str], str]) -> str:
+    """The captured page as a safe HTML document in UTF-8. `link(absolute_url)` gives the address a link
+    to `absolute_url` should point to instead."""
+    _encoding, text = decode_html(capture.payload, capture.header("Content-Type"))
+    return sanitize(text, capture.url, link)
+
+
+def sanitize(text: str, page_url: str, link: Callable[[str], str]) -> str:
+    """`text` (a whole HTML page) without anything active, with every link through `link`."""
+    text = _XML_DECLARATION.sub("", text, count=1)
+    if not text.strip():
+        return _empty_page()
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError):
+        return _empty_page()
+    base = _base_url(root, page_url)
+    _clean(root, base, link)
+    head = root.find("head")
+    if head is None:
+        head = lxml.html.Element("head")
+        root.insert(0, head)
+    head.insert(0, lxml.html.Element("meta", charset="utf-8"))
+    # lxml reports a default doctype when the page has none: take the page's own, or none (quirks mode).
+    match = _DOCTYPE.match(text[:4096])
+    doctype = match.group(1) if match else ""
+    body: str = lxml.html.tostring(root, method="html", encoding="unicode")
+    return f"{doctype}\n{body}" if doctype else body
+
+
+def _base_url(root: lxml.html.HtmlElement, page_url: str) -> str:
+    """Where relative links lead: the first <base href>, resolved against the page's own URL."""
+    for element in root.iter("base"):
+        href = str(element.get("href") or "").strip()
+        if href:
+            return urljoin(page_url, href)
+    return page_url
+
+
+def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str]) -> None:
+    doomed: list[lxml.html.HtmlElement] = []
+    unwrapped: list[lxml.html.HtmlElement] = []
+    for element in root.iter():
+        tag = element.tag
+        if not isinstance(tag, str):  # comments and processing instructions
+            doomed.append(element)
+            continue
+        tag = tag.lower()
+        if tag in DROP_ELEMENTS:
+            doomed.append(element)
+            continue
+        if tag in DROP_TAGS or (tag == "meta" and (element.get("http-equiv") is not None or element.get("charset"))):
+            unwrapped.append(element)
+            _clean_attributes(element, tag, base, link)
+            continue
+        if tag == "style" and element.text:
+            element.text = _neutral_css(element.text)
+        _clean_attributes(element, tag, base, link)
+    for element in unwrapped:
+        if element.getparent() is not None:
+            element.drop_tag()
+    for element in doomed:
+        _remove(element)
+
+
+def _clean_attributes(element: lxml.html.HtmlElement, tag: str, base: str, link: Callable[[str], str]) -> None:
+    for name in list(element.attrib):
+        key = name.lower()
+        value = element.attrib[name]
+        if key.startswith("on") or key in URL_ATTRIBUTES:
+            if not (key == "src" and tag == "img" and value.strip().lower().startswith("data:image/")):
+                del element.attrib[name]
+        elif key == "style":
+            element.attrib[name] = _neutral_css(value)
+        elif key in ("href", "target", "formtarget") and tag not in LINK_ELEMENTS:
+            del element.attrib[name]
+    if tag in LINK_ELEMENTS:
+        _rewrite_link(element, base, link)
+
+
+def _rewrite_link(element: lxml.html.HtmlElement, base: str, link: Callable[[str], str]) -> None:
+    href = element.get("href")
+    for name in ("target", "rel", "download", "hreflang", "type", "referrerpolicy"):
+        element.attrib.pop(name, None)
+    if href is None:
+        return
+    href = href.strip()
+    if href.startswith("#"):
+        return  # within the page itself
+    absolute = urljoin(base, href)
+    if urlsplit(absolute).scheme.lower() not in ("http", "https"):
+        del element.attrib["href"]  # javascript:, data:, mailto:...: kept as text only
+        return
+    element.set("href", link(absolute))
+    element.set("target", "_top")  # leave the frame for our own page about the target
+    element.set("rel", "noopener noreferrer")
+
+
+def _neutral_css(css: str) -> str:
+    return _CSS_FETCH.sub("none", css)
+
+
+def _remove(element: lxml.html.HtmlElement) -> None:
+    """Remove an element and its content, keeping the text that follows it."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def _empty_page() -> str:
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>'
+        "<body><p>(The archived response has no content.)</p></body></html>"
+    )

@@ -1,0 +1,60 @@
+"""Downloads of the current result set: /export.jsonl, /export.csv, /export.warc.
+
+They take the search parameters of /api/search (page and per_page are ignored: the whole result set is
+exported, in the requested order) and stream the export record (README, "Export record") through the
+writers of archive/export.py. Always `Content-Disposition: attachment`, never text/html.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, request
+from werkzeug.datastructures import MultiDict
+
+from archive.document import Document
+from archive.export import iter_csv, iter_jsonl, iter_warc
+from webui.errors import not_found
+from webui.pages import search_params
+from webui.state import Archive, archive
+
+blueprint = Blueprint("exports", __name__)
+
+FORMATS: dict[str, str] = {
+    "jsonl": "application/x-ndjson; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "warc": "application/warc",
+}
+
+
+@blueprint.get("/export.<fmt>")
+def export(fmt: str) -> Response:
+    """GET /export.jsonl|csv|warc?<search parameters>: every matching article as a download."""
+    if fmt not in FORMATS:
+        raise not_found("export format", f"no export format {fmt!r}; use /export.jsonl, /export.csv or /export.warc")
+    args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "per_page")])
+    params = search_params(args)
+    current = archive()
+    ids = list(current.search.iter_ids(params))
+    writers: dict[str, Callable[[Iterable[Document]], Iterator[str] | Iterator[bytes]]] = {
+        "jsonl": iter_jsonl,
+        "csv": iter_csv,
+        "warc": lambda docs: iter_warc(current.root, docs),
+    }
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    extension = "warc.gz" if fmt == "warc" else fmt
+    response = Response(_stream(current, ids, writers[fmt]), content_type=FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="samizdat-{stamp}.{extension}"'
+    response.headers["X-Samizdat-Articles"] = str(len(ids))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _stream(
+    current: Archive, ids: list[str], writer: Callable[[Iterable[Document]], Iterator[str] | Iterator[bytes]]
+) -> Iterator[bytes]:
+    # A connection of its own: the request's store is closed when the view returns, before streaming.
+    with current.open_store() as store:
+        for chunk in writer(store.get_many(ids)):
+            yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk

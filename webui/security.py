@@ -1,0 +1,69 @@
+"""Response headers and input checks: archived content is hostile, and so is any URL a visitor types.
+
+Every response gets a Content-Security-Policy without inline script, nosniff, a frame policy and no
+referrer. The archived page itself (`raw`) is served with a stricter policy of its own: the CSP
+`sandbox` directive (no scripts, a unique origin), nothing loaded but inline styles and data: images,
+and framing only by our own pages.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Response
+
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# The `sandbox` tokens must match the iframe's: a CSP sandbox and an iframe sandbox both apply, so a link
+# in the archived page can leave the frame (through /go, on a click) only when both allow it.
+RAW_SANDBOX = "allow-top-navigation-by-user-activation"
+RAW_CSP = (
+    f"sandbox {RAW_SANDBOX}; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+
+_DOC_ID = re.compile(r"^[0-9a-f]{16}$")
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")  # archive.config.SLUG, bounded
+
+
+def is_document_id(value: str) -> bool:
+    """Ids are 16 lower-case hex characters (archive.document.document_id); nothing else reaches the store."""
+    return bool(_DOC_ID.match(value))
+
+
+def is_source_name(value: str) -> bool:
+    return bool(_SOURCE_NAME.match(value))
+
+
+def inside(root: Path, relative: str) -> Path | None:
+    """`root / relative` when it resolves to a file inside `root`, else None (`..`, absolute paths,
+    symlinks leading out)."""
+    if not relative:
+        return None
+    base = root.resolve()
+    path = (base / relative).resolve()
+    if not path.is_relative_to(base) or not path.is_file():
+        return None
+    return path
+
+
+def add_headers(response: Response) -> Response:
+    """The headers every response carries; a view that set its own (the raw capture) keeps them."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response
+
+
+def raw_headers(response: Response) -> Response:
+    """The headers of an archived page served for the as-captured frame."""
+    response.headers["Content-Security-Policy"] = RAW_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
