@@ -45,6 +45,18 @@ config_option = click.option(
 )
 
 
+def optional_config_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--config for the commands that can do without a sources.toml (no default file is assumed)."""
+    return click.option(
+        "--config",
+        "config_path",
+        envvar="SAMIZDAT_CONFIG",
+        default=None,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help_text,
+    )
+
+
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The filters shared by `search` and `export`: they select the same documents."""
     options = [
@@ -250,14 +262,7 @@ def export(
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_path",
-    envvar="SAMIZDAT_CONFIG",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Apply this sources.toml's labels and kinds instead of those recorded at crawl time.",
-)
+@optional_config_option("Apply this sources.toml's labels and kinds instead of those recorded at crawl time.")
 @data_option
 @handle_errors
 def reindex(config_path: Path | None, data_dir: Path) -> None:
@@ -329,14 +334,7 @@ host_option = click.option(
 @host_option
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
-@click.option(
-    "--config",
-    "config_path",
-    envvar="SAMIZDAT_CONFIG",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="sources.toml, for the source pages' schedules (default: ./sources.toml if there is one).",
-)
+@optional_config_option("sources.toml, for the source pages' schedules (default: ./sources.toml if there is one).")
 @data_option
 @handle_errors
 def serve(host: str, port: int, threads: int, config_path: Path | None, data_dir: Path) -> None:
