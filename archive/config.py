@@ -97,7 +97,7 @@ class Source:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Source:
         names = {f.name for f in fields(cls)}
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
         return cls(**kwargs)
 
 
@@ -307,7 +307,7 @@ def _coerce_setting(key: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: {key} must be {_type_name(spec.type)}, not {value!r}") from None
     if not isinstance(value, types) or isinstance(value, bool):
         raise ConfigError(f"{where}: {key} must be {_type_name(spec.type)}, not {value!r}")
-    if not isinstance(value, str) and value < 0:
+    if isinstance(value, int | float) and value < 0:
         raise ConfigError(f"{where}: {key} must not be negative")
     return value
 

@@ -134,7 +134,8 @@ class Reader:
             prune_xpath=None if body is not None else PRUNE_XPATH,
             with_metadata=False,
         )
-        return paragraphs(doc.text if doc is not None and doc.text else "")
+        text = getattr(doc, "text", None)  # a trafilatura Document (as_dict=False)
+        return paragraphs(text or "")
 
     def title(self, r: Reading) -> str:
         return str(r.meta.get("title") or "").strip()

@@ -36,20 +36,19 @@ class Page:
     def meta(self, *names: str) -> str | None:
         """The first <meta name|property=...> content among `names`."""
         for name in names:
-            for el in self.tree.iterfind(f".//meta[@name='{name}']"):
-                if el.get("content"):
-                    return el.get("content", "").strip()
-            for el in self.tree.iterfind(f".//meta[@property='{name}']"):
-                if el.get("content"):
-                    return el.get("content", "").strip()
+            for attribute in ("name", "property"):
+                for el in self.tree.iterfind(f".//meta[@{attribute}='{name}']"):
+                    content = str(el.get("content") or "").strip()
+                    if content:
+                        return content
         return None
 
     def link_href(self, rel: str, type_: str | None = None) -> str | None:
         for el in self.tree.iterfind(".//link[@rel]"):
             if rel in (el.get("rel") or "").lower().split() and (type_ is None or el.get("type") == type_):
-                href = el.get("href")
+                href = str(el.get("href") or "").strip()
                 if href:
-                    return urljoin(self.url, href.strip())
+                    return urljoin(self.url, href)
         return None
 
     def canonical_url(self) -> str:
