@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from warcio.warcwriter import WARCWriter
 
@@ -73,29 +73,24 @@ def iter_warc(root: Path, docs: Iterable[Document]) -> Iterator[bytes]:
 
 
 def write_jsonl(docs: Iterable[Document], out: TextIO) -> int:
-    count = 0
-    for line in iter_jsonl(docs):
-        out.write(line)
-        count += 1
-    return count
+    return _write(iter_jsonl(docs), out, header=False)
 
 
 def write_csv(docs: Iterable[Document], out: TextIO) -> int:
-    chunks = iter_csv(docs)
-    out.write(next(chunks))
-    count = 0
-    for row in chunks:
-        out.write(row)
-        count += 1
-    return count
+    return _write(iter_csv(docs), out, header=True)
 
 
 def write_warc(root: Path, docs: Iterable[Document], out: BinaryIO) -> int:
-    chunks = iter_warc(root, docs)
-    out.write(next(chunks))
+    return _write(iter_warc(root, docs), out, header=True)
+
+
+def _write(chunks: Iterator[Any], out: TextIO | BinaryIO, header: bool) -> int:
+    """Write every chunk; the count is of documents, so a header chunk (CSV, WARC) is not counted."""
+    if header:
+        out.write(next(chunks))
     count = 0
-    for records in chunks:
-        out.write(records)
+    for chunk in chunks:
+        out.write(chunk)
         count += 1
     return count
 

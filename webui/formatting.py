@@ -5,20 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+from archive.extract.rules import MONTH_NAMES
 
 
 def format_time(value: str | None) -> str:
@@ -37,7 +24,7 @@ def month_name(value: str, short: bool = False) -> str:
     """`2024-03` as `March 2024`, or `Mar` when short; anything else as given."""
     try:
         year, month = value.split("-")[:2]
-        name = MONTHS[int(month) - 1]
+        name = MONTH_NAMES[int(month) - 1]
     except (ValueError, IndexError):
         return value
     return name[:3] if short else f"{name} {year}"

@@ -30,26 +30,30 @@ ENTRY_XPATH = (
 
 MIN_ARTICLE_CHARS = 250
 
+# English month names, as sites print them and as samizdat shows them.
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+# Other spellings sites use: English abbreviations, Russian genitive ("5 марта") and nominative forms.
+_OTHER_SPELLINGS = (
+    ("jan", "января", "январь"),
+    ("feb", "февраля", "февраль"),
+    ("mar", "марта", "март"),
+    ("apr", "апреля", "апрель"),
+    ("мая", "май"),
+    ("jun", "июня", "июнь"),
+    ("jul", "июля", "июль"),
+    ("aug", "августа", "август"),
+    ("sep", "sept", "сентября", "сентябрь"),
+    ("oct", "октября", "октябрь"),
+    ("nov", "ноября", "ноябрь"),
+    ("dec", "декабря", "декабрь"),
+)
 MONTHS = {
     name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan", "января", "январь"),
-            ("february", "feb", "февраля", "февраль"),
-            ("march", "mar", "марта", "март"),
-            ("april", "apr", "апреля", "апрель"),
-            ("may", "мая", "май"),
-            ("june", "jun", "июня", "июнь"),
-            ("july", "jul", "июля", "июль"),
-            ("august", "aug", "августа", "август"),
-            ("september", "sep", "sept", "сентября", "сентябрь"),
-            ("october", "oct", "октября", "октябрь"),
-            ("november", "nov", "ноября", "ноябрь"),
-            ("december", "dec", "декабря", "декабрь"),
-        ),
-        start=1,
-    )
-    for name in names
+    for number, (english, others) in enumerate(zip(MONTH_NAMES, _OTHER_SPELLINGS, strict=True), start=1)
+    for name in (english.lower(), *others)
 }
 _MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\s*,?\s+(\d{{4}})\b", re.IGNORECASE)
