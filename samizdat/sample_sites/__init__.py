@@ -9,10 +9,34 @@ data files.
     server = start()                 # server.urls == {"blogger": "http://127.0.0.1:PORT", ...}
     expected_articles(server.urls)   # what a perfect crawl and extraction would yield
     server.stop()
+
+A fifth, generated site of any size ("campaign", CampaignSite) is served only when asked for, for the
+crawl-order, politeness and speed tests and the ingest benchmark:
+
+    server = start(campaign={"articles": 40, "per_page": 2, "dead_links": 4, "crawl_delay": 0.2})
+    expected_campaign(server.urls, articles=40); campaign_paths(40, 2, 4)
+    server.edit("campaign", path, "<p>A late correction.</p>")   # a changed article; server.reset()
 """
 
 from samizdat.sample_sites.server import SampleServer, start
-from samizdat.sample_sites.sites import SITES
-from samizdat.sample_sites.truth import expected_articles, non_article_paths, sources_toml
+from samizdat.sample_sites.sites import DEFAULT_SITES, SITES, CampaignSite
+from samizdat.sample_sites.truth import (
+    campaign_paths,
+    expected_articles,
+    expected_campaign,
+    non_article_paths,
+    sources_toml,
+)
 
-__all__ = ["SITES", "SampleServer", "expected_articles", "non_article_paths", "sources_toml", "start"]
+__all__ = [
+    "DEFAULT_SITES",
+    "SITES",
+    "CampaignSite",
+    "SampleServer",
+    "campaign_paths",
+    "expected_articles",
+    "expected_campaign",
+    "non_article_paths",
+    "sources_toml",
+    "start",
+]

@@ -1,4 +1,5 @@
-"""python -m samizdat.sample_sites [--log FILE]: serve the sample sites until killed."""
+"""python -m samizdat.sample_sites [--log FILE] [--campaign ...] [--control-port-file FILE]: serve the
+sample sites until killed (see server.main)."""
 
 import sys
 

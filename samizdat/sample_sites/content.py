@@ -13,6 +13,7 @@ XSS post's payload). Anything else is a paragraph.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -594,3 +595,106 @@ def load_hugo() -> HugoBlog:
     about = dict(data["about"], blocks=parse_blocks(_texturized(data["about"]["paragraphs"])))
     drafts = dict(data["drafts"], blocks=parse_blocks(_texturized(data["drafts"]["paragraphs"])))
     return HugoBlog(meta, about, drafts, posts, tags, zone)
+
+
+# --- the campaign site ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignArticle:
+    number: int  # 0 = the newest
+    slug: str
+    title: str
+    topic: str
+    author: str
+    published: datetime  # UTC
+    blocks: tuple[Block, ...]  # paragraphs only
+
+    @property
+    def path(self) -> str:
+        return f"/news/{self.published:%Y/%m}/{self.slug}/"
+
+    @property
+    def teaser(self) -> str:
+        """Two lines' worth of the opening paragraph, as the listing pages show it."""
+        return first_words(self.blocks, 28)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    meta: dict[str, Any]
+    articles: tuple[CampaignArticle, ...]  # newest first
+
+
+def _campaign_slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower().replace("'", "")).strip("-")
+
+
+@cache
+def _campaign_stream(count: int) -> tuple[CampaignArticle, ...]:
+    """The first `count` campaign articles. One seeded stream, article after article, so that the
+    first n articles are the same whatever the total."""
+    data = _read("campaign")
+    meta, words, topics = data["site"], data["words"], data["topic"]
+    general = data["general"]["sentences"]
+    rng = random.Random(meta["seed"])
+    newest = datetime.fromisoformat(meta["newest"])
+
+    def fill(template: str) -> str:
+        return template.format(
+            place=rng.choice(words["places"]),
+            name=rng.choice(words["names"]),
+            month=rng.choice(MONTHS),
+            weekday=rng.choice(WEEKDAYS),
+            venue=rng.choice(words["venues"]),
+            n=rng.randint(2, 9),
+            big=rng.randint(40, 900),
+            pct=rng.randint(2, 7),
+            hour=f"{rng.randint(6, 8)}pm",
+            day=rng.randint(1, 28),
+        )
+
+    out: list[CampaignArticle] = []
+    seen: set[str] = set()
+    when = newest
+    for number in range(count):
+        topic = rng.choice(topics)
+        for _attempt in range(50):
+            title = fill(rng.choice(words["kickers"]) + rng.choice(topic["headlines"]))
+            if _campaign_slug(title) not in seen:
+                break
+        else:
+            title = f"{title}, part {number}"  # beyond tens of thousands of articles
+        seen.add(_campaign_slug(title))
+        # Sentences of the article's topic come first, then the general ones, then other topics'.
+        pool = rng.sample(topic["sentences"], len(topic["sentences"])) + rng.sample(general, len(general))
+        others = [s for t in topics if t is not topic for s in t["sentences"]]
+        pool += rng.sample(others, len(others))
+        paragraphs_wanted = rng.randint(4, 8)
+        words_wanted = rng.randint(330, 640)
+        per_paragraph = words_wanted / paragraphs_wanted
+        paragraphs: list[list[str]] = []
+        for _ in range(paragraphs_wanted):
+            sentences: list[str] = []
+            while len(sentences) < 2 or len(" ".join(sentences).split()) < per_paragraph - 8:
+                sentences.append(fill(pool.pop(0)))
+            paragraphs.append(sentences)
+        if number:
+            when -= timedelta(hours=13) + timedelta(minutes=rng.randint(0, 8 * 60))
+        out.append(
+            CampaignArticle(
+                number=number,
+                slug=_campaign_slug(title),
+                title=title,
+                topic=topic["name"],
+                author=rng.choice(words["authors"]),
+                published=when,
+                blocks=tuple(Block("p", " ".join(s)) for s in paragraphs),
+            )
+        )
+    return tuple(out)
+
+
+def load_campaign(articles: int = 400) -> Campaign:
+    """The campaign site with its `articles` newest articles (newest first)."""
+    return Campaign(_read("campaign")["site"], _campaign_stream(articles))

@@ -2,20 +2,52 @@
 
 Every request is recorded in `SampleServer.requests` (and, given a log path, appended to it as a JSON
 line) so tests can check what a crawler actually asked for: robots.txt first, nothing disallowed,
-no endless calendar walk...
+no endless calendar walk, the gaps between requests to one host, conditional requests on a recrawl.
+A record:
+
+    site               the site's name ("blogger", ..., "campaign")
+    method, path       "GET", "/2023/05/slug.html?m=1" (the request target as sent)
+    status             the status answered (304 for a conditional request that matched)
+    user_agent         the User-Agent header, "" when absent
+    time               time.time() when the request arrived (its header had been read)
+    port               the site's port (each site has its own)
+    client_port        the client's port: one per connection, so it shows keep-alive reuse
+    if_none_match      the If-None-Match header sent, or None
+    if_modified_since  the If-Modified-Since header sent, or None
+    bytes              the length of the body answered (0 for HEAD and 304)
+
+Every 200 answer with a body carries a strong ETag (a hash of the body) unless the site set its own;
+If-None-Match with it gets a 304, and so does If-Modified-Since on pages that have a Last-Modified
+(the magazine's pages, the campaign site's articles).
+
+Articles can be edited while served, for recrawl tests: `SampleServer.edit(site, path, append)` in
+the same process, or over the control endpoint (`serve_control()`; `--control-port-file` on the
+command line), which the crawled sites know nothing of:
+
+    POST /edit   {"site": "wordpress", "path": "/2023/05/14/slug/", "append": "<p>...</p>"}
+                 -> 200 {"site": ..., "path": ..., "edits": 1}; 400 {"error": ...} for a bad request
+    POST /reset  -> 200 {"undone": 3}: every edit undone
+    GET  /       -> 200 {"sites": {name: base URL}, "edits": {site: {path: count}}}
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 import threading
+import time
 import traceback
+from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from samizdat.sample_sites.sites import SITES, Response, Site
+from samizdat.sample_sites.sites import DEFAULT_SITES, SITES, Response, Site
+
+# Headers a 304 repeats from the 200 it stands for (RFC 9110 15.4.5).
+NOT_MODIFIED_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Expires", "Vary", "Content-Location")
 
 
 class _SiteServer(ThreadingHTTPServer):
@@ -24,9 +56,24 @@ class _SiteServer(ThreadingHTTPServer):
     record: Any
 
 
+def body_etag(body: bytes) -> str:
+    return '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match uses the weak comparison: W/ prefixes are ignored; "*" matches any."""
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in {t.removeprefix("W/") for t in tags}
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _SiteServer
     protocol_version = "HTTP/1.1"
+    arrived = 0.0
+
+    def parse_request(self) -> bool:
+        self.arrived = time.time()  # the request line is in; this is as early as a request is known
+        return super().parse_request()
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
@@ -39,25 +86,35 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, send_body: bool) -> None:
         try:
-            response = self.server.site.handle(self.path)
+            response = self.server.site.serve(self.path)
         except Exception:
             traceback.print_exc()  # a bug in the sample sites, not a planned fault: make it loud
             response = Response(500, b"Internal Server Error", "text/plain; charset=UTF-8")
+        if response.status == 200 and response.body and "ETag" not in response.headers:
+            response.headers = {**response.headers, "ETag": body_etag(response.body)}
         self._reply(self._maybe_not_modified(response), send_body)
 
     def _maybe_not_modified(self, response: Response) -> Response:
-        """Answer If-Modified-Since with 304 where the page has a Last-Modified (the magazine)."""
+        """304 for If-None-Match naming the page's ETag, or, when no If-None-Match was sent (RFC 9110
+        13.2.2), for If-Modified-Since no older than its Last-Modified."""
+        if response.status != 200:
+            return response
+        repeated = {k: v for k, v in response.headers.items() if k in NOT_MODIFIED_HEADERS}
+        match, etag = self.headers.get("If-None-Match"), response.headers.get("ETag")
+        if match is not None:
+            return Response(304, b"", None, repeated) if etag and etag_matches(match, etag) else response
         since, modified = self.headers.get("If-Modified-Since"), response.headers.get("Last-Modified")
-        if response.status != 200 or not since or not modified:
+        if not since or not modified:
             return response
         try:
             if parsedate_to_datetime(modified) <= parsedate_to_datetime(since):
-                return Response(304, b"", None, {"Last-Modified": modified})
+                return Response(304, b"", None, repeated)
         except (TypeError, ValueError):
             pass
         return response
 
     def _reply(self, response: Response, send_body: bool) -> None:
+        sends_body = send_body and response.status != 304
         self.server.record(
             {
                 "site": self.server.site.name,
@@ -65,6 +122,12 @@ class _Handler(BaseHTTPRequestHandler):
                 "path": self.path,
                 "status": response.status,
                 "user_agent": self.headers.get("User-Agent", ""),
+                "time": self.arrived,
+                "port": self.server.server_port,
+                "client_port": self.client_address[1],
+                "if_none_match": self.headers.get("If-None-Match"),
+                "if_modified_since": self.headers.get("If-Modified-Since"),
+                "bytes": len(response.body) if sends_body else 0,
             }
         )
         try:
@@ -76,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            if send_body and response.status != 304:
+            if sends_body:
                 self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout on the slow post, say)
@@ -88,39 +151,133 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # quiet: the request list is the log
 
 
-class SampleServer:
-    """The four sample sites, each on its own port of 127.0.0.1."""
+class _ControlServer(ThreadingHTTPServer):
+    daemon_threads = True
+    sample: SampleServer
 
-    def __init__(self, log_path: str | None = None, slow_seconds: float = 1.5) -> None:
+
+class _ControlHandler(BaseHTTPRequestHandler):
+    """The edit/reset endpoint: on its own port, never linked from any site, never logged."""
+
+    server: _ControlServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path != "/":
+            return self._json(404, {"error": f"no {self.path}: POST /edit or /reset, GET /"})
+        sample = self.server.sample
+        self._json(200, {"sites": sample.urls, "edits": sample.edits()})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        sample = self.server.sample
+        if self.path == "/reset":
+            return self._json(200, {"undone": sample.reset()})
+        if self.path != "/edit":
+            return self._json(404, {"error": f"no {self.path}: POST /edit or /reset, GET /"})
+        try:
+            request = json.loads(raw or b"null")
+            if not isinstance(request, dict) or not all(isinstance(request.get(k), str) for k in ("site", "path")):
+                raise ValueError('send {"site": ..., "path": ..., "append": "<p>...</p>"}')
+            count = sample.edit(request["site"], request["path"], str(request.get("append") or ""))
+        except ValueError as error:  # json.JSONDecodeError is a ValueError too
+            return self._json(400, {"error": str(error)})
+        self._json(200, {"site": request["site"], "path": request["path"], "edits": count})
+
+    def _json(self, status: int, data: Any) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class SampleServer:
+    """The sample sites, each on its own port of 127.0.0.1.
+
+    By default the four sites the default crawl knows (DEFAULT_SITES); `campaign` (CampaignSite's
+    options: articles, per_page, dead_links, crawl_delay; {} for its defaults) adds the campaign site,
+    and `sites` names exactly which to serve."""
+
+    def __init__(
+        self,
+        log_path: str | os.PathLike[str] | None = None,
+        slow_seconds: float = 1.5,
+        sites: Iterable[str] | None = None,
+        campaign: Mapping[str, Any] | None = None,
+    ) -> None:
+        names = list(sites) if sites is not None else [*DEFAULT_SITES, *(["campaign"] if campaign is not None else [])]
+        unknown = [n for n in names if n not in SITES]
+        if unknown:
+            raise ValueError(f"no sample site named {unknown[0]!r}; the sites are {', '.join(SITES)}")
         self.urls: dict[str, str] = {}
+        self.sites: dict[str, Site] = {}
         self.requests: list[dict[str, Any]] = []  # appended under a lock; read a copy with list(...)
+        self.control_url: str | None = None
         self._lock = threading.Lock()
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115 (closed in stop)
-        self._servers: list[_SiteServer] = []
+        self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
-        for name, site_class in SITES.items():
+        self._running: list[ThreadingHTTPServer] = []
+        for name in names:
             server = _SiteServer(("127.0.0.1", 0), _Handler)
             base = f"http://127.0.0.1:{server.server_port}"
-            server.site = site_class(base, slow_seconds=slow_seconds)
+            options = dict(campaign or {}) if name == "campaign" else {}
+            server.site = SITES[name](base, slow_seconds=slow_seconds, **options)
             server.record = self._record
             self.urls[name] = base
+            self.sites[name] = server.site
             self._servers.append(server)
 
     def start(self) -> SampleServer:
         for server in self._servers:
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                daemon=True,
-                name=f"sample-{server.site.name}",
-            )
-            thread.start()
-            self._threads.append(thread)
+            self._run(server)
         return self
+
+    def _run(self, server: ThreadingHTTPServer) -> None:
+        name = server.site.name if isinstance(server, _SiteServer) else "control"
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name=f"sample-{name}"
+        )
+        thread.start()
+        self._threads.append(thread)
+        self._running.append(server)
+
+    def serve_control(self) -> str:
+        """Serve the edit/reset endpoint on another port of 127.0.0.1; returns its base URL."""
+        if self.control_url is None:
+            server = _ControlServer(("127.0.0.1", 0), _ControlHandler)
+            server.sample = self
+            self._servers.append(server)
+            self._run(server)
+            self.control_url = f"http://127.0.0.1:{server.server_port}"
+        return self.control_url
+
+    def edit(self, site: str, path: str, append: str) -> int:
+        """Append `append` (HTML) to the body of the article at `path` of `site`; returns the number
+        of edits that article now has. Its bytes, ETag and (where it has one) Last-Modified change.
+        ValueError for an unknown site or a path that is not an article."""
+        if site not in self.sites:
+            raise ValueError(f"no sample site {site!r} is served here; these are: {', '.join(self.sites)}")
+        return self.sites[site].edit(path, append)
+
+    def reset(self) -> int:
+        """Undo every edit on every site; returns how many edits there were."""
+        return sum(site.reset() for site in self.sites.values())
+
+    def edits(self) -> dict[str, dict[str, int]]:
+        """{site: {path: number of edits}} for every edited article."""
+        return {name: counts for name, site in self.sites.items() if (counts := site.edit_counts())}
 
     def stop(self) -> None:
         for server in self._servers:
-            server.shutdown()
+            if server in self._running:
+                server.shutdown()  # waits for serve_forever to return: only for servers that run
             server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
@@ -143,22 +300,62 @@ class SampleServer:
         self.stop()
 
 
-def start(log_path: str | None = None, slow_seconds: float = 1.5) -> SampleServer:
-    """Start the four sites in daemon threads; `.urls` holds their base URLs, `.stop()` ends them."""
-    return SampleServer(log_path, slow_seconds).start()
+def start(
+    log_path: str | os.PathLike[str] | None = None,
+    slow_seconds: float = 1.5,
+    sites: Iterable[str] | None = None,
+    campaign: Mapping[str, Any] | None = None,
+) -> SampleServer:
+    """Start the sites in daemon threads (the four default ones unless told otherwise: see
+    SampleServer); `.urls` holds their base URLs, `.stop()` ends them."""
+    return SampleServer(log_path, slow_seconds, sites, campaign).start()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m samizdat.sample_sites [--log FILE] [--slow SECONDS]: print the URLs as one JSON line,
-    then serve until SIGTERM or SIGINT."""
+    """python -m samizdat.sample_sites [options]: print the sites' URLs as one JSON line
+    ({"blogger": "http://127.0.0.1:PORT", ...}), then serve until SIGTERM or SIGINT.
+    The campaign site is served when --campaign, any --campaign-* option or --sites names it."""
     import argparse
     import signal
 
     parser = argparse.ArgumentParser(prog="python -m samizdat.sample_sites", description=main.__doc__)
     parser.add_argument("--log", help="append every request as a JSON line to this file")
     parser.add_argument("--slow", type=float, default=1.5, help="seconds the slow post waits (default 1.5)")
+    parser.add_argument("--sites", help=f"comma-separated sites to serve (default: {','.join(DEFAULT_SITES)})")
+    parser.add_argument("--campaign", action="store_true", help="serve the campaign site too")
+    parser.add_argument("--campaign-articles", type=int, help="articles on the campaign site (default 400)")
+    parser.add_argument("--campaign-per-page", type=int, help="teasers per listing page (default 2)")
+    parser.add_argument("--campaign-dead-links", type=int, help="links to missing pages per article (default 4)")
+    parser.add_argument("--campaign-crawl-delay", type=float, help="robots.txt Crawl-delay seconds (default none)")
+    parser.add_argument(
+        "--control-port-file",
+        help="serve the edit/reset endpoint and write its port to this file (before the URLs are printed)",
+    )
     args = parser.parse_args(argv)
-    server = start(args.log, args.slow)
+    options = {
+        key: value
+        for key, value in (
+            ("articles", args.campaign_articles),
+            ("per_page", args.campaign_per_page),
+            ("dead_links", args.campaign_dead_links),
+            ("crawl_delay", args.campaign_crawl_delay),
+        )
+        if value is not None
+    }
+    campaign = options if (options or args.campaign) else None
+    sites = [s.strip() for s in args.sites.split(",") if s.strip()] if args.sites else None
+    if campaign is not None and sites is not None and "campaign" not in sites:
+        parser.error("--campaign options given, but --sites does not name the campaign site")
+    try:
+        server = start(args.log, args.slow, sites, campaign)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.control_port_file:
+        port = server.serve_control().rsplit(":", 1)[1]
+        partial = f"{args.control_port_file}.tmp"
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(port + "\n")
+        os.replace(partial, args.control_port_file)  # a reader never sees half a number
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())

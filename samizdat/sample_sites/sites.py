@@ -1,9 +1,12 @@
-"""The four sample sites as route tables.
+"""The sample sites as route tables.
 
 Each site maps a request path to a handler that renders a Jinja2 template from the content models
 (content.py). Absolute URLs (feeds, sitemaps, canonicals, Blogger's links) use the live base URL the
 site was built with. A handler returns None when its pattern matched but the thing does not exist,
 and routing goes on to the next pattern, then to the site's 404 page.
+
+Any article can be edited while it is served (`Site.edit`): the appended HTML goes at the end of the
+article's body, so a recrawl sees exactly one changed page.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.utils import formatdate
 from functools import cache, cached_property
 from itertools import groupby
 from pathlib import Path
@@ -87,6 +91,56 @@ class Site:
         self.base = base_url.rstrip("/")
         self.slow_seconds = slow_seconds
         self._routes = [(re.compile(p), getattr(self, h)) for p, h in self.routes]
+        self._edits: dict[str, list[str]] = {}  # article path -> HTML appended to its body
+        self._changed: dict[str, float] = {}  # article path -> time.time() of its last edit or reset
+        self._edit_lock = threading.Lock()
+
+    def serve(self, target: str) -> Response:
+        """What the server calls: the page, whose Last-Modified (where it has one) moves to the time
+        the page was last edited."""
+        response = self.handle(target)
+        changed = self._changed.get(unquote(target.partition("?")[0]))
+        if changed is not None and response.status == 200 and "Last-Modified" in response.headers:
+            response.headers["Last-Modified"] = formatdate(changed, usegmt=True)
+        return response
+
+    # Editing articles while serving
+
+    def article_paths(self) -> set[str]:
+        """The paths of the article pages, the pages `edit` can change."""
+        raise NotImplementedError
+
+    def edit(self, path: str, append: str) -> int:
+        """Append `append` (HTML) to the body of the article at `path`; returns how many edits the
+        article now has. ValueError when `path` is not one of the site's articles."""
+        if path not in self.article_paths():
+            raise ValueError(f"{self.name}: {path!r} is not an article path (like {min(self.article_paths())!r})")
+        if not append:
+            raise ValueError("nothing to append")
+        with self._edit_lock:
+            self._edits.setdefault(path, []).append(append)
+            self._changed[path] = time.time()
+            return len(self._edits[path])
+
+    def reset(self) -> int:
+        """Undo every edit; returns how many there were. The pages' bytes (and ETags) are as before;
+        their Last-Modified, where they have one, is the time of the reset, since they changed then."""
+        with self._edit_lock:
+            count = sum(map(len, self._edits.values()))
+            now = time.time()
+            for path in self._edits:
+                self._changed[path] = now
+            self._edits.clear()
+            return count
+
+    def edit_counts(self) -> dict[str, int]:
+        """{article path: number of edits} for the edited articles."""
+        with self._edit_lock:
+            return {path: len(edits) for path, edits in self._edits.items()}
+
+    def appended(self, path: str) -> Markup:
+        """What edits have appended to the article at `path` (the templates put it after the body)."""
+        return Markup("\n".join(self._edits.get(path, ())))
 
     def handle(self, target: str) -> Response:
         path, _, query = target.partition("?")
@@ -187,6 +241,9 @@ class BloggerSite(Site):
         self._lock = threading.Lock()
         self._bodies: dict[str, str] = {}
 
+    def article_paths(self) -> set[str]:
+        return {p.path for p in self.blog.posts}
+
     def robots_txt(self) -> str:
         return (
             "User-agent: Mediapartners-Google\nDisallow: \n\n"
@@ -254,7 +311,7 @@ class BloggerSite(Site):
             og_title=post.title,
             og_description=c.first_words(post.blocks, 30),
             post=post,
-            body=Markup(self.body(post)),
+            body=Markup(self.body(post)) + self.appended(post.path),
             newer=posts[index - 1] if index > 0 else None,
             older=posts[index + 1] if index + 1 < len(posts) else None,
         )
@@ -447,6 +504,9 @@ class WordPressSite(Site):
         self.wp = c.load_wordpress()
         self.per_page = self.wp.meta["posts_per_page"]
 
+    def article_paths(self) -> set[str]:
+        return {p.path for p in self.wp.posts}
+
     def robots_txt(self) -> str:
         return (
             "User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n\n"
@@ -503,6 +563,7 @@ class WordPressSite(Site):
             newer=posts[index - 1] if index > 0 else None,
             older=posts[index + 1] if index + 1 < len(posts) else None,
             related=related[:3],
+            appended=self.appended(post.path),
         )
         response.headers["Link"] = f"<{self.base}/?p={post.id}>; rel=shortlink"
         return response
@@ -888,6 +949,9 @@ class MagazineSite(Site):
         super().__init__(base_url, slow_seconds)
         self.mag = c.load_magazine()
 
+    def article_paths(self) -> set[str]:
+        return {a.path for issue in self.mag.issues for a in issue.articles}
+
     def robots_txt(self) -> str:
         return "User-agent: *\nDisallow: /cgi-bin/\n"
 
@@ -937,7 +1001,13 @@ class MagazineSite(Site):
         if article is None:
             return None
         return self.page(
-            "article.html", issue.page_updated, article.charset, article.declared, issue=issue, article=article
+            "article.html",
+            issue.page_updated,
+            article.charset,
+            article.declared,
+            issue=issue,
+            article=article,
+            appended=self.appended(article.path),
         )
 
     def pdf(self, params: dict[str, str], number: str, again: str) -> Response | None:
@@ -992,6 +1062,9 @@ class HugoSite(Site):
         super().__init__(base_url, slow_seconds)
         self.blog = c.load_hugo()
         self.per_page = self.blog.meta["paginate"]
+
+    def article_paths(self) -> set[str]:
+        return {p.path for p in self.blog.posts}
 
     def robots_txt(self) -> str:
         return f"User-agent: *\nDisallow: /drafts/\nSitemap: {self.base}/sitemap.xml\n"
@@ -1063,6 +1136,7 @@ class HugoSite(Site):
             newer=posts[index - 1] if index > 0 else None,
             older=posts[index + 1] if index + 1 < len(posts) else None,
             related=self.blog.related(post),
+            appended=self.appended(post.path),
         )
 
     def terms(self, params: dict[str, str]) -> Response:
@@ -1130,9 +1204,110 @@ class HugoSite(Site):
         return static_file("fieldnotes.css", "text/css; charset=UTF-8")
 
 
+# --- the campaign site ---------------------------------------------------------------------------
+
+
+class CampaignSite(Site):
+    """Common Cause Ashworth: a plain hand-rolled news site ("generic" kind) of any size, for the
+    crawl-order, politeness and speed tests. Generated articles (content.load_campaign), listing pages
+    of `per_page` teasers joined by Older/Newer posts links, a sitemap of every article, `dead_links`
+    links per article to pages that were never there (404), a members' area robots.txt disallows, and,
+    when `crawl_delay` is given, a robots.txt Crawl-delay. Article pages carry Last-Modified."""
+
+    name = "campaign"
+    server_header = "nginx"
+    routes = (
+        (r"/robots\.txt", "robots"),
+        (r"/", "home"),
+        (r"/page/(\d+)/", "home"),
+        (r"(/news/\d{4}/\d{2}/[a-z0-9-]+/)", "article"),
+        (r"/sitemap\.xml", "sitemap"),
+        (r"/members/", "members"),
+    )
+
+    def __init__(
+        self,
+        base_url: str,
+        articles: int = 400,
+        per_page: int = 2,
+        dead_links: int = 4,
+        crawl_delay: float | None = None,
+        slow_seconds: float = 1.5,
+    ) -> None:
+        super().__init__(base_url, slow_seconds)
+        if articles < 1 or per_page < 1 or dead_links < 0:
+            raise ValueError("the campaign site needs articles >= 1, per_page >= 1 and dead_links >= 0")
+        self.campaign = c.load_campaign(articles)
+        self.per_page = per_page
+        self.dead_links = dead_links
+        self.crawl_delay = crawl_delay
+        self.pages = math.ceil(articles / per_page)
+        self._by_path = {a.path: a for a in self.campaign.articles}
+
+    def article_paths(self) -> set[str]:
+        return set(self._by_path)
+
+    def robots_txt(self) -> str:
+        delay = "" if self.crawl_delay is None else f"Crawl-delay: {self.crawl_delay:g}\n"
+        return f"User-agent: *\nDisallow: /members/\n{delay}\nSitemap: {self.base}/sitemap.xml\n"
+
+    def listing_path(self, number: int) -> str:
+        return "/" if number == 1 else f"/page/{number}/"
+
+    def dead_link_paths(self, article: c.CampaignArticle) -> list[str]:
+        return [f"/archive/{article.slug}/related-{k}/" for k in range(1, self.dead_links + 1)]
+
+    def home(self, params: dict[str, str], page: str | None = None) -> Response | None:
+        if page == "1":
+            return redirect(self.base + "/")
+        number = page_number(page)
+        if number > self.pages:
+            return None
+        shown = self.campaign.articles[(number - 1) * self.per_page : number * self.per_page]
+        return self.html(
+            "listing.html",
+            site=self.campaign.meta,
+            path=self.listing_path(number),
+            articles=shown,
+            page=number,
+            pages=self.pages,
+            newer=self.listing_path(number - 1) if number > 1 else None,
+            older=self.listing_path(number + 1) if number < self.pages else None,
+        )
+
+    def article(self, params: dict[str, str], path: str) -> Response | None:
+        article = self._by_path.get(path)
+        if article is None:
+            return None
+        response = self.html(
+            "article.html",
+            site=self.campaign.meta,
+            path=path,
+            article=article,
+            dead_links=self.dead_link_paths(article),
+            appended=self.appended(path),
+        )
+        response.headers["Last-Modified"] = c.http_date(article.published)
+        return response
+
+    def sitemap(self, params: dict[str, str]) -> Response:
+        return self.xml("sitemap.xml", "application/xml; charset=UTF-8", articles=self.campaign.articles)
+
+    def members(self, params: dict[str, str]) -> Response:
+        """Exists, but robots.txt disallows it: a polite crawler never asks."""
+        return self.html("members.html", site=self.campaign.meta, path="/members/")
+
+    def not_found(self, path: str) -> Response:
+        return self.html("notfound.html", status=404, site=self.campaign.meta, path=path)
+
+
 SITES: dict[str, type[Site]] = {
     "blogger": BloggerSite,
     "wordpress": WordPressSite,
     "magazine": MagazineSite,
     "hugo": HugoSite,
+    "campaign": CampaignSite,
 }
+# What `start()` serves and `sources_toml()` and `expected_articles()` describe unless asked otherwise:
+# the campaign site is served only when asked for.
+DEFAULT_SITES = ("blogger", "wordpress", "magazine", "hugo")

@@ -41,6 +41,11 @@
 
 `non_article_paths(site)` lists paths of pages that exist (HTTP 200) but are not articles.
 `sources_toml(urls)` writes a sources.toml for the four sites.
+
+The campaign site is apart: the default crawl, `sources_toml(urls)` and `expected_articles(urls)` leave
+it out. `expected_campaign(urls, articles)` gives its articles in the same shape (site "campaign", kind
+"generic", labels [] since its pages show none), `campaign_paths(...)` every path it has by role, and
+`sources_toml(urls, sites=("campaign",))` a source for it.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from typing import Any
 from urllib.parse import quote
 
 from samizdat.sample_sites import content as c
+from samizdat.sample_sites.sites import DEFAULT_SITES
 
 SOURCES = (
     # (source name, site key, kind, labels of the whole source: chosen not to clash with any site's
@@ -59,6 +65,7 @@ SOURCES = (
     ("tenants-voice", "wordpress", "wordpress", ["Brackenford", "Tenant organising"]),
     ("red-lantern", "magazine", "magazine", ["Magazine"]),
     ("field-notes", "hugo", "generic", ["Floods"]),
+    ("common-cause", "campaign", "generic", ["Ashworth"]),
 )
 KINDS = {site: kind for _name, site, kind, _labels in SOURCES}
 
@@ -275,6 +282,59 @@ def _hugo(base: str) -> list[dict[str, Any]]:
     return out
 
 
+def expected_campaign(urls: dict[str, str], articles: int = 400) -> list[dict[str, Any]]:
+    """The campaign site's articles, newest first, when it serves `articles` of them (its listing
+    size and dead links do not change them)."""
+    base = urls["campaign"].rstrip("/")
+    campaign = c.load_campaign(articles)
+    meta = campaign.meta
+    chrome = [
+        meta["tagline"],
+        meta["footer"],
+        meta["petition_heading"],
+        meta["petition_text"],
+        meta["petition_button"],
+        meta["share_heading"],
+        "Post to Chirp",
+        "Send by email",
+        meta["related_heading"],
+        "Background note 1 on this story",
+        "Latest news | Members",
+    ]
+    return [
+        _article(
+            "campaign",
+            base + a.path,
+            a.title,
+            a.published.date().isoformat(),
+            a.author,
+            [],
+            a.blocks,
+            chrome,
+        )
+        for a in campaign.articles
+    ]
+
+
+def campaign_paths(articles: int = 400, per_page: int = 2, dead_links: int = 4) -> dict[str, list[str]]:
+    """Every path of a campaign site of this size, by role:
+
+    listings  "/", "/page/2/", ... in Older-posts order (ceil(articles / per_page) pages)
+    articles  article paths, newest first (as the listings and the sitemap order them)
+    dead      the links to pages that do not exist (404), `dead_links` per article, in page order
+    other     pages that exist but hold no article: "/robots.txt", "/sitemap.xml", and "/members/"
+              (which robots.txt disallows)
+    """
+    campaign = c.load_campaign(articles)
+    pages = math.ceil(articles / per_page)
+    return {
+        "listings": ["/", *[f"/page/{n}/" for n in range(2, pages + 1)]],
+        "articles": [a.path for a in campaign.articles],
+        "dead": [f"/archive/{a.slug}/related-{k}/" for a in campaign.articles for k in range(1, dead_links + 1)],
+        "other": ["/robots.txt", "/sitemap.xml", "/members/"],
+    }
+
+
 def non_article_paths(site: str) -> list[str]:
     """Paths (with query where needed) of pages that exist and answer 200 but hold no article.
 
@@ -346,11 +406,18 @@ def non_article_paths(site: str) -> list[str]:
             *[f"{t}index.xml" for t in tags],
             "/sitemap.xml",
         ]
+    if site == "campaign":  # at its default size
+        paths = campaign_paths()
+        return [*paths["listings"], "/sitemap.xml", "/members/"]
     raise ValueError(f"no sample site named {site!r}")
 
 
-def sources_toml(urls: dict[str, str], with_kind: bool = True) -> str:
-    """A sources.toml for the four sample sites, one [[source]] table each.
+def sources_toml(
+    urls: dict[str, str], with_kind: bool = True, sites: tuple[str, ...] | None = None, delay: float = 0
+) -> str:
+    """A sources.toml for the four sample sites, one [[source]] table each; `sites` chooses others
+    (keys of `urls`: sites=("campaign",) for the campaign site alone, source "common-cause"), and
+    `delay` is every source's delay (seconds).
 
     The format: a TOML file of [[source]] tables (plus an optional [settings] table), keys:
 
@@ -367,15 +434,21 @@ def sources_toml(urls: dict[str, str], with_kind: bool = True) -> str:
         include          URL regexes: when given, only matching URLs are followed
         exclude          URL regexes never followed
     """
+    chosen = DEFAULT_SITES if sites is None else sites
+    unknown = [s for s in chosen if s not in KINDS]
+    if unknown:
+        raise ValueError(f"no sample site named {unknown[0]!r}")
     tables = []
     for name, site, kind, labels in SOURCES:
+        if site not in chosen:
+            continue
         lines = ["[[source]]", f"name = {json.dumps(name)}"]
         if with_kind:
             lines.append(f"kind = {json.dumps(kind)}")
         lines += [
             f"start_urls = [{json.dumps(urls[site].rstrip('/') + '/')}]",
             f"labels = [{', '.join(json.dumps(label) for label in labels)}]",
-            "delay = 0",
+            f"delay = {delay:g}",
         ]
         tables.append("\n".join(lines) + "\n")
     return "\n".join(tables)

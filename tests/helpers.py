@@ -1,0 +1,165 @@
+"""Helpers shared by the tests (import them from here, not from conftest.py).
+
+The sample sites in a process of their own, with an access log and the edit/reset control endpoint:
+
+    with serve_sample_sites(tmp_path, "--sites", "campaign", "--campaign-articles", "40") as sites:
+        sites.urls["campaign"]                       # "http://127.0.0.1:PORT"
+        sites.edit("campaign", path, "<p>A late correction.</p>")
+        sites.requests()                             # the access log, one dict per request
+        request_gaps(sites.requests(), "campaign")   # seconds between arrivals at that site
+
+`edit_page` / `reset_pages` do the same against any control URL (see samizdat/sample_sites/server.py
+for the endpoint and the fields of a request record).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: Message  # case-insensitive: headers["etag"] == headers["ETag"]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(self.headers.get_content_charset() or "utf-8", "replace")
+
+
+def http_get(url: str, headers: dict[str, str] | None = None, method: str = "GET", timeout: float = 30) -> HttpResult:
+    """One request with urllib; 3xx (no redirect followed), 4xx and 5xx are answers, not exceptions."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return HttpResult(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return HttpResult(error.code, error.headers, error.read())
+
+
+def read_requests(log: Path) -> list[dict[str, Any]]:
+    """A sample-site access log (--log FILE): one dict per request, in the order they were answered."""
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def request_gaps(requests: Iterable[dict[str, Any]], site: str | None = None) -> list[float]:
+    """Seconds between consecutive request arrivals ("time") at one site (all requests when site is
+    None), in arrival order: what a politeness test compares with the delay it expects."""
+    times = sorted(r["time"] for r in requests if site is None or r["site"] == site)
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def control_url(port_file: Path, timeout: float = 30) -> str:
+    """The control endpoint's base URL, from the file --control-port-file named (waits for it)."""
+    deadline = time.monotonic() + timeout
+    while not port_file.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no control port written to {port_file}")
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{int(port_file.read_text(encoding='utf-8'))}"
+
+
+def _post(url: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = json.dumps(data or {}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            raise AssertionError(f"{url}: {error.code} {error.read().decode()}") from None
+
+
+def edit_page(control: str, site: str, path: str, append: str) -> dict[str, Any]:
+    """Append HTML to the body of an article while it is served: {"site", "path", "edits": count}.
+    The page's bytes, ETag and (the magazine's, the campaign site's) Last-Modified change; an
+    AssertionError carries the server's message when the site or the article path is unknown."""
+    return _post(control.rstrip("/") + "/edit", {"site": site, "path": path, "append": append})
+
+
+def reset_pages(control: str) -> dict[str, Any]:
+    """Undo every edit on every site: {"undone": count}."""
+    return _post(control.rstrip("/") + "/reset")
+
+
+@dataclass
+class SampleSitesProcess:
+    """`python -m samizdat.sample_sites` running with an access log and the control endpoint."""
+
+    urls: dict[str, str]
+    log: Path
+    control: str
+    process: subprocess.Popen
+
+    def requests(self) -> list[dict[str, Any]]:
+        return read_requests(self.log)
+
+    def edit(self, site: str, path: str, append: str) -> dict[str, Any]:
+        return edit_page(self.control, site, path, append)
+
+    def reset(self) -> dict[str, Any]:
+        return reset_pages(self.control)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        code = self.process.wait(timeout=10)
+        if self.process.stdout:
+            self.process.stdout.close()
+        return code
+
+    def __enter__(self) -> SampleSitesProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_sample_sites(directory: Path, *options: str) -> SampleSitesProcess:
+    """Start the sample sites in a process of their own, logging to directory/requests.jsonl, with the
+    control endpoint; `options` are the server's (--sites, --campaign-articles N, --campaign-crawl-delay
+    S, ...: python -m samizdat.sample_sites --help). Stop it with .stop() or a with block."""
+    directory.mkdir(parents=True, exist_ok=True)
+    log, port_file = directory / "requests.jsonl", directory / "control.port"
+    port_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "samizdat.sample_sites",
+            "--log",
+            str(log),
+            "--control-port-file",
+            str(port_file),
+            *options,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=10)
+        raise AssertionError(f"the sample site server printed no address (exit status {process.returncode})")
+    return SampleSitesProcess(json.loads(line), log, control_url(port_file), process)
