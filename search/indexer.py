@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from whoosh import index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR, IndexWriter
@@ -18,8 +19,14 @@ from archive.document import Document
 from archive.errors import DataDirError
 from search.schema import SCHEMA, record_for, schema_signature
 
+_INDEX_NAME = "MAIN"  # Whoosh's default index name: files `_MAIN_<generation>.toc`, `MAIN_<segment>.*`
+
 # How long a writer waits for another one (a crawl, a reindex) before giving up with a clear error.
 LOCK_TIMEOUT_SECONDS = 10.0
+
+# What search/catchup.py records about the index (next to it, in the index directory): which store
+# versions it holds. Emptying the index removes it first, so it can never vouch for a cleared index.
+WATERMARK_NAME = "watermark.json"
 
 
 class Indexer:
@@ -53,6 +60,10 @@ class Indexer:
     def count(self) -> int:
         """Documents in the index (deleted ones excluded)."""
         return int(self._ix.doc_count())
+
+    def generation(self) -> int:
+        """The generation of the newest commit (Whoosh's table of contents, `_MAIN_<generation>.toc`)."""
+        return int(self._ix.latest_generation())
 
     def update(
         self,
@@ -94,6 +105,7 @@ class Indexer:
     def clear(self) -> None:
         """Empty the index (before a reindex). An index written with an older schema is recreated
         with the current one, which is how a schema change is rolled out."""
+        (self.index_dir / WATERMARK_NAME).unlink(missing_ok=True)
         if self._schema_matches():
             with self._writer() as writer:
                 writer.commit(mergetype=CLEAR)
@@ -111,17 +123,7 @@ class Indexer:
         return schema_signature(self._ix.schema) == schema_signature(SCHEMA)
 
     def _recreate(self) -> None:
-        lock = self._ix.lock("WRITELOCK")
-        if not _try_acquire(lock, self.lock_timeout_seconds):
-            raise self._busy_error()
-        try:
-            # Write the empty table of contents as the *next* generation rather than generation 0:
-            # running searchers detect changes by comparing generation numbers, and a restart at 0
-            # could later collide with the generation they already hold.
-            generation = self._ix.latest_generation() + 1
-            index.TOC(SCHEMA, [], generation).write(self._ix.storage, self._ix.indexname)
-        finally:
-            lock.release()
+        reset_index(self.index_dir, self.lock_timeout_seconds)
         self._ix = index.open_dir(str(self.index_dir))
 
     def _writer(self, **kwargs: Any) -> _WriterContext:
@@ -135,11 +137,37 @@ class Indexer:
         return _WriterContext(writer)
 
     def _busy_error(self) -> DataDirError:
-        return DataDirError(
-            f"the search index in {self.index_dir} is locked by another writer (a crawl or reindex still "
-            f"running?) and stayed locked for {self.lock_timeout_seconds:g} s; wait for it to finish "
-            "and try again"
-        )
+        return index_busy_error(self.index_dir, self.lock_timeout_seconds)
+
+
+def index_busy_error(index_dir: Path, timeout_seconds: float) -> DataDirError:
+    return DataDirError(
+        f"the search index in {index_dir} is locked by another writer (a crawl or reindex still "
+        f"running?) and stayed locked for {timeout_seconds:g} s; wait for it to finish and try again"
+    )
+
+
+def reset_index(
+    index_dir: str | os.PathLike[str], lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS, min_generation: int = 0
+) -> None:
+    """Make `index_dir` hold an empty index with the current schema, without reading the old one, which
+    may be damaged (an unreadable table of contents) or gone (its segment files are removed by the next
+    commit). Takes the index's write lock, like any writer."""
+    path = Path(index_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    storage = FileStorage(str(path))
+    (path / WATERMARK_NAME).unlink(missing_ok=True)
+    lock = storage.lock(f"{_INDEX_NAME}_WRITELOCK")
+    if not _try_acquire(lock, lock_timeout_seconds):
+        raise index_busy_error(path, lock_timeout_seconds)
+    try:
+        # Write the empty table of contents as the *next* generation rather than generation 0:
+        # running searchers detect changes by comparing generation numbers, and a restart at 0
+        # could later collide with the generation they already hold.
+        generation = max(index.TOC._latest_generation(storage, _INDEX_NAME) + 1, min_generation)
+        index.TOC(SCHEMA, [], generation).write(storage, _INDEX_NAME)
+    finally:
+        lock.release()
 
 
 class _WriterContext:
