@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from archive.errors import DataDirError
+from archive.warc import warc_sort_key
 
 MARKER = "samizdat.json"
 FORMAT_VERSION = 1
@@ -75,10 +76,12 @@ class DataDir:
         return datadir
 
     def warc_files(self) -> list[Path]:
-        """The WARC files, oldest first (names start with a timestamp-sortable stem per source)."""
+        """The sealed WARC files, oldest first (by the timestamp and serial in their names, whatever the
+        source). Files still being written (`*.warc.gz.open`) are not listed."""
         if not self.warc_dir.is_dir():
             return []
-        return sorted(p for p in self.warc_dir.iterdir() if p.name.endswith((".warc.gz", ".warc")))
+        files = [p for p in self.warc_dir.iterdir() if p.name.endswith((".warc.gz", ".warc"))]
+        return sorted(files, key=lambda p: warc_sort_key(p.name))
 
     @contextmanager
     def writer_lock(self, what: str) -> Iterator[None]:

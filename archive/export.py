@@ -18,7 +18,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.document import EXPORT_FIELDS, Document
 from archive.errors import SamizdatError
-from archive.warc import SOFTWARE, copy_records
+from archive.warc import SOFTWARE, copy_records, resolve_warc_path
 
 CSV_LABEL_SEPARATOR = "; "
 
@@ -55,12 +55,12 @@ def warc_header() -> bytes:
 
 
 def warc_path(root: Path, doc: Document) -> Path:
-    """The document's WARC file, refusing any path that leads outside the data directory `root`."""
-    root = Path(root).resolve()
-    path = (root / doc.warc_file).resolve()
-    if not doc.warc_file or not path.is_relative_to(root) or not path.is_file():
-        raise SamizdatError(f"{doc.url}: its WARC file {doc.warc_file!r} is missing from {root}")
-    return path
+    """The document's WARC file (sealed, or still open), refusing any path that leads outside the data
+    directory `root`."""
+    try:
+        return resolve_warc_path(root, doc.warc_file)
+    except (OSError, ValueError):
+        raise SamizdatError(f"{doc.url}: its WARC file {doc.warc_file!r} is missing from {root}") from None
 
 
 def iter_warc(root: Path, docs: Iterable[Document]) -> Iterator[bytes]:

@@ -3,18 +3,37 @@
 Each record is its own gzip member and every exchange is flushed before it is used, so a killed crawl
 loses nothing it fetched. A file begins with a warcinfo record that names the source and its settings,
 so that `samizdat reindex` can rebuild everything from the WARC files alone.
+
+A file says when it is finished: it is written as `NAME.warc.gz.open` and renamed to `NAME.warc.gz` once
+complete (flushed, fsynced). Locations always name the final file and `resolve_warc_path` finds either,
+so a location handed out while its file is open stays valid. A process killed mid-write leaves an `.open`
+file that `seal_leftovers` cuts back to its last complete record and seals. Names follow the IIPC
+recommendation, `{prefix}-{UTC timestamp, 17 digits}-{serial:05d}-{pid}~{hostname}.warc.gz`, so two
+writers never collide.
+
+A response whose payload is the same as an earlier capture's (`same_as`) is written as a `revisit`
+record (identical-payload-digest profile): the HTTP status and headers, no payload. `read_capture` does
+not follow a revisit to its original (that would mean reading the file from its start); the writer hands
+the original's (file, offset) back in `WarcLocation.original` so callers can point at the original.
 """
 
 from __future__ import annotations
 
+import base64
+import errno
+import hashlib
 import io
 import json
 import logging
+import os
+import re
+import socket
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
@@ -26,8 +45,17 @@ from warcio.warcwriter import WARCWriter
 logger = logging.getLogger(__name__)
 
 SOFTWARE = "samizdat 0.1 (warcio)"
+OPEN_SUFFIX = ".open"  # a file still being written: `NAME.warc.gz.open`, sealed as `NAME.warc.gz`
+REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 # Hop-by-hop framing the HTTP client already undid; kept, it would make readers decode the payload twice.
 _FRAMING_HEADERS = {"transfer-encoding"}
+_NAME = re.compile(
+    r"^(?P<prefix>.+)-(?P<stamp>\d{17}|\d{14})-(?P<serial>\d{5})(?:-(?P<pid>\d+)~(?P<host>[^~]+))?\.warc(?:\.gz)?$"
+)
+# What the record checks read or inflate at a time: memory stays bounded whatever a record's size.
+_CHUNK_BYTES = 1 << 20
+_MAX_HEADER_BYTES = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass
@@ -50,55 +78,126 @@ class Capture:
 
 @dataclass
 class WarcLocation:
+    """Where `write_exchange` put a response (or revisit) record. `warc_file` is the final name, relative
+    to the data directory, also while the file is still `.open`."""
+
     warc_file: str
     offset: int
     digest: str
     date: str
+    revisit: bool = False
+    original: tuple[str, int] | None = None  # for a revisit: the original response's (warc_file, offset)
+
+
+@dataclass(frozen=True)
+class Original:
+    """An earlier capture of the same payload, as a revisit record refers to it."""
+
+    url: str
+    date: str  # the original record's WARC-Date
+    digest: str  # its WARC-Payload-Digest, as `payload_digest` gives it
+    warc_file: str
+    offset: int
 
 
 @dataclass
 class WarcEntry:
-    """What `iter_entries` yields: a capture, or the info/metadata a file carries about its source."""
+    """What `iter_entries` yields: a capture, a revisit, or the info/metadata a file carries about its source."""
 
-    type: str  # "response" | "warcinfo" | "metadata"
+    type: str  # "response" | "revisit" | "warcinfo" | "metadata"
     offset: int
     capture: Capture | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def payload_digest(body: bytes) -> str:
+    """The WARC-Payload-Digest warcio writes for this payload: "sha1:" and the base32 SHA-1."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+def warc_name(prefix: str, when: datetime, serial: int, pid: int, hostname: str) -> str:
+    """`{prefix}-{YYYYmmddHHMMSSfff}-{serial:05d}-{pid}~{hostname}.warc.gz` (IIPC's recommended name)."""
+    when = when.astimezone(UTC)
+    stamp = when.strftime("%Y%m%d%H%M%S") + f"{when.microsecond // 1000:03d}"
+    return f"{prefix}-{stamp}-{serial:05d}-{pid}~{hostname}.warc.gz"
+
+
+def warc_sort_key(name: str) -> tuple[str, int, str]:
+    """Oldest first: by the timestamp and serial in the name (older 14-digit stamps included), then by name;
+    a name in neither pattern sorts first, by name."""
+    match = _NAME.match(name)
+    if match is None:
+        return ("", 0, name)
+    return (match["stamp"].ljust(17, "0"), int(match["serial"]), name)
+
+
+def _hostname() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"
+
+
 class WarcWriter:
-    """Writes request/response pairs to size-rotated files named `<prefix>-<timestamp>-<seq>.warc.gz`."""
+    """Writes request/response pairs to size-rotated files, each `NAME.warc.gz.open` until sealed."""
 
     def __init__(self, warc_dir: Path, prefix: str, max_bytes: int, info: dict[str, Any] | None = None) -> None:
         self.warc_dir = Path(warc_dir)
         self.prefix = prefix
         self.max_bytes = max_bytes
         self.info = info or {}
-        self.stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        self.seq = 0
+        self.serial = -1
+        self.hostname = _hostname()
         self._fh: BinaryIO | None = None
         self._writer: WARCWriter | None = None
-        self.path: Path | None = None
-        self.files: list[str] = []
+        self.path: Path | None = None  # the final path of the file being written
+        self.files: list[str] = []  # final names of every file this writer started, in order
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
 
     def _open(self) -> WARCWriter:
-        if self._writer is not None and self._fh is not None and self._fh.tell() < self.max_bytes:
+        if self._writer is not None:
             return self._writer
-        self.close()
         self.warc_dir.mkdir(parents=True, exist_ok=True)
         while True:
-            self.seq += 1
-            self.path = self.warc_dir / f"{self.prefix}-{self.stamp}-{self.seq:05d}.warc.gz"
-            if not self.path.exists():
-                break
-        self._fh = open(self.path, "xb")  # noqa: SIM115 -- held open across many records, closed in close()
-        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
+            self.serial += 1
+            path = self.warc_dir / warc_name(self.prefix, datetime.now(UTC), self.serial, os.getpid(), self.hostname)
+            if path.exists():
+                continue
+            try:
+                # held open across many records, sealed in _seal()
+                fh = open(_open_path(path), "xb")  # noqa: SIM115
+            except FileExistsError:
+                continue
+            break
+        self.path, self._fh = path, fh
+        self._writer = WARCWriter(fh, gzip=True, warc_version="1.1")
         info = {"software": SOFTWARE, "format": "WARC File Format 1.1"}
         info.update({k: json.dumps(v) if not isinstance(v, str) else v for k, v in self.info.items()})
-        self._writer.write_record(self._writer.create_warcinfo_record(self.path.name, info))
-        self._fh.flush()
-        self.files.append(self.path.name)
+        self._writer.write_record(self._writer.create_warcinfo_record(path.name, info))
+        fh.flush()
+        self.files.append(path.name)
         return self._writer
+
+    def _written(self) -> None:
+        """After each exchange or metadata record: flushed for readers, sealed once past max_bytes."""
+        assert self._fh is not None
+        self._fh.flush()
+        if self._fh.tell() >= self.max_bytes:
+            self._seal()
+
+    def _seal(self) -> None:
+        if self._fh is None or self.path is None:
+            return
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        self._fh, self._writer = None, None
+        os.rename(_open_path(self.path), self.path)
+        _fsync_dir(self.warc_dir)
 
     def write_exchange(
         self,
@@ -111,16 +210,29 @@ class WarcWriter:
         body: bytes,
         protocol: str = "HTTP/1.1",
         ip_address: str | None = None,
+        same_as: Original | None = None,
     ) -> WarcLocation:
-        """Archive one response with its request; returns where the response record starts."""
+        """Archive one response with its request; returns where the response record starts. With `same_as`
+        and the same payload digest, a revisit record takes the response's place (no payload)."""
         writer = self._open()
         assert self._fh is not None and self.path is not None
         headers = [(k, v) for k, v in response_headers if k.lower() not in _FRAMING_HEADERS]
         http_headers = StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol=protocol)
+        digest = payload_digest(body)
         extra = {"WARC-IP-Address": ip_address} if ip_address else {}
-        response = writer.create_warc_record(
-            url, "response", payload=io.BytesIO(body), http_headers=http_headers, warc_headers_dict=extra
-        )
+        revisit = same_as is not None and same_as.digest == digest
+        if same_as is not None and revisit:
+            response = writer.create_revisit_record(
+                url, digest, same_as.url, same_as.date, http_headers=http_headers, warc_headers_dict=extra
+            )
+        else:
+            response = writer.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                http_headers=http_headers,
+                warc_headers_dict={**extra, "WARC-Payload-Digest": digest},  # computed once, not again by warcio
+            )
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         req_headers = [("Host", parts.netloc), *[(k, v) for k, v in request_headers if k.lower() != "host"]]
@@ -135,37 +247,82 @@ class WarcWriter:
             },
         )
         offset = self._fh.tell()
-        writer.write_record(response)
-        writer.write_record(request)
-        self._fh.flush()
-        return WarcLocation(
+        location = WarcLocation(
             warc_file=f"warc/{self.path.name}",
             offset=offset,
-            digest=response.rec_headers.get_header("WARC-Payload-Digest") or "",
+            digest=digest,
             date=response.rec_headers.get_header("WARC-Date"),
+            revisit=revisit,
+            original=(same_as.warc_file, same_as.offset) if same_as is not None and revisit else None,
         )
+        writer.write_record(response)
+        writer.write_record(request)
+        self._written()
+        return location
 
     def write_metadata(self, url: str, data: dict[str, Any]) -> None:
         """A metadata record about the crawl (for example the site kind detected from the first page)."""
         writer = self._open()
-        assert self._fh is not None
         payload = json.dumps(data, sort_keys=True).encode("utf-8")
         record = writer.create_warc_record(
             url, "metadata", payload=io.BytesIO(payload), warc_content_type="application/json"
         )
         writer.write_record(record)
-        self._fh.flush()
+        self._written()
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-        self._fh = None
-        self._writer = None
+        """Seal the file being written: flushed, fsynced, renamed to its final name."""
+        self._seal()
+
+
+def _open_path(final: Path) -> Path:
+    return final.with_name(final.name + OPEN_SUFFIX)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def resolve_warc_path(root: Path, warc_file: str) -> Path:
+    """The file a location names, `root / warc_file`: sealed, or with `.open` while it is still being written.
+    Raises ValueError for a name that leads outside `root`, FileNotFoundError when neither file exists."""
+    base = Path(root).resolve()
+    path = base / warc_file
+    if not warc_file or not path.resolve().is_relative_to(base):
+        raise ValueError(f"WARC file {warc_file!r} is outside the data directory {base}")
+    # sealed, still open, or sealed between the first two looks
+    for candidate in (path, _open_path(path), path):
+        if candidate.is_file():
+            resolved = candidate.resolve()
+            if not resolved.is_relative_to(base):
+                raise ValueError(f"WARC file {warc_file!r} leads outside the data directory {base}")
+            return resolved
+    raise FileNotFoundError(errno.ENOENT, "no such WARC file, sealed or open", str(path))
+
+
+def _open_warc(path: Path) -> BinaryIO:
+    """Open a WARC file by either of its names: sealed `NAME` or `NAME.open`. The file may be sealed (renamed)
+    between finding it and opening it; once open, the rename does not matter."""
+    path = Path(path)
+    if path.name.endswith(OPEN_SUFFIX):
+        candidates = [path, path.with_name(path.name[: -len(OPEN_SUFFIX)])]
+    else:
+        candidates = [path, _open_path(path), path]
+    for candidate in candidates:
+        try:
+            return open(candidate, "rb")  # returned to the caller, who closes it
+        except FileNotFoundError:
+            continue
+    raise FileNotFoundError(errno.ENOENT, "no such WARC file, sealed or open", str(path))
 
 
 def copy_records(src: Path, offset: int, out: BinaryIO, count: int = 2) -> int:
     """Copy `count` consecutive records (a response and the request after it) byte for byte."""
-    with open(src, "rb") as fh:
+    with _open_warc(src) as fh:
         fh.seek(offset)
         iterator = ArchiveIterator(fh)
         end = offset
@@ -182,11 +339,18 @@ def copy_records(src: Path, offset: int, out: BinaryIO, count: int = 2) -> int:
 
 
 def read_capture(datadir_root: Path, warc_file: str, offset: int) -> Capture:
-    """The response record at (file, offset), as a Capture."""
-    path = Path(datadir_root) / warc_file
-    with open(path, "rb") as fh:
+    """The response record at (file, offset), as a Capture; the file may still be open. A revisit record
+    raises ValueError naming its original: point at the original's location instead
+    (`WarcLocation.original`)."""
+    with _open_warc(resolve_warc_path(datadir_root, warc_file)) as fh:
         fh.seek(offset)
         for record in ArchiveIterator(fh):
+            if record.rec_type == "revisit":
+                info = _revisit_info(record)
+                raise ValueError(
+                    f"{warc_file}@{offset} is a revisit record: its payload is the one captured from "
+                    f"{info['refers_to_uri']} at {info['refers_to_date']}; read that original response record instead"
+                )
             if record.rec_type != "response":
                 raise ValueError(f"{warc_file}@{offset} is a {record.rec_type} record, not a response")
             return _capture(record, warc_file, offset)
@@ -194,9 +358,10 @@ def read_capture(datadir_root: Path, warc_file: str, offset: int) -> Capture:
 
 
 def iter_entries(path: Path, name: str, responses: bool = True) -> Iterator[WarcEntry]:
-    """Every warcinfo, metadata and (unless `responses` is false) response record of one file. A truncated
-    last record (a crawl killed mid-write) ends the file with a warning: what came before it is intact."""
-    with open(path, "rb") as fh:
+    """Every warcinfo, metadata and (unless `responses` is false) response and revisit record of one file.
+    A truncated last record (a crawl killed mid-write) ends the file with a warning: what came before it
+    is intact."""
+    with _open_warc(path) as fh:
         iterator = ArchiveIterator(fh)
         try:
             for record in iterator:
@@ -206,6 +371,10 @@ def iter_entries(path: Path, name: str, responses: bool = True) -> Iterator[Warc
                     capture = _capture(record, name, 0)
                     capture.warc_offset = iterator.get_record_offset()
                     yield WarcEntry("response", capture.warc_offset, capture=capture)
+                elif record.rec_type == "revisit" and responses:
+                    info = _revisit_info(record)
+                    iterator.read_to_end()
+                    yield WarcEntry("revisit", iterator.get_record_offset(), info=info)
                 elif record.rec_type == "warcinfo":
                     info = _parse_warcinfo(record.content_stream().read())
                     yield WarcEntry("warcinfo", iterator.get_record_offset(), info=info)
@@ -218,6 +387,19 @@ def iter_entries(path: Path, name: str, responses: bool = True) -> Iterator[Warc
                         yield WarcEntry("metadata", iterator.get_record_offset(), info=data)
         except (ArchiveLoadFailed, EOFError, zlib.error, OSError) as exc:
             logger.warning("%s: stopped at a damaged or truncated record: %s", name, exc)
+
+
+def _revisit_info(record: Any) -> dict[str, Any]:
+    headers = record.rec_headers
+    http = record.http_headers
+    return {
+        "url": headers.get_header("WARC-Target-URI"),
+        "date": headers.get_header("WARC-Date"),
+        "refers_to_uri": headers.get_header("WARC-Refers-To-Target-URI"),
+        "refers_to_date": headers.get_header("WARC-Refers-To-Date"),
+        "digest": headers.get_header("WARC-Payload-Digest") or "",
+        "status": int(http.get_statuscode() or 0) if http else 0,
+    }
 
 
 def _capture(record: Any, warc_file: str, offset: int) -> Capture:
@@ -251,3 +433,195 @@ def _parse_warcinfo(payload: bytes) -> dict[str, Any]:
         except ValueError:
             info[key.strip()] = value
     return info
+
+
+# Checking records to their end. warcio's iterator does not notice a last record cut short (warcio issue
+# 138), so each record is checked here: its gzip member inflates to its end, and the inflated record holds
+# its WARC header, exactly Content-Length bytes of block, then CRLF CRLF. Chunk by chunk, in bounded memory.
+
+
+class _Damaged(Exception):
+    """The record at an offset is incomplete or damaged (the message says how)."""
+
+
+class _RecordCheck:
+    """Fed a record's bytes in order; `finish()` says whether they were exactly one complete WARC record."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.block_start: int | None = None
+        self.length = 0
+        self.total = 0
+        self.tail = b""
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        self.total += len(data)
+        self.tail = data[-4:] if len(data) >= 4 else (self.tail + data)[-4:]
+        if self.block_start is not None:
+            return
+        self.head += data
+        end = self.head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self.head) > _MAX_HEADER_BYTES:
+                raise _Damaged(f"no end to the WARC header in its first {_MAX_HEADER_BYTES} bytes")
+            return
+        self.length = _content_length(bytes(self.head[:end]))
+        self.block_start = end + 4
+        self.head = bytearray()
+
+    def finish(self) -> None:
+        if self.block_start is None:
+            raise _Damaged(f"the WARC header is cut short after {self.total} bytes")
+        expected = self.block_start + self.length + 4
+        if self.total < expected:
+            held = max(0, self.total - self.block_start)
+            raise _Damaged(f"the record holds {held} of the {self.length} bytes its Content-Length announces")
+        if self.total > expected or self.tail != b"\r\n\r\n":
+            raise _Damaged("the record does not end where its Content-Length says")
+
+
+def _content_length(head: bytes) -> int:
+    lines = head.split(b"\r\n")
+    if not lines[0].startswith(b"WARC/"):
+        raise _Damaged(f"not a WARC record (it starts {lines[0][:20]!r})")
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() == b"content-length":
+            try:
+                length = int(value.strip())
+            except ValueError:
+                break
+            if length >= 0:
+                return length
+            break
+    raise _Damaged("the WARC header has no valid Content-Length")
+
+
+def _scan_gzip(fh: BinaryIO, size: int) -> tuple[int, int, str | None]:
+    """`_scan` for a file of gzip members, read once from start to end: each member must hold one complete
+    record."""
+    records, start = 0, 0
+    pending = b""  # read from the file, not yet given to an inflater: the start of the next member
+    position = 0  # the file offset just past what has been read
+    fh.seek(0)
+    while start < size:
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        check = _RecordCheck()
+        data, file_ended = pending, False
+        try:
+            while not inflater.eof:
+                if not data and not file_ended:
+                    data = fh.read(_CHUNK_BYTES)
+                    position += len(data)
+                    file_ended = not data
+                try:
+                    out = inflater.decompress(data, _CHUNK_BYTES)
+                except zlib.error as exc:
+                    raise _Damaged(f"damaged gzip data ({exc})") from None
+                data = inflater.unconsumed_tail
+                check.feed(out)
+                if file_ended and not out and not inflater.eof:
+                    check.finish()  # says what part of the record is missing
+                    raise _Damaged("the gzip member is cut short")
+            check.finish()
+        except _Damaged as exc:
+            return records, start, f"record at offset {start}: {exc}"
+        # unused_data is what followed the member in the last input, which ran to `position`
+        pending = inflater.unused_data
+        records, start = records + 1, position - len(pending)
+    return records, start, None
+
+
+def _plain_record_end(fh: BinaryIO, start: int) -> int:
+    """The end of the complete record at `start` of an uncompressed WARC file."""
+    fh.seek(start)
+    head = bytearray()
+    while not head.endswith(b"\r\n\r\n"):
+        line = fh.readline(_MAX_HEADER_BYTES)
+        if not line:
+            raise _Damaged(f"the WARC header is cut short after {len(head)} bytes")
+        head += line
+        if len(head) > _MAX_HEADER_BYTES:
+            raise _Damaged(f"no end to the WARC header in its first {_MAX_HEADER_BYTES} bytes")
+    length = _content_length(bytes(head[:-4]))
+    end = start + len(head) + length + 4
+    fh.seek(end - 4)
+    if fh.read(4) != b"\r\n\r\n":
+        raise _Damaged(f"the record is cut short or does not end where its Content-Length ({length}) says")
+    return end
+
+
+def _scan(path: Path) -> tuple[int, int, str | None]:
+    """(complete records at the start of the file, the offset where they end, what is wrong after them)."""
+    with _open_warc(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if fh.read(2) == _GZIP_MAGIC:
+            return _scan_gzip(fh, size)
+        records, end = 0, 0
+        while end < size:
+            try:
+                next_end = _plain_record_end(fh, end)
+            except _Damaged as exc:
+                return records, end, f"record at offset {end}: {exc}"
+            records, end = records + 1, next_end
+        return records, end, None
+
+
+def verify_warc(path: Path) -> int:
+    """The number of records in a WARC file, each checked to its end; ValueError names the offset of the
+    first incomplete or damaged record."""
+    records, _end, damage = _scan(Path(path))
+    if damage is not None:
+        raise ValueError(f"{path}: {damage} ({records} complete records before it)")
+    return records
+
+
+def seal_leftovers(warc_dir: Path) -> list[dict[str, Any]]:
+    """Seal the `.open` files a killed process left: each is cut back to the end of its last complete
+    record and renamed to its final name; one with no complete record (not even its warcinfo) is removed.
+    Call it only while holding the data directory's writer lock, before writing. Returns one report per
+    file: {"file": final name, "action": "sealed" | "removed" | "left open", "records": complete records
+    kept, "kept_bytes", "cut_bytes", "damage": what was wrong after the kept records, or None}."""
+    warc_dir = Path(warc_dir)
+    if not warc_dir.is_dir():
+        return []
+    reports: list[dict[str, Any]] = []
+    leftovers = [p for p in warc_dir.iterdir() if p.name.endswith((".warc.gz" + OPEN_SUFFIX, ".warc" + OPEN_SUFFIX))]
+    for path in sorted(leftovers, key=lambda p: warc_sort_key(p.name[: -len(OPEN_SUFFIX)])):
+        final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
+        size = path.stat().st_size
+        records, end, damage = _scan(path)
+        report: dict[str, Any] = {
+            "file": final.name,
+            "records": records,
+            "kept_bytes": end if records else 0,
+            "cut_bytes": size - end if records else size,
+            "damage": damage,
+        }
+        if records == 0:
+            path.unlink()
+            report["action"] = "removed"
+        elif final.exists():  # never overwrite a sealed file; leave this one for a person to look at
+            report["action"] = "left open"
+        else:
+            with open(path, "r+b") as fh:
+                if end < size:
+                    fh.truncate(end)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.rename(path, final)
+            report["action"] = "sealed"
+        logger.warning(
+            "%s: %s a file left open by a killed process: %d records kept, %d bytes cut%s",
+            final.name,
+            report["action"],
+            records,
+            report["cut_bytes"],
+            f" ({damage})" if damage else "",
+        )
+        reports.append(report)
+    if reports:
+        _fsync_dir(warc_dir)
+    return reports

@@ -19,7 +19,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.config import load_config
 from archive.document import EXPORT_FIELDS
 from archive.urls import url_key
-from archive.warc import iter_entries, read_capture
+from archive.warc import iter_entries, read_capture, seal_leftovers
 from samizdat.sample_sites import expected_articles
 from tests.conftest import export_records, run_cli, write_config
 from tests.quality import robots_violations
@@ -203,12 +203,16 @@ def test_a_killed_crawl_loses_no_archived_response_and_a_second_writer_is_refuse
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and sum(p.stat().st_size for p in data.glob("warc/*.warc.gz")) < 60_000:
+        while time.monotonic() < deadline and sum(p.stat().st_size for p in data.glob("warc/*.warc.gz*")) < 60_000:
             time.sleep(0.2)
         one_line_error(run_cli("crawl", "--config", config, "--data", data), "is busy", "samizdat crawl")
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
+    assert list(data.glob("warc/*.warc.gz.open")), "the killed crawl's files say they are unfinished"
+    sealed = seal_leftovers(data / "warc")
+    assert {r["action"] for r in sealed} <= {"sealed", "removed"} and any(r["action"] == "sealed" for r in sealed)
+    assert not list(data.glob("warc/*.open"))
     files = sorted(data.glob("warc/*.warc.gz"))
     responses = [e.capture for f in files for e in iter_entries(f, f.name) if e.type == "response"]
     assert len(responses) >= 10

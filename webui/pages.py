@@ -20,7 +20,7 @@ from webui import diff, searchview
 from webui.captured import is_html, render_capture
 from webui.errors import PARAM_LABELS, bad_parameter, not_found
 from webui.querystring import QueryState
-from webui.security import inside, is_document_id, is_source_name, raw_headers
+from webui.security import is_document_id, is_source_name, raw_headers
 from webui.sources import SHARES, all_figures, source_figures
 from webui.state import archive, store
 
@@ -141,11 +141,12 @@ def raw(doc_id: str, number: int | None = None) -> Response:
     versions = store().versions(doc.id)
     version = versions[checked_number(number, len(versions)) - 1].document
     root = archive().root
-    # The path comes from the store, never from the request; still, nothing outside the data directory.
-    if inside(root, version.warc_file) is None:
-        raise not_found("capture", "the WARC file of this capture is missing from the data directory")
+    # The path comes from the store, never from the request; still, read_capture refuses anything outside
+    # the data directory, and finds a file the crawl is still writing.
     try:
         capture = read_capture(root, version.warc_file, version.warc_offset)
+    except FileNotFoundError as exc:
+        raise not_found("capture", "the WARC file of this capture is missing from the data directory") from exc
     except (OSError, ValueError, EOFError, ArchiveLoadFailed) as exc:
         raise not_found("capture", "the WARC record of this capture could not be read") from exc
     if is_html(capture):

@@ -25,8 +25,7 @@ from archive.crawls import (
     summarize_crawl,
 )
 from archive.store import Store
-from archive.warc import iter_entries
-from webui.security import inside
+from archive.warc import iter_entries, resolve_warc_path
 
 
 class SourceCatalog:
@@ -61,7 +60,10 @@ class SourceCatalog:
             if warc_file in self._recorded:
                 return self._recorded[warc_file]
         source = None
-        path = inside(self.root, f"warc/{Path(warc_file).name}")
+        try:
+            path: Path | None = resolve_warc_path(self.root, f"warc/{Path(warc_file).name}")
+        except (OSError, ValueError):
+            path = None
         if path is not None:
             entries = iter_entries(path, path.name, responses=False)
             try:
