@@ -42,6 +42,12 @@ SOURCE_KEYS = {
         Key("labels", list, [], "labels added to every document of the source"),
         Key("schedule", str, None, 'cron expression for recurring crawls, e.g. "0 3 * * *"'),
         Key("max_pages", int, None, "stop after this many responses (default: no cap)"),
+        Key(
+            "max_minutes",
+            (int, float),
+            None,
+            "stop a crawl after this many minutes, as interrupted: the next crawl resumes it (default: no limit)",
+        ),
         Key("delay", (int, float), 1.0, "seconds between requests to one host"),
         Key("obey_robots", bool, True, "obey robots.txt"),
         Key("include", list, [], "URL regexes: when given, only matching URLs are followed"),
@@ -60,6 +66,8 @@ SETTING_KEYS = {
         Key("concurrency_per_host", int, 4, "parallel requests to one host"),
         Key("depth_limit", int, 40, "links followed from a start URL, at most (0: no limit)"),
         Key("progress_seconds", (int, float), 5.0, "seconds between progress lines while crawling (0: none)"),
+        Key("workers", int, 0, "processes extracting pages beside the crawl and the reindex (0: one per core)"),
+        Key("extract_timeout_seconds", (int, float), 30.0, "give up extracting one page after this many seconds"),
         Key(
             "user_agent",
             str,
@@ -79,6 +87,7 @@ class Source:
     labels: tuple[str, ...] = ()
     schedule: str | None = None
     max_pages: int | None = None
+    max_minutes: float | None = None
     delay: float = 1.0
     obey_robots: bool = True
     include: tuple[str, ...] = ()
@@ -110,6 +119,8 @@ class Settings:
     concurrency_per_host: int = SETTING_KEYS["concurrency_per_host"].default
     depth_limit: int = SETTING_KEYS["depth_limit"].default
     progress_seconds: float = SETTING_KEYS["progress_seconds"].default
+    workers: int = SETTING_KEYS["workers"].default
+    extract_timeout_seconds: float = SETTING_KEYS["extract_timeout_seconds"].default
     user_agent: str = SETTING_KEYS["user_agent"].default
 
     def override(self, **values: Any) -> Settings:
@@ -212,6 +223,8 @@ def _parse_source(raw: dict[str, Any], index: int, lines: _LineFinder, where: st
             if problem:
                 raise fail(key, problem)
     values["delay"] = float(values.get("delay", SOURCE_KEYS["delay"].default))
+    if "max_minutes" in values:
+        values["max_minutes"] = float(values["max_minutes"])
     return Source(line=lines.table(index), **values)
 
 
@@ -276,6 +289,7 @@ _SOURCE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "exclude": _check_regexes,
     "schedule": _check_schedule,
     "max_pages": _check_positive,
+    "max_minutes": _check_positive,
     "delay": _check_not_negative,
 }
 

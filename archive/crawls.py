@@ -151,6 +151,30 @@ def summarize_crawl(crawl: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def describe_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as `samizdat runs --json` and the web show it: its record and its figures so far (a running or
+    interrupted run shows what it has done until now)."""
+    finished = run.get("finished_at")
+    return {
+        "id": run["id"],
+        "source": run["source"],
+        "status": run["status"],
+        "interrupted_by": run.get("interrupted_by") if run["status"] == "interrupted" else None,
+        "started_at": run["started_at"],
+        "finished_at": finished,
+        "duration_seconds": count_seconds(run["started_at"], finished) if finished else None,
+        "sessions": run.get("sessions", 0),
+        "kind": run.get("kind"),
+        "pages": run.get("pages", 0),
+        "bytes_archived": run.get("bytes_archived", 0),
+        "articles": {k: (run.get("articles") or {}).get(k, 0) for k in ("new", "changed", "unchanged")},
+        "skipped": sort_by_count(run.get("skipped", {})),
+        "errors": sort_by_count(run.get("errors", {})),
+        "warc_files": run.get("warc_files", []),
+        "flag": explain_flag(run),
+    }
+
+
 def explain_flag(crawl: dict[str, Any] | None) -> str | None:
     """Why the crawl was flagged, or None."""
     return crawl["flag"]["reason"] if crawl and crawl.get("flag") else None

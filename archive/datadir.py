@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from archive.errors import DataDirError
+from archive.errors import DataDirBusy, DataDirError
 from archive.warc import warc_sort_key
 
 MARKER = "samizdat.json"
@@ -17,7 +17,8 @@ FORMAT_VERSION = 1
 
 
 class DataDir:
-    """Layout: warc/ (the archive of record), store.sqlite, index/, logs/. All but warc/ can be rebuilt."""
+    """Layout: warc/ (the archive of record), store.sqlite, index/, jobs/ (unfinished crawl runs), logs/.
+    All but warc/ can be rebuilt; a lost jobs/ only means an interrupted run starts its walk again."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -33,6 +34,11 @@ class DataDir:
     @property
     def index_dir(self) -> Path:
         return self.root / "index"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """One job directory per unfinished crawl run: its frontier and spider state."""
+        return self.root / "jobs"
 
     @property
     def logs_dir(self) -> Path:
@@ -93,7 +99,7 @@ class DataDir:
             except BlockingIOError:
                 fh.seek(0)
                 holder = fh.read().strip() or "another samizdat process"
-                raise DataDirError(f"{self.root} is busy: {holder} is writing to it; wait for it to finish") from None
+                raise DataDirBusy(f"{self.root} is busy: {holder} is writing to it; wait for it to finish") from None
             fh.seek(0)
             fh.truncate()
             fh.write(f"samizdat {what} (pid {os.getpid()})")

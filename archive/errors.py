@@ -13,5 +13,9 @@ class DataDirError(SamizdatError):
     """A data directory that does not exist, is not samizdat's, or is busy."""
 
 
+class DataDirBusy(DataDirError):
+    """Another process holds the data directory's writer lock (a crawl or a reindex is running)."""
+
+
 class QueryError(SamizdatError):
     """A search parameter that cannot be used (bad date, sort, page...)."""

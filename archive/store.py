@@ -8,6 +8,7 @@ Search and export show the newest version.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,12 +39,19 @@ CREATE TABLE IF NOT EXISTS crawls (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     source TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,  -- '' while the run goes on
     summary TEXT NOT NULL
 );
 """
+# Columns added after format 1's first release; added to an older store when it is opened.
+CRAWL_COLUMNS = (
+    ("status", "TEXT NOT NULL DEFAULT 'finished'"),  # running | finished | interrupted | failed
+    ("pid", "INTEGER"),  # the process running it, while it runs
+    ("job", "TEXT"),  # its job directory (frontier and spider state), relative to the data directory
+)
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+RUNNING, FINISHED, INTERRUPTED, FAILED = "running", "finished", "interrupted", "failed"
 
 
 @dataclass
@@ -62,6 +70,10 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
         self.db.executescript(SCHEMA)
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(crawls)")}
+        for name, spec in CRAWL_COLUMNS:
+            if name not in present:
+                self.db.execute(f"ALTER TABLE crawls ADD COLUMN {name} {spec}")
 
     def close(self) -> None:
         self.db.close()
@@ -176,18 +188,84 @@ class Store:
             return int(self.db.execute("SELECT COUNT(*) FROM documents WHERE source = ?", (source,)).fetchone()[0])
         return int(self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
-    def record_crawl(self, source: str, started_at: str, finished_at: str, summary: dict[str, Any]) -> None:
+    def record_crawl(
+        self, source: str, started_at: str, finished_at: str, summary: dict[str, Any], status: str = FINISHED
+    ) -> int:
         with self._transaction():
-            self.db.execute(
-                "INSERT INTO crawls (source, started_at, finished_at, summary) VALUES (?,?,?,?)",
-                (source, started_at, finished_at, json.dumps(summary, sort_keys=True)),
+            cursor = self.db.execute(
+                "INSERT INTO crawls (source, started_at, finished_at, summary, status) VALUES (?,?,?,?,?)",
+                (source, started_at, finished_at, json.dumps(summary, sort_keys=True), status),
             )
+            return int(cursor.lastrowid or 0)
+
+    # -- runs: every crawl of a source is recorded when it starts, and updated as it goes ------------------
+
+    def start_run(self, source: str, started_at: str, job: str) -> int:
+        run_id = self.record_crawl(source, started_at, "", {}, status=RUNNING)
+        self.update_run(run_id, pid=os.getpid(), job=job)
+        return run_id
+
+    def update_run(self, run_id: int, **fields: Any) -> None:
+        """Set any of status, finished_at, summary (a dict), pid, job."""
+        if "summary" in fields:
+            fields["summary"] = json.dumps(fields["summary"], sort_keys=True)
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._transaction():
+            self.db.execute(f"UPDATE crawls SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+
+    def copy_run(self, run: dict[str, Any]) -> int:
+        """Add a run as `runs()` gave it (from another store: a reindex carries the history over)."""
+        fixed = ("id", "source", "started_at", "finished_at", "status", "job", "pid")
+        summary = json.dumps({k: v for k, v in run.items() if k not in fixed}, sort_keys=True)
+        with self._transaction():
+            # The same id: WARC files and job directories name their run by it.
+            self.db.execute(
+                "INSERT INTO crawls (id, source, started_at, finished_at, status, job, pid, summary)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (*(run[k] or "" if k == "finished_at" else run[k] for k in fixed), summary),
+            )
+        return int(run["id"])
+
+    def mark_stale_runs(self) -> int:
+        """Runs left `running` by a process that died: interrupted. Call it holding the writer lock (so no
+        live process is running a crawl)."""
+        with self._transaction():
+            return self.db.execute(
+                "UPDATE crawls SET status = ?, pid = NULL WHERE status = ?", (INTERRUPTED, RUNNING)
+            ).rowcount
+
+    def resumable_run(self, source: str) -> dict[str, Any] | None:
+        """The source's newest run when it was interrupted (to be resumed), else None."""
+        runs = self.runs(source, limit=1)
+        return runs[0] if runs and runs[0]["status"] == INTERRUPTED else None
+
+    def runs(self, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Runs newest first: {id, source, status, started_at, finished_at, job, pid, **summary}."""
+        sql = "SELECT id, source, status, started_at, finished_at, job, pid, summary FROM crawls"
+        args: tuple[Any, ...] = ()
+        if source:
+            sql += " WHERE source = ?"
+            args = (source,)
+        rows = self.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [
+            {
+                **json.loads(summary),
+                "id": run_id,
+                "source": name,
+                "status": status,
+                "started_at": started,
+                "finished_at": finished or None,
+                "job": job,
+                "pid": pid,
+            }
+            for run_id, name, status, started, finished, job, pid, summary in rows
+        ]
 
     def last_crawls(self) -> dict[str, dict[str, Any]]:
-        """The newest crawl summary of each source."""
+        """The newest complete crawl summary of each source (finished or failed; not running or interrupted)."""
         rows = self.db.execute(
             "SELECT source, started_at, finished_at, summary FROM crawls c WHERE id = "
-            "(SELECT MAX(id) FROM crawls WHERE source = c.source)"
+            "(SELECT MAX(id) FROM crawls WHERE source = c.source AND status IN ('finished', 'failed'))"
         )
         return {
             source: {"started_at": started, "finished_at": finished, **json.loads(summary)}
@@ -238,7 +316,8 @@ class Store:
     def crawl_history(self, source: str, limit: int = 10) -> list[dict[str, Any]]:
         """The source's crawl summaries, newest first, each with its `id`, `started_at` and `finished_at`."""
         rows = self.db.execute(
-            "SELECT id, started_at, finished_at, summary FROM crawls WHERE source = ? ORDER BY id DESC LIMIT ?",
+            "SELECT id, started_at, finished_at, summary FROM crawls WHERE source = ?"
+            " AND status IN ('finished', 'failed') ORDER BY id DESC LIMIT ?",
             (source, limit),
         )
         return [
@@ -247,13 +326,14 @@ class Store:
         ]
 
     def previous_crawl(self, source: str, before_id: int | None = None) -> dict[str, Any] | None:
-        """The newest crawl of the source that did not fail (before crawl `before_id`, when given).
+        """The newest finished crawl of the source that did not fail (before crawl `before_id`, when given).
 
-        A failed crawl found nothing, so it is no baseline to compare the next one with.
+        A failed crawl found nothing and an interrupted one saw part of the site: neither is a baseline to
+        compare the next one with.
         """
         row = self.db.execute(
             "SELECT id, started_at, finished_at, summary FROM crawls WHERE source = ? AND id < ?"
-            " AND COALESCE(json_extract(summary, '$.failed'), 0) = 0 ORDER BY id DESC LIMIT 1",
+            " AND status = 'finished' AND COALESCE(json_extract(summary, '$.failed'), 0) = 0 ORDER BY id DESC LIMIT 1",
             (source, before_id if before_id is not None else 2**63 - 1),
         ).fetchone()
         if row is None:

@@ -1,20 +1,59 @@
-"""Run the crawl of several sources in one Scrapy process and summarize each."""
+"""Run the crawl of several sources in one Scrapy process, as durable runs: each source's run is recorded when it
+starts, resumed after a kill or a stop, and summarized when it ends.
+
+A run's job directory (`jobs/<source>-<run id>/`) holds its frontier and spider state (crawler.frontier,
+crawler.jobstate); the WARC files are the record of what it fetched. A run that finishes removes its job
+directory; one that is stopped (Ctrl-C, SIGTERM, its time limit) or killed keeps it, and the next
+`samizdat crawl` of the source resumes it.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
+from scrapy.utils.ossignal import install_shutdown_handlers
+from twisted.internet import task
 
 from archive.config import Settings, Source
 from archive.datadir import DataDir
+from archive.store import FAILED, FINISHED, INTERRUPTED, Store
+from archive.warc import iter_entries
+from crawler.extraction import running_pool
+from crawler.jobstate import load_state
 from crawler.spiders import spider_for
 
+logger = logging.getLogger(__name__)
+
 FAILED_SOURCE_MIN_OK = 1  # a source with no successful response at all has failed
+CHECKPOINT_SECONDS = 5.0  # how often a run's figures are saved and the index is caught up while crawling
+# Scrapy's finish reasons that mean the walk is complete.
+COMPLETE_REASONS = ("finished",)
+
+
+@dataclass
+class Run:
+    """One source's run in this process: its record, its job and its crawler."""
+
+    source: Source
+    id: int
+    job: Path
+    started_at: str
+    resumed: bool
+    kind: str | None
+    previous: dict[str, Any] = field(default_factory=dict)  # figures of the earlier sessions of this run
+    crawler: Crawler | None = None
+    stop_reason: str | None = None  # why it was stopped before the end: "interrupted (SIGINT)", "time limit"
 
 
 def scrapy_settings(settings: Settings, datadir: DataDir, log_file: str | None) -> ScrapySettings:
@@ -32,6 +71,7 @@ def scrapy_settings(settings: Settings, datadir: DataDir, log_file: str | None) 
             "RETRY_TIMES": settings.retry_times,
             "CONCURRENT_REQUESTS_PER_DOMAIN": settings.concurrency_per_host,
             "DEPTH_LIMIT": settings.depth_limit,
+            "SAMIZDAT_DATA_DIR": str(datadir.root),
             "SAMIZDAT_WARC_DIR": str(datadir.warc_dir),
             "SAMIZDAT_WARC_MAX_BYTES": settings.warc_max_bytes,
             "SAMIZDAT_STORE_PATH": str(datadir.store_path),
@@ -44,71 +84,218 @@ def scrapy_settings(settings: Settings, datadir: DataDir, log_file: str | None) 
     return base
 
 
-def source_settings(base: ScrapySettings, source: Source) -> ScrapySettings:
+def source_settings(base: ScrapySettings, run: Run, replay_files: list[str]) -> ScrapySettings:
+    source = run.source
     settings = base.copy()
     settings.update(
         {
-            "DOWNLOAD_DELAY": source.delay,
+            "SAMIZDAT_DELAY": source.delay,  # kept by crawler.politeness for every request to the host
             "ROBOTSTXT_OBEY": source.obey_robots,
-            "CLOSESPIDER_PAGECOUNT": source.max_pages or 0,
+            "JOBDIR": str(run.job),
+            "SAMIZDAT_RUN_ID": run.id,
+            "SAMIZDAT_REPLAY_FILES": replay_files,
         },
         priority="spider",
     )
     return settings
 
 
-def run_crawl(datadir: DataDir, sources: list[Source], settings: Settings) -> list[dict[str, Any]]:
-    """Crawl the sources side by side; returns one summary per source, in the order given."""
+class DurableCrawlerProcess(CrawlerProcess):
+    """Scrapy's process with a gentler first Ctrl-C / SIGTERM: instead of closing the spiders (which drops
+    what is in flight), each frontier stops handing out requests; in-flight responses finish, are archived,
+    extracted and stored, and each spider closes when idle. A second signal stops at once (Scrapy's own)."""
+
+    def __init__(self, settings: ScrapySettings, runs: list[Run]) -> None:
+        super().__init__(settings)
+        self.runs = runs
+        self.signal_received: int | None = None
+
+    def _signal_shutdown(self, signum: int, _: Any) -> None:
+        from twisted.internet import reactor
+
+        self.signal_received = signum
+        install_shutdown_handlers(self._signal_kill)
+        reactor.callFromThread(self._log_shutdown, signum)
+        name = signal.Signals(signum).name
+        for run in self.runs:
+            reactor.callFromThread(stop_run, run, f"interrupted ({name})")
+
+
+def stop_run(run: Run, reason: str) -> None:
+    """Wind the run down: nothing new is fetched, what is in flight is finished."""
+    if run.crawler is None or run.crawler.engine is None:
+        return
+    run.stop_reason = run.stop_reason or reason
+    scheduler = getattr(getattr(run.crawler.engine, "_slot", None), "scheduler", None)
+    if scheduler is not None and hasattr(scheduler, "drain"):
+        scheduler.drain(reason)
+        run.crawler.engine._slot.nextcall.schedule()  # type: ignore[union-attr]  # so that idleness is noticed
+
+
+def run_crawl(
+    datadir: DataDir,
+    sources: list[Source],
+    settings: Settings,
+    background: Callable[[], Any] | None = None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Crawl the sources side by side, each as a run (resumed when its last run was interrupted).
+
+    `background` (a picklable callable, e.g. catching the search index up) runs in the worker pool every few
+    seconds while the crawl goes on. Returns one summary per source, in the order given, and the signal that
+    stopped the crawl, if one did."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_file = str(datadir.logs_dir / f"crawl-{stamp}.log")
     base = scrapy_settings(settings, datadir, log_file)
-    process = CrawlerProcess(base)
-    crawlers: list[tuple[Source, Crawler]] = []
-    started = datetime.now(UTC).isoformat(timespec="seconds")
+    with Store(datadir.store_path) as store:
+        runs = [open_run(store, datadir, source) for source in sources]
     t0 = time.monotonic()
-    for source in sources:
-        crawler = process.create_crawler(spider_for(source.kind))
-        crawler.settings = source_settings(base, source)  # before crawl(): settings freeze there
-        crawlers.append((source, crawler))
-        process.crawl(crawler, source=source)
-    process.start()
-    logging.getLogger("scrapy").handlers.clear()
-    elapsed = time.monotonic() - t0
-    finished = datetime.now(UTC).isoformat(timespec="seconds")
-    summaries = [summarize(source, crawler, elapsed) for source, crawler in crawlers]
-    for summary in summaries:
-        summary["started_at"], summary["finished_at"] = started, finished
-        summary["log_file"] = f"logs/{log_file.rsplit('/', 1)[-1]}"
-    return summaries
+    with running_pool(settings.workers, settings.extract_timeout_seconds) as pool:
+        process = DurableCrawlerProcess(base, runs)
+        for run in runs:
+            replay = run_warc_files(datadir, run) if run.resumed else []
+            run.crawler = process.create_crawler(spider_for(run.kind))
+            run.crawler.settings = source_settings(base, run, replay)  # before crawl(): settings freeze there
+            process.crawl(run.crawler, source=run.source, kind=run.kind)
+        with Store(datadir.store_path) as store:
+            checkpoint = task.LoopingCall(Checkpoint(store, runs, t0, pool, background))
+            checkpoint.start(CHECKPOINT_SECONDS, now=False)
+            limits = arm_time_limits(runs)
+            process.start()
+            for call in limits:
+                if call.active():
+                    call.cancel()
+            if checkpoint.running:
+                checkpoint.stop()
+            logging.getLogger("scrapy").handlers.clear()
+            summaries = [finish_run(store, datadir, run, t0, log_file) for run in runs]
+    return summaries, process.signal_received
 
 
-def summarize(source: Source, crawler: Crawler, elapsed: float) -> dict[str, Any]:
-    stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
+def open_run(store: Store, datadir: DataDir, source: Source) -> Run:
+    """Resume the source's interrupted run, or start a new one."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    last = store.resumable_run(source.name)
+    if last is not None and last.get("job"):
+        job = datadir.root / last["job"]
+        kind = source.kind or load_state(job).get("kind") or last.get("detected_kind")
+        store.update_run(last["id"], status="running", pid=os.getpid())
+        previous = {k: v for k, v in last.items() if k not in ("id", "source", "status", "job", "pid")}
+        return Run(source, last["id"], job, last["started_at"], True, kind, previous)
+    # A new run of a source whose kind was detected before starts as that kind's spider.
+    detected = next((r.get("detected_kind") for r in store.runs(source.name, limit=20) if r.get("detected_kind")), None)
+    run_id = store.start_run(source.name, now, job="")
+    job = datadir.jobs_dir / f"{source.name}-{run_id}"
+    store.update_run(run_id, job=str(job.relative_to(datadir.root)))
+    return Run(source, run_id, job, now, False, source.kind or detected)
 
-    def grouped(prefix: str) -> dict[str, int]:
-        return {k[len(prefix) :]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
-    skipped = grouped("samizdat/skipped/")
+def run_warc_files(datadir: DataDir, run: Run) -> list[str]:
+    """The WARC files this run wrote (their warcinfo names it), relative to the data directory."""
+    files = []
+    for path in datadir.warc_files():
+        if not path.name.startswith(f"{run.source.name}-"):
+            continue
+        for entry in iter_entries(path, path.name, responses=False):
+            if entry.type == "warcinfo" and str(entry.info.get("samizdat-run")) == str(run.id):
+                files.append(str(path.relative_to(datadir.root)))
+            break
+    return files
+
+
+def arm_time_limits(runs: list[Run]) -> list[Any]:
+    from twisted.internet import reactor
+
+    return [
+        reactor.callLater(run.source.max_minutes * 60, stop_run, run, "time limit")
+        for run in runs
+        if run.source.max_minutes
+    ]
+
+
+class Checkpoint:
+    """Every few seconds while crawling: each run's figures into its record (a kill keeps them), and the
+    background task (the search index catching up with the store) in the worker pool, one at a time."""
+
+    def __init__(self, store: Store, runs: list[Run], t0: float, pool: Any, background: Callable[[], Any] | None):
+        self.store, self.runs, self.t0, self.pool, self.background = store, runs, t0, pool, background
+        self.pending: Any = None
+
+    def __call__(self) -> None:
+        for run in self.runs:
+            if run.crawler is not None and run.crawler.stats is not None:
+                self.store.update_run(run.id, summary=summarize(run, time.monotonic() - self.t0))
+        if self.background is not None and (self.pending is None or self.pending.done()):
+            self.pending = self.pool.submit(self.background, timeout=None)
+
+
+def finish_run(store: Store, datadir: DataDir, run: Run, t0: float, log_file: str) -> dict[str, Any]:
+    summary = summarize(run, time.monotonic() - t0)
+    summary["log_file"] = f"logs/{log_file.rsplit('/', 1)[-1]}"
+    reason = summary["finish_reason"]
+    if run.stop_reason or reason not in COMPLETE_REASONS:
+        summary["status"] = INTERRUPTED
+        summary["interrupted_by"] = run.stop_reason or reason
+    else:
+        summary["status"] = FAILED if summary["failed"] else FINISHED
+    summary["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    summary["started_at"] = run.started_at
+    summary["run"] = run.id
+    if summary["status"] != INTERRUPTED:
+        shutil.rmtree(run.job, ignore_errors=True)  # the walk is complete: its frontier is history
+    return summary
+
+
+def summarize(run: Run, elapsed: float) -> dict[str, Any]:
+    """The run's figures: this process's counts added to those of the earlier sessions of the run."""
+    assert run.crawler is not None
+    stats: dict[str, Any] = run.crawler.stats.get_stats() if run.crawler.stats else {}
+    before = run.previous
+
+    def grouped(prefix: str, key: str) -> dict[str, int]:
+        counts = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
+        return add(before.get(key, {}), counts)
+
+    skipped = grouped("samizdat/skipped/", "skipped")
     robots = int(stats.get("robotstxt/forbidden", 0))
-    if robots:
-        skipped["robots.txt"] = robots
-    errors = grouped("samizdat/errors/")
-    ok = int(stats.get("downloader/response_status_count/200", 0))
-    pages = int(stats.get("response_received_count", 0))
-    summary = {
-        "source": source.name,
-        "kind": stats.get("samizdat/kind_detected") or source.kind or "generic",
-        "kind_detected": source.kind is None,
+    offsite = int(stats.get("offsite/filtered", 0))
+    for name, count in (("robots.txt", robots), ("offsite", offsite)):
+        if count:
+            skipped[name] = skipped.get(name, 0) + count
+    errors = grouped("samizdat/errors/", "errors")
+    ok = int(stats.get("downloader/response_status_count/200", 0)) + int(before.get("ok_responses", 0))
+    pages = int(stats.get("response_received_count", 0)) - int(stats.get("samizdat/replayed", 0))
+    pages += int(before.get("pages", 0))
+    detected = stats.get("samizdat/kind_detected") or before.get("detected_kind")
+    if not run.source.kind and not detected and run.kind:
+        detected = run.kind
+    summary: dict[str, Any] = {
+        "source": run.source.name,
+        "run": run.id,
+        "kind": run.source.kind or detected or "generic",
+        "kind_detected": run.source.kind is None,
+        "detected_kind": detected,
         "pages": pages,
+        "ok_responses": ok,
         "pages_per_second": round(pages / elapsed, 1) if elapsed else 0.0,
-        "articles": {k: int(stats.get(f"samizdat/articles/{k}", 0)) for k in ("new", "changed", "unchanged")},
-        "other_pages": grouped("samizdat/pages/"),
+        "bytes_archived": int(stats.get("samizdat/archived_bytes", 0)) + int(before.get("bytes_archived", 0)),
+        "articles": add(
+            before.get("articles", {}),
+            {k: int(stats.get(f"samizdat/articles/{k}", 0)) for k in ("new", "changed", "unchanged")},
+        ),
+        "other_pages": grouped("samizdat/pages/", "other_pages"),
         "errors": errors,
         "skipped": skipped,
-        "warc_files": stats.get("samizdat/warc_files", []),
-        "finish_reason": stats.get("finish_reason", "not started"),
+        "replayed": int(stats.get("samizdat/replayed", 0)) + int(before.get("replayed", 0)),
+        "sessions": int(before.get("sessions", 0)) + 1,
+        "warc_files": list(dict.fromkeys([*before.get("warc_files", []), *stats.get("samizdat/warc_files", [])])),
+        "finish_reason": stats.get("finish_reason", "running"),
         "failed": ok < FAILED_SOURCE_MIN_OK,
+        "started_at": run.started_at,
     }
     if summary["failed"]:
         summary["failure"] = ", ".join(f"{k} x{v}" for k, v in errors.items()) or "no page could be fetched"
     return summary
+
+
+def add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: int(a.get(k, 0)) + int(b.get(k, 0)) for k in sorted({*a, *b})}

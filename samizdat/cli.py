@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -140,15 +141,20 @@ def crawl(names: tuple[str, ...], config_path: Path, data_dir: Path) -> None:
     config = load_config(config_path)
     config.select(list(names))  # an unknown name fails before anything is created
     datadir = DataDir.create(data_dir)
-    summaries = stages.crawl(datadir, config, names, progress=lambda line: click.echo(line, err=True))
+    summaries, signum = stages.crawl(datadir, config, names, progress=lambda line: click.echo(line, err=True))
     print_summaries(summaries)
-    failed = [s["source"] for s in summaries if s["failed"]]
+    if signum is not None:
+        click.echo(f"stopped by {signal.Signals(signum).name}: run `samizdat crawl` again to resume", err=True)
+        sys.exit(128 + signum)  # the shell's convention: 130 after Ctrl-C, 143 after SIGTERM
+    failed = [s["source"] for s in summaries if s["status"] == "failed"]
     if failed:
         raise click.ClickException(f"{len(failed)} source(s) failed: {', '.join(failed)} (see above)")
 
 
 def print_summaries(summaries: list[dict[str, Any]]) -> None:
-    header = f"{'source':<18} {'kind':<10} {'pages':>6} {'new':>5} {'changed':>8} {'unchanged':>10}  errors"
+    header = (
+        f"{'source':<18} {'kind':<10} {'pages':>6} {'new':>5} {'changed':>8} {'unchanged':>10}  {'status':<12} errors"
+    )
     click.echo(header)
     for s in summaries:
         errors = ", ".join(f"{k} x{v}" for k, v in s["errors"].items()) or "-"
@@ -156,8 +162,10 @@ def print_summaries(summaries: list[dict[str, Any]]) -> None:
         kind = s["kind"] + ("*" if s["kind_detected"] else "")
         click.echo(
             f"{s['source']:<18} {kind:<10} {s['pages']:>6} {a['new']:>5} {a['changed']:>8} "
-            f"{a['unchanged']:>10}  {errors}"
+            f"{a['unchanged']:>10}  {s['status']:<12} {errors}"
         )
+        if s["status"] == "interrupted":
+            click.echo(f"    interrupted ({s['interrupted_by']}): `samizdat crawl {s['source']}` resumes it")
         if s["skipped"]:
             click.echo("    skipped: " + ", ".join(f"{k} x{v}" for k, v in s["skipped"].items()))
         if s["failed"]:
@@ -194,7 +202,7 @@ def search(
     from samizdat import stages
 
     params = search_params(query, labels, source, author, date_from, date_to, sort, limit, page)
-    datadir = DataDir.open(data_dir)
+    datadir = stages.open_archive(data_dir)
     with stages.open_search(datadir) as service:
         result = service.search(params)
     if as_json:
@@ -249,7 +257,7 @@ def export(
     from samizdat import stages
 
     params = search_params(query, labels, source, author, date_from, date_to, sort or "oldest")
-    datadir = DataDir.open(data_dir)
+    datadir = stages.open_archive(data_dir)
     docs = stages.matching_documents(datadir, params)
     if fmt == "warc":
         with open(output, "wb") if output else click.get_binary_stream("stdout") as out:
@@ -314,12 +322,29 @@ def report_command(name: str, config_path: Path, data_dir: Path, as_json: bool) 
 def open_store(data_dir: Path) -> Iterator[Store | None]:
     """The data directory's store for reading, or None when nothing was crawled into it yet."""
     from archive.store import Store
+    from samizdat import stages
 
     if not (data_dir / "store.sqlite").exists():
         yield None
         return
-    with Store(DataDir.open(data_dir).store_path) as store:
+    with Store(stages.open_archive(data_dir).store_path) as store:
         yield store
+
+
+@main.command()
+@click.argument("name", required=False)
+@data_option
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000), help="Runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON object.")
+@handle_errors
+def runs(name: str | None, data_dir: Path, limit: int, as_json: bool) -> None:
+    """List the crawl runs (of source NAME, or all), newest first: status, times, pages, articles, errors."""
+    with open_store(data_dir) as store:
+        rows = [report.describe_run(run) for run in (store.runs(name, limit=limit) if store else [])]
+    if as_json:
+        click.echo(json.dumps({"runs": rows}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(report.format_runs(rows))
 
 
 host_option = click.option(
@@ -339,7 +364,9 @@ host_option = click.option(
 @handle_errors
 def serve(host: str, port: int, threads: int, config_path: Path | None, data_dir: Path) -> None:
     """Serve the web UI and the JSON API on the archive."""
-    datadir = DataDir.open(data_dir)
+    from samizdat import stages
+
+    datadir = stages.open_archive(data_dir, progress=lambda line: click.echo(line, err=True))
     if config_path is None and Path(DEFAULT_CONFIG).exists():
         config_path = Path(DEFAULT_CONFIG)
     if config_path is not None:

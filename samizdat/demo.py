@@ -36,7 +36,7 @@ def run_demo(data_dir: Path) -> None:
         config_path.write_text(
             sample_sites.sources_toml(server.urls) + "\n[settings]\nprogress_seconds = 2\n", encoding="utf-8"
         )
-        summaries = stages.crawl(datadir, load_config(config_path), [], progress=lambda s: click.echo(s, err=True))
+        summaries, _ = stages.crawl(datadir, load_config(config_path), [], progress=lambda s: click.echo(s, err=True))
     finally:
         server.stop()
     from samizdat.cli import print_summaries

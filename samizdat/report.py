@@ -14,6 +14,7 @@ from archive.crawls import (
     SHARES,
     describe_crawl,
     describe_kind,
+    describe_run,
     explain_flag,
     format_percent,
     parse_utc,
@@ -21,6 +22,8 @@ from archive.crawls import (
     summarize_crawl,
 )
 
+# Re-exported: the CLI lists runs through this module.
+__all__ = ["describe_run"]
 # Re-exported: stages.py assesses each crawl through this module, and the tests read them here.
 from archive.crawls import TEXT_MIN_CHARS as TEXT_MIN_CHARS
 from archive.crawls import assess as assess
@@ -187,3 +190,29 @@ def _minute(timestamp: str) -> str:
 
 def _second(timestamp: str) -> str:
     return parse_utc(timestamp).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# -- `samizdat runs` ------------------------------------------------------------------------------------
+
+
+def format_runs(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no crawl runs yet (samizdat crawl)"
+    lines = [
+        f"{'run':>5}  {'source':<18} {'status':<12} {'started':<20} {'time':>7} {'pages':>6} "
+        f"{'MB':>7} {'new':>5} {'changed':>7} {'unchanged':>9}  errors"
+    ]
+    for r in rows:
+        a = r["articles"]
+        duration = "-" if r["duration_seconds"] is None else f"{r['duration_seconds']}s"
+        errors = ", ".join(f"{k} x{v}" for k, v in r["errors"].items()) or "-"
+        lines.append(
+            f"{r['id']:>5}  {r['source']:<18} {r['status']:<12} {r['started_at'][:19]:<20} {duration:>7} "
+            f"{r['pages']:>6} {r['bytes_archived'] / 1e6:>7.1f} {a['new']:>5} {a['changed']:>7} "
+            f"{a['unchanged']:>9}  {errors}"
+        )
+        if r["interrupted_by"]:
+            lines.append(f"       {r['interrupted_by']}; the next `samizdat crawl {r['source']}` resumes it")
+        if r["skipped"]:
+            lines.append("       skipped: " + ", ".join(f"{k} x{v}" for k, v in r["skipped"].items()))
+    return "\n".join(lines)

@@ -5,21 +5,23 @@ The only module (with the CLI) that imports archive, crawler and search together
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from archive.config import Config, Source
+from archive.config import Config, Settings, Source
 from archive.datadir import DataDir
 from archive.document import Document
-from archive.errors import DataDirError
-from archive.extract import Facts, extract, merge_facts, read_facts, reader_for
-from archive.store import Store
-from archive.warc import iter_entries
+from archive.errors import DataDirBusy, DataDirError
+from archive.extract import Facts, merge_facts, read_facts, reader_for
+from archive.store import INTERRUPTED, Store
+from archive.warc import iter_entries, seal_leftovers
+from crawler.extraction import running_pool
 from samizdat import report
-from search import Indexer, SearchParams, SearchService
+from search import SearchParams, SearchService
+from search.catchup import catch_up
 
 Progress = Callable[[str], None]
 
@@ -28,36 +30,63 @@ def _quiet(_: str) -> None:
     pass
 
 
-def crawl(datadir: DataDir, config: Config, names: Iterable[str], progress: Progress = _quiet) -> list[dict[str, Any]]:
-    """Crawl the named sources (all when none), store their articles and update the index in place."""
+def crawl(
+    datadir: DataDir, config: Config, names: Iterable[str], progress: Progress = _quiet
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Crawl the named sources (all when none), each as a durable run: resumed when its last run was
+    interrupted. The search index follows the store while it runs. Returns the runs' summaries and the
+    signal that stopped the crawl, if one did (its documents are stored and indexed all the same)."""
     from crawler.run import run_crawl  # Scrapy and Twisted load only when a crawl runs
 
     sources = config.select(list(names))
     with datadir.writer_lock("crawl"):
+        recover(datadir, progress)
         progress(f"crawling {len(sources)} source(s) into {datadir.root}")
-        with Store(datadir.store_path) as store:
-            since = store.max_version()
-        summaries = run_crawl(datadir, sources, config.settings)
+        follow_index = partial(catch_up, datadir.store_path, datadir.index_dir)
+        summaries, signum = run_crawl(datadir, sources, config.settings, background=follow_index)
         by_name = {source.name: source for source in sources}
         with Store(datadir.store_path) as store:
             for summary in summaries:
-                report.assess(store, by_name[summary["source"]], summary)  # quality figures and drop flag
-                store.record_crawl(summary["source"], summary["started_at"], summary["finished_at"], summary)
-            with Indexer(datadir.index_dir) as indexer:
-                indexer.update(store.iter_changed_since(since))
-    return summaries
+                if summary["status"] != INTERRUPTED:
+                    report.assess(store, by_name[summary["source"]], summary)  # quality figures and drop flag
+                store.update_run(
+                    summary["run"],
+                    status=summary["status"],
+                    finished_at=summary["finished_at"],
+                    pid=None,
+                    summary=summary,
+                )
+        catch_up(datadir.store_path, datadir.index_dir, progress=progress)
+    return summaries, signum
 
 
-def reindex(datadir: DataDir, config: Config | None = None, progress: Progress = _quiet) -> dict[str, int]:
+def recover(datadir: DataDir, progress: Progress = _quiet) -> None:
+    """What a killed process left, put right before anything else writes (call it holding the writer lock):
+    WARC files still open are cut back to their last complete record and sealed, runs still marked running
+    become interrupted (the next crawl resumes them), and the index catches up with the store."""
+    for leftover in seal_leftovers(datadir.warc_dir):
+        progress(
+            f"{leftover['file']}: left open by a stopped crawl; {leftover['action']} "
+            f"({leftover['records']} complete records kept, {leftover['cut_bytes']} bytes cut)"
+        )
+    if datadir.store_path.exists():
+        with Store(datadir.store_path) as store:
+            stale = store.mark_stale_runs()
+        if stale:
+            progress(f"{stale} run(s) left running by a stopped process are marked interrupted")
+    catch_up(datadir.store_path, datadir.index_dir, progress=progress)
+
+
+def reindex(
+    datadir: DataDir, config: Config | None = None, progress: Progress = _quiet, settings: Settings | None = None
+) -> dict[str, int]:
     """Rebuild the store and the index from the WARC files alone; swap them in only when complete.
 
     Each WARC file names its source in its warcinfo record. When a sources.toml is given, its current
     definition of a source (labels, kind) wins over the one recorded at crawl time.
     """
-    files = datadir.warc_files()
-    if not files:
-        raise DataDirError(f"{datadir.root} holds no WARC files; nothing to rebuild from (run `samizdat crawl`)")
     current = {s.name: s for s in config.sources} if config else {}
+    settings = settings or (config.settings if config else Settings())
     store_tmp = datadir.root / "store.sqlite.rebuild"
     index_tmp = datadir.root / "index.rebuild"
     for path in (store_tmp, Path(f"{store_tmp}-wal"), Path(f"{store_tmp}-shm")):
@@ -65,16 +94,22 @@ def reindex(datadir: DataDir, config: Config | None = None, progress: Progress =
     shutil.rmtree(index_tmp, ignore_errors=True)
     counts = {"files": 0, "responses": 0, "articles": 0, "documents": 0}
     with datadir.writer_lock("reindex"):
+        recover(datadir, progress)  # seals the WARC files a killed crawl left open: they are read too
+        files = datadir.warc_files()
+        if not files:
+            raise DataDirError(f"{datadir.root} holds no WARC files; nothing to rebuild from (run `samizdat crawl`)")
         sources, kinds = _scan(files, current)
         facts = _facts(files, sources, kinds)
-        with Store(store_tmp) as store:
+        with Store(store_tmp) as store, running_pool(settings.workers, settings.extract_timeout_seconds) as pool:
             for number, path in enumerate(files, 1):
                 source = sources.get(path)
-                for entry in iter_entries(path, f"warc/{path.name}"):
-                    if entry.type == "response" and entry.capture is not None and source is not None:
+                if source is not None:
+                    kind = source.kind or kinds.get(source.name)
+                    captures = (
+                        e.capture for e in iter_entries(path, f"warc/{path.name}") if e.type == "response" and e.capture
+                    )
+                    for result in pool.map_extract(captures, source, kind, facts.get(source.name, {})):
                         counts["responses"] += 1
-                        kind = source.kind or kinds.get(source.name)
-                        result = extract(entry.capture, source, kind, facts.get(source.name))
                         if result.document is not None:
                             store.upsert(result.document)
                             counts["articles"] += 1
@@ -84,12 +119,11 @@ def reindex(datadir: DataDir, config: Config | None = None, progress: Progress =
                     f"{counts['articles']} articles"
                 )
             counts["documents"] = store.count()
-            with Indexer(index_tmp) as indexer:
-                # A rebuild writes everything at once: large batches in two processes, merged once.
-                indexer.update(store.iter_latest(), batch_size=5000, procs=2, multisegment=True)
-            progress(f"reindex: indexed {counts['documents']} documents")
             for row in _copy_crawl_log(datadir):
-                store.record_crawl(*row)
+                store.copy_run(row)
+        # A rebuild writes everything at once: large batches in two processes, merged once.
+        catch_up(store_tmp, index_tmp, batch_size=5000, procs=2, rebuild=True)
+        progress(f"reindex: indexed {counts['documents']} documents")
         _swap(datadir, store_tmp, index_tmp)
     return counts
 
@@ -124,13 +158,12 @@ def _facts(files: list[Path], sources: dict[Path, Source], kinds: dict[str, str]
     return facts
 
 
-def _copy_crawl_log(datadir: DataDir) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """Crawl summaries are history, not derived data: carry them over into the rebuilt store."""
+def _copy_crawl_log(datadir: DataDir) -> list[dict[str, Any]]:
+    """Crawl runs are history, not derived data: carry them over into the rebuilt store."""
     if not datadir.store_path.exists():
         return []
     with Store(datadir.store_path) as old:
-        rows = old.db.execute("SELECT source, started_at, finished_at, summary FROM crawls ORDER BY id").fetchall()
-    return [(s, a, b, json.loads(summary)) for s, a, b, summary in rows]
+        return list(reversed(old.runs(limit=-1)))
 
 
 def _swap(datadir: DataDir, store_tmp: Path, index_tmp: Path) -> None:
@@ -143,6 +176,18 @@ def _swap(datadir: DataDir, store_tmp: Path, index_tmp: Path) -> None:
         datadir.index_dir.replace(old_index)
     index_tmp.replace(datadir.index_dir)
     shutil.rmtree(old_index, ignore_errors=True)
+
+
+def open_archive(root: Path, progress: Progress = _quiet) -> DataDir:
+    """Open a data directory for reading, first putting right what a killed process left (see `recover`),
+    unless a crawl or reindex is running: that one keeps the archive right itself."""
+    datadir = DataDir.open(root)
+    try:
+        with datadir.writer_lock("recovery"):
+            recover(datadir, progress)
+    except DataDirBusy:
+        pass
+    return datadir
 
 
 def open_search(datadir: DataDir) -> SearchService:

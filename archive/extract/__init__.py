@@ -25,6 +25,7 @@ from archive.urls import normalize_url
 from archive.warc import Capture
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = ("application/atom+xml", "application/rss+xml")
 READERS: dict[str, Reader] = {
     "generic": Reader(),
     "blogger": BloggerReader(),
@@ -45,6 +46,19 @@ class Extraction:
     facts: Facts = field(default_factory=dict)  # what this page says about other pages
     needs: str | None = None  # the fact this article's reading depends on
     page: Page | None = field(default=None, repr=False)  # the parsed page, for the crawler's links
+    links: list[str] = field(default_factory=list)  # set by `detach`
+    next_pages: list[str] = field(default_factory=list)  # set by `detach`: the listing's own pagination
+    feeds: list[str] = field(default_factory=list)  # set by `detach`: the page's Atom/RSS feeds
+
+    def detach(self) -> Extraction:
+        """Keep what the crawler needs of the parsed page (its links) and drop the page itself, so that the
+        result can leave the worker process that extracted it."""
+        if self.page is not None:
+            self.links = self.page.links()
+            self.next_pages = self.page.next_pages()
+            self.feeds = [f for t in FEED_TYPES if (f := self.page.link_href("alternate", t))]
+            self.page = None
+        return self
 
 
 def reader_for(kind: str | None) -> Reader:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -75,6 +76,29 @@ class Page:
 
     def links(self) -> list[str]:
         """Absolute http(s) links of the page, in order."""
+        return [url for url, _ in self._anchors()]
+
+    def next_pages(self) -> list[str]:
+        """The links that page through this listing ("Older posts", rel=next, /page/N/): a crawl does not
+        count them as a step away from the start, so a listing of 200 pages is walked to its end."""
+        out = [href for rel in ("next", "prev") if (href := self.link_href(rel))]
+        for url, el in self._anchors():
+            rel = (el.get("rel") or "").lower().split()
+            classes = {c.lower() for c in (el.get("class") or "").split()}
+            parent_classes = (
+                set((el.getparent().get("class") or "").lower().split()) if el.getparent() is not None else set()
+            )
+            text = " ".join(el.text_content().split())
+            if (
+                {"next", "prev"} & set(rel)
+                or (classes | parent_classes) & PAGER_CLASSES
+                or PAGER_TEXT.fullmatch(text)
+                or PAGER_URL.search(urlsplit(url).path + "?" + urlsplit(url).query)
+            ):
+                out.append(url)
+        return list(dict.fromkeys(out))
+
+    def _anchors(self) -> list[tuple[str, lxml.html.HtmlElement]]:
         out = []
         for el in self.tree.iterfind(".//a[@href]"):
             href = (el.get("href") or "").strip()
@@ -82,8 +106,29 @@ class Page:
                 continue
             url = urljoin(self.url, href)
             if url.startswith(("http://", "https://")):
-                out.append(url)
+                out.append((url, el))
         return out
+
+
+# How platforms mark the links between the pages of one listing (WordPress, Blogger, common themes).
+PAGER_CLASSES = {
+    "next",
+    "prev",
+    "older",
+    "newer",
+    "nav-previous",
+    "nav-next",
+    "next-posts-link",
+    "previous-posts-link",
+    "blog-pager-older-link",
+    "blog-pager-newer-link",
+    "pagination-next",
+    "page-numbers",
+}
+PAGER_TEXT = re.compile(
+    r"(?i)(?:[«‹←]\s*)?(?:older|newer|next|previous|more)(?:\s+(?:posts|entries|articles|stories|page))?(?:\s*[»›→])?"
+)
+PAGER_URL = re.compile(r"/page/\d+/?\?|[?&](?:page|paged)=\d+")
 
 
 LAYOUT_MARKERS = ".//td//p | .//td//h1 | .//td//h2 | .//td//h3 | .//td//table | .//td//blockquote"

@@ -9,7 +9,7 @@ from urllib.parse import quote, urljoin
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.spiders.generic import DISCOVERY_PRIORITY, SourceSpider
+from crawler.spiders.generic import SourceSpider
 from crawler.traps import Trap, rule
 
 # The largest page Blogger serves for a feed; fewer requests than the default 25.
@@ -37,4 +37,4 @@ class BloggerSpider(SourceSpider):
             return
         for term in dict.fromkeys(response.xpath("/feed/entry/category/@term").getall()):
             url = urljoin(response.url, f"/feeds/posts/default/-/{quote(term)}?max-results={FEED_PAGE}")
-            yield from self.follow(url, self.parse_feed, priority=DISCOVERY_PRIORITY)
+            yield from self.follow(url, self.parse_feed, step="discovery")

@@ -21,44 +21,50 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from archive.config import Source
-from archive.extract import Facts, extract, merge_facts, reader_for
+from archive.extract import Extraction, Facts, merge_facts, reader_for
 from archive.urls import host_port, normalize_url
 from archive.warc import Capture
+from crawler.extraction import WarcPointer, extract_detached, shared_pool
+from crawler.jobstate import save_state
 from crawler.middlewares import header_pairs
 from crawler.traps import Trap, find_trap
 
-FEED_TYPES = ("application/atom+xml", "application/rss+xml")
+PARSED = ("article", "listing", "page")  # page types of captures that parsed as HTML (they have links)
 # Documents are archived (a campaign's leaflets are PDFs); images, media and assets are not followed.
 KEEP_EXTENSIONS = {"pdf", "doc", "docx", "odt", "rtf", "epub"}
 SKIP_EXTENSION = re.compile(r"\.(" + "|".join(sorted(set(IGNORED_EXTENSIONS) - KEEP_EXTENSIONS)) + r")$", re.IGNORECASE)
-DISCOVERY_PRIORITY = 10  # sitemaps and feeds before link-following: they list the articles
 
 
 class SourceSpider(Spider):
     """Walks any site; the platform spiders below add their own ways in and trap rules. A source that did
-    not name its kind starts here and takes on the platform's rules once its first page shows the kind."""
+    not name its kind starts here and takes on the platform's rules once its first page shows the kind.
+
+    What it must not forget across a kill lives in `self.state` (Scrapy's spider.state, saved in the job
+    directory by crawler.jobstate): the issue facts a magazine's indexes gave, the articles waiting for them
+    (as places in the archive), the kind it detected and, under max_pages, the URLs it asked for.
+    """
 
     name = "generic"
     kind: str | None = None
     traps: tuple[Trap, ...] = ()
 
-    def __init__(self, source: Source | None = None, url: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, source: Source | None = None, url: str | None = None, kind: str | None = None, **kwargs: Any
+    ) -> None:
         if source is None:  # `scrapy crawl generic -a url=https://...` for trying a site by hand
             if not url:
                 raise ValueError("give a source, or -a url=https://...")
             source = Source(name=host_port(url).replace(":", "-"), start_urls=(url,))
         super().__init__(name=self.name, **kwargs)
         self.source = source
-        self.kind = source.kind or type(self).kind
+        # The kind named in sources.toml, else the one detected earlier (this run, or the last finished one).
+        self.kind = source.kind or kind or type(self).kind
         self.scope = source.scope
         # Scrapy's offsite middleware then also stops redirects that leave the site.
         self.allowed_domains = sorted({d.split(":")[0] for d in self.scope})
         self.include = [re.compile(p) for p in source.include]
         self.exclude = [re.compile(p) for p in source.exclude]
-        self.facts: Facts = {}
-        self.pending: dict[str, list[Capture]] = {}  # articles waiting for a fact (their issue's date)
-        # max_pages caps the requests made, not only the responses counted: in-flight ones would overshoot.
-        self.requested: set[str] = set(source.start_urls)
+        self.state: dict[str, Any] = {}  # replaced by the saved state when the spider opens
         self.warc: Any = None  # set by the WARC recorder when the spider opens
 
     @classmethod
@@ -67,13 +73,34 @@ class SourceSpider(Spider):
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
 
+    # -- what survives a kill ------------------------------------------------------------------------------
+
+    @property
+    def facts(self) -> Facts:
+        return self.state.setdefault("facts", {})  # type: ignore[no-any-return]
+
+    @property
+    def pending(self) -> dict[str, list[WarcPointer]]:
+        """Articles waiting for a fact (their issue's date), by the place of their capture in the archive."""
+        return self.state.setdefault("pending", {})  # type: ignore[no-any-return]
+
+    @property
+    def requested(self) -> set[str]:
+        """Under max_pages: the URLs asked for, which the cap counts (in-flight ones would overshoot it)."""
+        return self.state.setdefault("requested", set(self.source.start_urls))  # type: ignore[no-any-return]
+
+    def save_state(self) -> None:
+        save_state(self)
+
     # -- discovery -------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.state.get("kind") and not self.source.kind:
+            self.kind = self.state["kind"]
         for url in self.source.start_urls:
-            yield Request(url, callback=self.parse_page, errback=self.on_error, priority=DISCOVERY_PRIORITY)
+            yield Request(url, callback=self.parse_page, errback=self.on_error, meta={"step": "start"})
         for robots in dict.fromkeys(urljoin(u, "/robots.txt") for u in self.source.start_urls):
-            yield Request(robots, callback=self.parse_robots, errback=self.on_error, priority=DISCOVERY_PRIORITY)
+            yield Request(robots, callback=self.parse_robots, errback=self.on_error, meta={"step": "discovery"})
         if self.kind:
             for request in self.platform_requests():
                 yield request
@@ -82,7 +109,7 @@ class SourceSpider(Spider):
         """The platform's structured ways in (feeds, sitemaps, APIs) at each start URL's site."""
         for base in dict.fromkeys(urljoin(u, "/") for u in self.source.start_urls):
             for path, callback in self.discovery_paths():
-                yield from self.follow(urljoin(base, path), getattr(self, callback), priority=DISCOVERY_PRIORITY)
+                yield from self.follow(urljoin(base, path), getattr(self, callback), step="discovery")
 
     @classmethod
     def discovery_paths(cls) -> tuple[tuple[str, str], ...]:
@@ -91,7 +118,7 @@ class SourceSpider(Spider):
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-            yield from self.follow(url, self.parse_sitemap, priority=DISCOVERY_PRIORITY)
+            yield from self.follow(url, self.parse_sitemap, step="discovery")
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         body = response.body
@@ -106,79 +133,118 @@ class SourceSpider(Spider):
         for entry in sitemap:
             loc = entry.get("loc", "")
             if sitemap.type == "sitemapindex":
-                yield from self.follow(loc, self.parse_sitemap, priority=DISCOVERY_PRIORITY)
+                yield from self.follow(loc, self.parse_sitemap, step="discovery")
             else:
-                yield from self.follow(loc, self.parse_page)
+                yield from self.follow(loc, self.parse_page, step="listed")
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """Atom and RSS: the entries' links, and the feed's own next page (Blogger pages its feeds)."""
         self.count("discovery/feed")
         response.selector.remove_namespaces()
         for href in response.xpath("//entry/link[@rel='alternate']/@href | //item/link/text()").getall():
-            yield from self.follow(href.strip(), self.parse_page)
+            yield from self.follow(href.strip(), self.parse_page, step="listed")
         for href in response.xpath("/feed/link[@rel='next']/@href").getall():
-            yield from self.follow(href, self.parse_feed, priority=DISCOVERY_PRIORITY)
+            yield from self.follow(href, self.parse_feed, step="discovery")
 
     # -- pages ------------------------------------------------------------------------------------
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         capture = capture_of(response)
-        result = extract(capture, self.source, self.kind, self.facts)
-        if self.kind is None and result.page is not None:
-            yield from self.adopt_kind(result.detected_kind or "generic", response.url)
-            result = extract(capture, self.source, self.kind, self.facts)
+        indexed = {key for key, fact in self.facts.items() if fact.get("index")}  # known before extracting
+        result = await self.read(capture)
+        if self.kind is None and result.page_type in PARSED:
+            for request in self.adopt_kind(result.detected_kind or "generic", response.url):
+                yield request
+            result = await self.read(capture)
+        if result.page_type == "error" and result.reason.startswith("extract_"):
+            self.count(f"errors/{result.reason}")
+            return
         for key in merge_facts(self.facts, result.facts):
-            yield from self.read_pending(key)
+            self.save_state()
+            async for document in self.read_pending(key):
+                yield document
         needs = result.needs if reader_for(self.kind).offers_facts else None
+        if result.page_type == "article" and needs and needs not in indexed and self.facts.get(needs, {}).get("index"):
+            result = await self.read(capture)  # its issue index was read while this page was being extracted
         if result.page_type == "article" and needs and not self.facts.get(needs, {}).get("index"):
-            # Its issue index has not been read: hold the article until it is, and fetch it now.
-            self.pending.setdefault(needs, []).append(capture)
-            yield from self.follow(urljoin(response.url, "."), self.parse_page, priority=DISCOVERY_PRIORITY)
+            # Its issue index has not been read: hold the article until it is, and fetch the index now.
+            self.pending.setdefault(needs, []).append(self.pointer(capture))
+            self.save_state()
+            for request in self.follow(urljoin(response.url, "."), self.parse_page, step="discovery"):
+                yield request
             result.document = None
         if result.document is not None:
             yield result.document
         elif result.page_type != "article":
             self.count(f"pages/{result.page_type}")
-        if result.page is None:
+        if result.page_type not in PARSED:
             return
-        for feed_type in FEED_TYPES:
-            feed = result.page.link_href("alternate", feed_type)
-            if feed:
-                yield from self.follow(feed, self.parse_feed, priority=DISCOVERY_PRIORITY)
-        for url in result.page.links():
-            yield from self.follow(url, self.parse_page)
+        step = "listed" if response.meta.get("step") == "start" else "link"
+        for feed in result.feeds:
+            for request in self.follow(feed, self.parse_feed, step="discovery"):
+                yield request
+        next_pages = set(result.next_pages)
+        for url in result.links:
+            for request in self.follow(url, self.parse_page, step="next_page" if url in next_pages else step):
+                yield request
 
-    def read_pending(self, key: str) -> Iterator[Any]:
-        for capture in self.pending.pop(key, []):
-            result = extract(capture, self.source, self.kind, self.facts)
+    async def read(self, capture: Capture | WarcPointer) -> Extraction:
+        """archive.extract in the worker pool (in-process when the spider runs on its own)."""
+        pool = shared_pool()
+        if pool is None:
+            return extract_detached(capture, self.source, self.kind, self.facts)
+        return await pool.extract(capture, self.source, self.kind, self.facts)
+
+    def pointer(self, capture: Capture) -> WarcPointer:
+        return (self.crawler.settings.get("SAMIZDAT_DATA_DIR", ""), capture.warc_file, capture.warc_offset)
+
+    async def read_pending(self, key: str) -> AsyncIterator[Any]:
+        for pointer in self.pending.get(key, []):
+            result = await self.read(pointer)
             if result.document is not None:
                 yield result.document
+        # Forgotten only once read: a kill before this line reads them again after the restart.
+        self.pending.pop(key, None)
+        self.save_state()
 
     def on_idle(self) -> None:
-        """Articles whose issue index never came (a 404) are read with what is known, before closing."""
-        if self.pending:
+        """Articles whose issue index never came (a 404) are read with what is known, before closing; not
+        when the crawl is being stopped: they wait in the job state for the resumed run."""
+        if self.pending and not self.draining():
             self.crawler.engine.crawl(Request("data:,", callback=self.flush_pending, dont_filter=True))
             raise DontCloseSpider
 
-    def flush_pending(self, response: Response) -> Iterator[Any]:
+    def draining(self) -> bool:
+        scheduler = getattr(getattr(self.crawler.engine, "_slot", None), "scheduler", None)
+        return bool(getattr(scheduler, "draining", None))
+
+    async def flush_pending(self, response: Response) -> AsyncIterator[Any]:
         for key in list(self.pending):
-            yield from self.read_pending(key)
+            async for document in self.read_pending(key):
+                yield document
 
     def adopt_kind(self, kind: str, url: str) -> Iterator[Request]:
         """The first HTML page decides the kind of a source that did not name one; the archive records
-        it, so that a reindex reads the pages the same way."""
+        it, so that a reindex reads the pages the same way, and the job state, so that a resumed run
+        builds the platform's spider from the start (its queued requests name the platform's callbacks)."""
         self.kind = kind
         # The platform spiders add methods and class attributes only, never instance state, so the
         # spider can become one mid-crawl: its queue, stats and archive carry on unchanged.
         self.__class__ = SPIDERS_BY_KIND.get(kind, SourceSpider)
         self.crawler.stats.set_value("samizdat/kind_detected", kind)
+        self.state["kind"] = kind
+        self.save_state()
         if self.warc is not None:
             self.warc.write_metadata(url, {"samizdat-source": self.source.name, "detected-kind": kind})
         yield from self.platform_requests()
 
     # -- scope --------------------------------------------------------------------------------------
 
-    def follow(self, url: str, callback: Any, priority: int = 0) -> Iterator[Request]:
+    def follow(self, url: str, callback: Any, step: str = "link") -> Iterator[Request]:
+        """A request for `url`, unless a limit leaves it out (counted by reason). `step` says how it was
+        found, which decides its place in the queue (crawler.middlewares.DistanceMiddleware): `discovery`
+        (sitemaps, feeds, APIs), `listed` (what those list, and the start page's links), `next_page` (the
+        next page of a listing: no step further from the start) or `link`."""
         if not url.startswith(("http://", "https://")):
             return
         url = normalize_url(url)
@@ -191,7 +257,7 @@ class SourceSpider(Spider):
         if reason:
             self.count(f"skipped/{reason}")
             return
-        yield Request(url, callback=callback, errback=self.on_error, priority=priority)
+        yield Request(url, callback=callback, errback=self.on_error, meta={"step": step})
 
     def skip_reason(self, url: str) -> str | None:
         parts = urlsplit(url)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.spiders.generic import DISCOVERY_PRIORITY, SourceSpider
+from crawler.spiders.generic import SourceSpider
 from crawler.traps import Trap, rule
 
 API_PAGE = 100  # the REST API's largest page
@@ -45,7 +45,7 @@ class WordPressSpider(SourceSpider):
             return
         for post in posts if isinstance(posts, list) else []:
             if isinstance(post, dict) and isinstance(post.get("link"), str):
-                yield from self.follow(post["link"], self.parse_page)
+                yield from self.follow(post["link"], self.parse_page, step="listed")
         parts = urlsplit(response.url)
         query = dict(parse_qsl(parts.query))
         page = int(query.get("page", "1"))
@@ -53,4 +53,4 @@ class WordPressSpider(SourceSpider):
         if page < total:
             query["page"] = str(page + 1)
             url = urlunsplit((*parts[:3], urlencode(query), ""))
-            yield from self.follow(url, self.parse_api, priority=DISCOVERY_PRIORITY)
+            yield from self.follow(url, self.parse_api, step="discovery")

@@ -1,0 +1,120 @@
+"""Extraction beside the reactor: a pool of worker processes runs `archive.extract` on every core, each page
+under a deadline, while Scrapy's event loop goes on fetching. The crawl and `samizdat reindex` share it.
+
+pebble's pool is used because it can stop one page that runs past its deadline (it ends that worker and
+starts another); the standard library's pool cannot. Workers come from a fork server started before the
+reactor, so they never inherit its threads or open files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, TimeoutError
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+from archive.config import Source
+from archive.extract import Extraction, Facts, extract
+from archive.urls import normalize_url
+from archive.warc import Capture, read_capture
+
+logger = logging.getLogger(__name__)
+
+_pool: ExtractionPool | None = None
+
+
+class ExtractionPool:
+    def __init__(self, workers: int, timeout_seconds: float) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.timeout_seconds = timeout_seconds
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["archive.extract", "crawler.extraction"])
+        self.pool = ProcessPool(max_workers=self.workers, context=context)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, timeout: float | None = -1.0) -> Future[Any]:
+        """Run fn(*args) in a worker; `timeout` -1 means the per-page deadline, None no deadline."""
+        deadline = self.timeout_seconds if timeout == -1.0 else timeout
+        return self.pool.schedule(fn, args=list(args), timeout=deadline)
+
+    async def extract(
+        self, capture: Capture | WarcPointer, source: Source, kind: str | None, facts: Facts
+    ) -> Extraction:
+        """The extraction of one capture, awaited without blocking the reactor."""
+        future = self.submit(extract_detached, capture, source, kind, facts)
+        with suppress(TimeoutError, ProcessExpired):  # _result tells them
+            await asyncio.wrap_future(future)
+        return self._result(capture, future)
+
+    def map_extract(
+        self, captures: Iterable[Capture], source: Source, kind: str | None, facts: Facts
+    ) -> Iterator[Extraction]:
+        """Extract many captures on every worker (a reindex), yielding the results in the captures' order.
+        A few tasks per worker are in flight at once, so memory stays bounded whatever the archive's size."""
+        window: deque[tuple[Capture, Future[Any]]] = deque()
+        for capture in captures:
+            window.append((capture, self.submit(extract_detached, capture, source, kind, facts)))
+            if len(window) >= 4 * self.workers:
+                yield self._result(*window.popleft())
+        while window:
+            yield self._result(*window.popleft())
+
+    def _result(self, capture: Capture, future: Future[Any]) -> Extraction:
+        try:
+            result: Extraction = future.result()
+        except TimeoutError:
+            logger.warning("%s: extraction ran past its %g s deadline", describe(capture), self.timeout_seconds)
+            return failed(capture, "extract_timeout")
+        except ProcessExpired as exc:
+            logger.warning("%s: the extraction worker died (%s)", describe(capture), exc)
+            return failed(capture, "extract_worker_died")
+        return result
+
+    def close(self) -> None:
+        self.pool.close()
+        self.pool.join(timeout=30)
+        self.pool.stop()
+
+
+WarcPointer = tuple[str, str, int]  # (data directory, warc_file, offset): a capture to read back in the worker
+
+
+def extract_detached(capture: Capture | WarcPointer, source: Source, kind: str | None, facts: Facts) -> Extraction:
+    """What a worker runs: read the capture (given, or from the archive), extract it, keep its links."""
+    if isinstance(capture, tuple):
+        root, warc_file, offset = capture
+        capture = read_capture(Path(root), warc_file, offset)
+    return extract(capture, source, kind, facts).detach()
+
+
+def failed(capture: Capture | WarcPointer, reason: str) -> Extraction:
+    """An extraction that did not finish: counted under errors/<reason>; the capture stays archived."""
+    return Extraction("error", describe(capture), reason)
+
+
+def describe(capture: Capture | WarcPointer) -> str:
+    return normalize_url(capture.url) if isinstance(capture, Capture) else f"{capture[1]}@{capture[2]}"
+
+
+@contextmanager
+def running_pool(workers: int, timeout_seconds: float) -> Iterator[ExtractionPool]:
+    """The process-wide pool, for as long as a crawl or a reindex runs."""
+    global _pool
+    _pool = ExtractionPool(workers, timeout_seconds)
+    try:
+        yield _pool
+    finally:
+        _pool.close()
+        _pool = None
+
+
+def shared_pool() -> ExtractionPool | None:
+    """The running pool, or None (a spider started by hand with `scrapy crawl` extracts in-process)."""
+    return _pool

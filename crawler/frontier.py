@@ -1,0 +1,216 @@
+"""The durable frontier: a Scrapy scheduler whose queue, seen set and in-flight requests live in one SQLite file
+in the job directory (JOBDIR), so a crawl killed with `kill -9` resumes where it stopped.
+
+Scrapy's own disk queues (queuelib) save their bookkeeping (`active.json`, the queue heads) only on a clean
+close, and its dupefilter file is buffered: after a kill they lose or repeat requests. Here every enqueue is one
+SQLite transaction that marks the URL seen and queues it together, and a request taken from the queue stays in
+the file, marked in flight, until the engine has finished with it (downloaded, archived, its callback's links
+queued and its items stored). A restart puts in-flight requests back in the queue; the WARC replay middleware
+then answers those already archived from the archive, so at most the requests that were on the wire are
+fetched again.
+
+It implements Scrapy's scheduler interface only, so a shared queue (scrapy-redis's scheduler) can replace it
+through the SCHEDULER setting without touching the spiders.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.core.scheduler import BaseScheduler
+from scrapy.crawler import Crawler
+from scrapy.utils.job import job_dir
+from scrapy.utils.request import request_from_dict
+
+logger = logging.getLogger(__name__)
+
+FILE_NAME = "frontier.sqlite"
+QUEUED, IN_FLIGHT = 0, 1
+CHECKPOINT_SECONDS = 1.0  # how often finished in-flight requests are cleared (more often costs writes)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen (fp TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    priority INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    request BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queue_next ON queue(state, priority DESC, id);
+"""
+
+
+class DurableScheduler(BaseScheduler):
+    def __init__(self, crawler: Crawler, jobdir: str | None) -> None:
+        self.crawler = crawler
+        self.path = Path(jobdir, FILE_NAME) if jobdir else None
+        self.db: sqlite3.Connection | None = None
+        self.spider: Spider | None = None
+        self.queued = 0
+        self.in_flight: dict[int, Request] = {}
+        self.memory: list[Request] = []  # requests that cannot be serialized (none of ours; a safety net)
+        self.draining: str | None = None  # why the crawl is winding down: nothing new is handed out
+        self._checked_at = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DurableScheduler:
+        return cls(crawler, job_dir(crawler.settings))
+
+    # -- Scrapy's scheduler interface -------------------------------------------------------------------
+
+    def open(self, spider: Spider) -> None:
+        self.spider = spider
+        self.db = self._connect()
+        with self.db:
+            # Requests that were in flight when the last process stopped are due again.
+            resumed = self.db.execute("UPDATE queue SET state = ? WHERE state = ?", (QUEUED, IN_FLIGHT)).rowcount
+        self.queued = int(self.db.execute("SELECT COUNT(*) FROM queue").fetchone()[0])
+        if self.queued:
+            logger.info("resuming: %d requests queued (%d were in flight)", self.queued, resumed)
+        self._stats("samizdat/frontier/resumed_in_flight", resumed)
+        self._stats("samizdat/frontier/resumed_queued", self.queued - resumed)
+
+    def close(self, reason: str) -> None:
+        if self.db is None:
+            return
+        self.checkpoint(force=True)
+        self.db.close()
+        self.db = None
+
+    def has_pending_requests(self) -> bool:
+        return not self.draining and (self.queued > 0 or bool(self.memory))
+
+    def enqueue_request(self, request: Request) -> bool:
+        assert self.db is not None
+        fingerprint = self.crawler.request_fingerprinter.fingerprint(request).hex()  # type: ignore[union-attr]
+        try:
+            blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
+        except (ValueError, TypeError, AttributeError, pickle.PicklingError):
+            blob = None
+        with self.db:
+            if not request.dont_filter:
+                cursor = self.db.execute("INSERT OR IGNORE INTO seen (fp) VALUES (?)", (fingerprint,))
+                if cursor.rowcount == 0:
+                    self._stats("samizdat/frontier/duplicates")
+                    return False
+            if blob is not None:
+                self.db.execute(
+                    "INSERT INTO queue (priority, state, request) VALUES (?, ?, ?)", (request.priority, QUEUED, blob)
+                )
+                self.queued += 1
+        if blob is None:
+            self.memory.append(request)
+            self._stats("scheduler/unserializable")
+        self._stats("scheduler/enqueued")
+        return True
+
+    def next_request(self) -> Request | None:
+        self.checkpoint()
+        if self.draining:
+            return None
+        if self.memory:
+            return self.memory.pop(0)
+        assert self.db is not None
+        while self.queued:
+            with self.db:
+                row = self.db.execute(
+                    "SELECT id, request FROM queue WHERE state = ? ORDER BY priority DESC, id LIMIT 1", (QUEUED,)
+                ).fetchone()
+                if row is None:
+                    self.queued = 0
+                    return None
+                self.db.execute("UPDATE queue SET state = ? WHERE id = ?", (IN_FLIGHT, row[0]))
+            self.queued -= 1
+            try:
+                request = request_from_dict(pickle.loads(row[1]), spider=self.spider)  # our own file: trusted
+            except Exception as exc:  # a callback renamed since the request was queued, a damaged row
+                logger.warning("dropping a queued request that no longer loads: %s", exc)
+                self._stats("samizdat/frontier/unloadable")
+                self._finish([row[0]])
+                continue
+            self.in_flight[row[0]] = request
+            self._stats("scheduler/dequeued")
+            return request
+        return None
+
+    def __len__(self) -> int:
+        return self.queued + len(self.memory)
+
+    # -- ours ---------------------------------------------------------------------------------------------
+
+    def drain(self, reason: str) -> None:
+        """Hand out nothing more: the engine finishes what is in flight, then goes idle and closes. The queue
+        stays in the file for the next run."""
+        self.draining = self.draining or reason
+
+    def checkpoint(self, force: bool = False) -> None:
+        """Forget the in-flight requests the engine has finished with: their response is archived, their
+        links queued and their items stored. Requests still in the engine stay marked, to be redone after
+        a kill."""
+        now = time.monotonic()
+        if not self.in_flight or (not force and now - self._checked_at < CHECKPOINT_SECONDS):
+            return
+        self._checked_at = now
+        busy = engine_in_progress(self.crawler)
+        if busy is None:
+            return  # cannot tell: keep them all (a restart replays them from the archive)
+        done = [rid for rid, request in self.in_flight.items() if request not in busy]
+        self._finish(done)
+
+    def _finish(self, ids: list[int]) -> None:
+        if not ids or self.db is None:
+            return
+        with self.db:
+            self.db.executemany("DELETE FROM queue WHERE id = ?", [(rid,) for rid in ids])
+        for rid in ids:
+            self.in_flight.pop(rid, None)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path is None:
+            return _open(":memory:")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = _open(str(self.path))
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+            return db
+        except sqlite3.DatabaseError as exc:
+            # A damaged frontier is set aside, never a crash loop: the crawl starts its walk again and the
+            # replay middleware answers every page this run archived from the WARC files.
+            aside = self.path.with_name(f"{FILE_NAME}.damaged-{int(time.time())}")
+            logger.warning("job state %s is damaged (%s); set aside as %s, rebuilding", self.path, exc, aside.name)
+            for suffix in ("", "-wal", "-shm"):
+                src = Path(f"{self.path}{suffix}")
+                if src.exists():
+                    src.replace(Path(f"{aside}{suffix}"))
+            self._stats("samizdat/frontier/rebuilt")
+            return _open(str(self.path))
+
+    def _stats(self, key: str, count: int = 1) -> None:
+        if self.crawler.stats is not None and count:
+            self.crawler.stats.inc_value(key, count)
+
+
+def _open(path: str) -> sqlite3.Connection:
+    # The default isolation level: `with db:` is one transaction (mark seen + queue, or take + mark in flight).
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL: a commit survives the process being killed (the OS has it); only a power cut can lose the last few.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def engine_in_progress(crawler: Crawler) -> Any:
+    """The requests the engine is still working on (downloading or scraping, items included), or None.
+
+    Scrapy keeps them in its engine slot until the callback's output has been handled; it offers no signal
+    for that moment, so we look at the slot, and fall back to "everything is still busy" if it changes."""
+    slot = getattr(crawler.engine, "_slot", None)
+    return getattr(slot, "inprogress", None)
