@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -70,6 +71,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _SiteServer
     protocol_version = "HTTP/1.1"
     arrived = 0.0
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no small write waits for an ACK
 
     def parse_request(self) -> bool:
         self.arrived = time.time()  # the request line is in; this is as early as a request is known
@@ -138,9 +143,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(len(response.body)))
             for name, value in response.headers.items():
                 self.send_header(name, value)
-            self.end_headers()
+            # Head and body in one write, as a real server sends them: written apart, Nagle's algorithm
+            # holds the body back until the client's delayed ACK of the head, 40 ms per keep-alive request.
+            self._headers_buffer.append(b"\r\n")
             if sends_body:
-                self.wfile.write(response.body)
+                self._headers_buffer.append(response.body)
+            self.flush_headers()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout on the slow post, say)
 
