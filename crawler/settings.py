@@ -17,6 +17,17 @@ REDIRECT_ENABLED = True
 METAREFRESH_ENABLED = True
 HTTPERROR_ALLOW_ALL = False
 
+# Politeness (crawler/politeness.py): one gate per host shared by every source of the process, spaced from
+# the previous response by the larger of the sources' SAMIZDAT_DELAY (seconds, set per source) and the
+# robots.txt Crawl-delay. Scrapy's own start-to-start delay and its jitter are off: they would add to it.
+SAMIZDAT_DELAY = 0.0
+DOWNLOAD_DELAY = 0
+DOWNLOAD_DELAY_JITTER = 0
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.politeness.PoliteDownloadHandler",
+    "https": "crawler.politeness.PoliteDownloadHandler",
+}
+
 DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader: it sees every raw response (redirects, errors, retried 5xx, compressed
     # bodies) before any other middleware changes or drops it.

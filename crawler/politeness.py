@@ -1,0 +1,165 @@
+"""Politeness across sources: one gate per host for the whole crawl process.
+
+Scrapy spaces requests start-to-start, per crawler, with random jitter, and ignores robots.txt `Crawl-delay`.
+samizdat runs one crawler per source in one process, so two sources on one site would each keep their own
+pace, and a slow response followed by network or CPU jitter can bring two requests closer than the delay
+at the server. Here every http(s) request passes a per-host gate inside the download handler, at send time:
+redirect hops, retries and robots.txt fetches pass it too, and the download timeout does not count the wait.
+
+When a host's delay is above zero, one request at a time goes to it and the next one is sent no earlier
+than `delay` after the previous one completed (response or failure). That is causal, so the server sees
+the same spacing whatever the load. A host's delay is the largest `SAMIZDAT_DELAY` of the crawlers that
+have sent to it and its robots.txt `Crawl-delay` for our user agent, read by the handler as the file
+arrives. A delay of zero means no gate at all, except that nothing else goes to a host while its
+robots.txt is being fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import weakref
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.misc import build_from_crawler, load_object
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_key(url: str) -> str:
+    """host:port, the default port spelled out, so that `http://a/` and `http://a:80/` share one gate."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or DEFAULT_PORTS.get(parts.scheme, 0)}"
+
+
+class HostGate:
+    """Who may send to one host, and when. Delays only ever grow: once a host is gated it stays gated."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.source_delay = 0.0
+        self.crawl_delay = 0.0
+        self.in_flight = 0
+        self.robots_in_flight = 0
+        self.last_done = -math.inf  # event-loop time the last request to the host completed
+        self.turn = asyncio.Lock()  # asyncio's Lock is FIFO: waiting requests keep Scrapy's order
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    @property
+    def delay(self) -> float:
+        return max(self.source_delay, self.crawl_delay)
+
+    def gated(self) -> bool:
+        # While a robots.txt is out its Crawl-delay is unknown, so nothing else goes to the host, even from
+        # another source with no delay of its own.
+        return self.delay > 0 or self.robots_in_flight > 0
+
+    def raise_crawl_delay(self, seconds: float) -> None:
+        if seconds > self.crawl_delay:
+            self.crawl_delay = seconds
+            logger.info("robots.txt Crawl-delay %.3g s applies to %s", seconds, self.host)
+
+    async def enter(self, robots: bool) -> float:
+        """Wait for this host's turn and take it; returns the seconds spent waiting (0.0 if none)."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        waited = False
+        if self.gated():
+            waited = self.turn.locked()
+            async with self.turn:
+                # Re-checked after every wake-up: requests sent before the host was gated may still be out,
+                # and a robots.txt read meanwhile may have raised the delay.
+                while self.gated():
+                    if self.in_flight:
+                        waited = True
+                        await self.idle.wait()
+                        continue
+                    remaining = self.last_done + self.delay - loop.time()
+                    if remaining <= 0:  # asyncio may wake a timer a little early: never send on that
+                        break
+                    waited = True
+                    await asyncio.sleep(remaining)
+        self.in_flight += 1
+        self.robots_in_flight += robots
+        self.idle.clear()
+        return loop.time() - start if waited else 0.0
+
+    def leave(self, robots: bool) -> None:
+        self.in_flight -= 1
+        self.robots_in_flight -= robots
+        self.last_done = asyncio.get_running_loop().time()
+        if not self.in_flight:
+            self.idle.set()
+
+
+def is_robots_txt(request: Request) -> bool:
+    """The robots.txt fetch, or a redirect hop of it."""
+    first_url: str = (request.meta.get("redirect_urls") or [request.url])[0]
+    return urlsplit(first_url).path == "/robots.txt"
+
+
+# One registry per event loop, which in a crawl process is one per process (Twisted's reactor runs once);
+# keying by loop keeps a gate's Lock and clock from ever meeting a different loop.
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, HostGate]] = weakref.WeakKeyDictionary()
+
+
+def gate_for(url: str) -> HostGate:
+    gates = _gates.setdefault(asyncio.get_running_loop(), {})
+    key = host_key(url)
+    if key not in gates:
+        gates[key] = HostGate(key)
+    return gates[key]
+
+
+class PoliteDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 handler behind the host gate. Wants `DOWNLOAD_DELAY = 0` (Scrapy's own spacing
+    would add to ours) and reads this crawler's delay from `SAMIZDAT_DELAY` (float seconds)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        settings = crawler.settings
+        self.delay = settings.getfloat("SAMIZDAT_DELAY")
+        self.obey_robots = settings.getbool("ROBOTSTXT_OBEY")
+        self.robots_user_agent: str | None = settings.get("ROBOTSTXT_USER_AGENT")
+        self.default_user_agent: str = settings.get("USER_AGENT")
+        self.robots_parser: type[RobotParser] = load_object(settings["ROBOTSTXT_PARSER"])
+
+    async def download_request(self, request: Request) -> Response:
+        gate = gate_for(request.url)
+        gate.source_delay = max(gate.source_delay, self.delay)
+        robots = is_robots_txt(request)
+        self.count_wait(await gate.enter(robots))
+        try:
+            response = await super().download_request(request)
+            # Read here, before the gate reopens, so that the very next request to the host (from any
+            # crawler) already waits for it; RobotsTxtMiddleware parses the file only later.
+            if robots and self.obey_robots and 200 <= response.status < 300:
+                self.register_crawl_delay(request, response)
+            return response
+        finally:
+            gate.leave(robots)
+
+    def register_crawl_delay(self, request: Request, response: Response) -> None:
+        parser = build_from_crawler(self.robots_parser, self.crawler, response.body)
+        user_agent = self.robots_user_agent or request.headers.get(b"User-Agent") or self.default_user_agent
+        seconds = parser.crawl_delay(user_agent)
+        if seconds:
+            # Every hop's host: after an http -> https redirect the pages are fetched where robots.txt lives.
+            for url in [*request.meta.get("redirect_urls", []), request.url]:
+                gate_for(url).raise_crawl_delay(seconds)
+
+    def count_wait(self, seconds: float) -> None:
+        stats: Any = self.crawler.stats
+        if seconds and stats is not None:
+            stats.inc_value("samizdat/politeness/waits")
+            stats.max_value("samizdat/politeness/max_wait_seconds", round(seconds, 3))
