@@ -32,8 +32,21 @@ DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader: it sees every raw response (redirects, errors, retried 5xx, compressed
     # bodies) before any other middleware changes or drops it.
     "crawler.middlewares.WarcRecorderMiddleware": 950,
+    # A resumed run answers what it already archived from its WARC files (only when resuming).
+    "crawler.middlewares.ReplayMiddleware": 940,
+}
+# The frontier (queue, seen set, in-flight requests) in one SQLite file under JOBDIR: survives kill -9.
+SCHEDULER = "crawler.frontier.DurableScheduler"
+SPIDER_MIDDLEWARES = {
+    # Replaced by our DistanceMiddleware: listed URLs first, pagination is no step away from the start.
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "crawler.middlewares.DistanceMiddleware": 900,
 }
 ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
-EXTENSIONS = {"crawler.progress.Progress": 500}
+EXTENSIONS = {
+    "crawler.progress.Progress": 500,
+    "scrapy.extensions.spiderstate.SpiderState": None,
+    "crawler.jobstate.DurableSpiderState": 0,
+}
 
 LOG_LEVEL = "INFO"

@@ -1,0 +1,172 @@
+"""The crawl as a durable job: killed with SIGKILL at several points, stopped with Ctrl-C, its job state damaged,
+it resumes and ends with exactly what an uninterrupted crawl exports; its runs are history."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.warc import verify_warc
+from tests.conftest import export_records, run_cli, write_config
+
+# Scrapy's CONCURRENT_REQUESTS: each source's downloader holds at most this many requests at once, from
+# sending them until their response has passed the WARC recorder. Only those can be lost by a kill.
+CONCURRENCY = 16
+
+
+def start_crawl(config: Path, data: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "samizdat", "crawl", "--config", str(config), "--data", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: the kill takes its workers too, as a reboot would
+    )
+
+
+def wait_for(condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def comparable(records: list[dict]) -> dict[str, tuple]:
+    """What an export says of each article, without where and when it was captured."""
+    assert len(records) == len({r["id"] for r in records}), "duplicate ids"
+    return {
+        r["id"]: (r["url"], r["title"], r["published"], r["author"], tuple(r["labels"]), r["text"]) for r in records
+    }
+
+
+def search_total(data: Path) -> int:
+    result = run_cli("search", "--json", "--data", data)
+    assert result.returncode == 0, result.stderr
+    return int(json.loads(result.stdout)["total"])
+
+
+def runs(data: Path) -> list[dict]:
+    result = run_cli("runs", "--json", "--data", data)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["runs"]
+
+
+def check_archive(data: Path) -> None:
+    warcs = sorted((data / "warc").iterdir())
+    assert warcs and not [p for p in warcs if p.name.endswith(".open")]
+    for path in warcs:
+        assert verify_warc(path) > 0  # every record reads to its end
+        check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(path)], capture_output=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.fixture(scope="module")
+def reference(crawl) -> dict[str, tuple]:
+    """The export of the session's uninterrupted crawl of the same sites."""
+    return comparable(export_records(crawl.data))
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        pytest.param(lambda log, data: len(log()) >= 8, id="early"),
+        pytest.param(lambda log, data: len(log()) >= 90, id="mid-crawl"),
+        pytest.param(lambda log, data: any("aquifer-map" in r["path"] for r in log()), id="multi-megabyte-record"),
+        pytest.param(lambda log, data: (data / "index" / "watermark.json").exists(), id="index-commit"),
+    ],
+)
+def test_a_killed_crawl_resumes_and_ends_as_an_uninterrupted_one(sample_sites, tmp_path, reference, when):
+    config = write_config(tmp_path / "sources.toml", sample_sites)
+    data = tmp_path / "data"
+    before = len(sample_sites.requests())
+
+    def log() -> list[dict]:
+        return sample_sites.requests()[before:]
+
+    process = start_crawl(config, data)
+    wait_for(lambda: when(log, data) or process.poll() is not None)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    first = {(r["site"], r["path"]) for r in log() if not r["path"].endswith("robots.txt")}
+
+    middle = len(sample_sites.requests())
+    result = run_cli("crawl", "--config", config, "--data", data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    second = {(r["site"], r["path"]) for r in sample_sites.requests()[middle:] if not r["path"].endswith("robots.txt")}
+
+    check_archive(data)
+    exported = comparable(export_records(data))
+    assert exported == reference
+    assert search_total(data) == len(exported)
+    refetched = first & second
+    for site in sample_sites.urls:
+        again = sorted(path for name, path in refetched if name == site)
+        assert len(again) <= CONCURRENCY, (site, again)
+    latest = {r["source"]: r for r in reversed(runs(data))}
+    assert {r["status"] for r in latest.values()} == {"finished"}
+
+
+def test_ctrl_c_stops_gracefully_and_the_next_crawl_completes(sample_sites, tmp_path, reference):
+    config = write_config(tmp_path / "sources.toml", sample_sites)
+    data = tmp_path / "data"
+    before = len(sample_sites.requests())
+    process = start_crawl(config, data)
+    wait_for(lambda: len(sample_sites.requests()) - before >= 40 or process.poll() is not None)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, out + err
+    assert "interrupted" in out
+    interrupted = [r for r in runs(data) if r["status"] == "interrupted"]
+    assert interrupted and all("SIGINT" in r["interrupted_by"] for r in interrupted)
+    # What was stored before the stop is searchable, and no WARC file was left open.
+    stored = len(export_records(data))
+    assert stored > 0 and search_total(data) == stored
+    assert not list((data / "warc").glob("*.open"))
+
+    result = run_cli("crawl", "--config", config, "--data", data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert comparable(export_records(data)) == reference
+    # The interrupted runs were resumed (same run ids), not started again, and none is a QA baseline.
+    finished = runs(data)
+    assert {r["id"] for r in interrupted} <= {r["id"] for r in finished if r["status"] == "finished"}
+    assert all(r["sessions"] >= 2 for r in finished if r["id"] in {i["id"] for i in interrupted})
+
+
+def test_damaged_job_state_and_index_are_rebuilt(sample_sites, tmp_path, reference):
+    config = write_config(tmp_path / "sources.toml", sample_sites)
+    data = tmp_path / "data"
+    before = len(sample_sites.requests())
+    process = start_crawl(config, data)
+    wait_for(lambda: len(sample_sites.requests()) - before >= 60 or process.poll() is not None)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    for frontier in (data / "jobs").glob("*/frontier.sqlite"):
+        with open(frontier, "r+b") as fh:  # a truncated queue file
+            fh.truncate(max(0, frontier.stat().st_size // 3))
+    for toc in (data / "index").glob("_MAIN_*.toc"):
+        toc.unlink()  # a missing index table of contents
+
+    result = run_cli("crawl", "--config", config, "--data", data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    check_archive(data)
+    exported = comparable(export_records(data))
+    assert exported == reference
+    assert search_total(data) == len(exported)
+
+
+def test_runs_are_listed_with_their_figures(crawl):
+    listed = runs(crawl.data)
+    assert {r["source"] for r in listed} == {"steppe-notes", "tenants-voice", "red-lantern", "field-notes"}
+    for run in listed:
+        assert run["status"] == "finished" and run["finished_at"] and run["sessions"] == 1
+        assert run["pages"] > 0 and run["bytes_archived"] > 0 and run["warc_files"]
+        assert set(run["articles"]) == {"new", "changed", "unchanged"}
+    text = run_cli("runs", "tenants-voice", "--data", crawl.data)
+    assert text.returncode == 0 and "tenants-voice" in text.stdout and "steppe-notes" not in text.stdout
