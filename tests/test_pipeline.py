@@ -203,7 +203,7 @@ def test_a_killed_crawl_loses_no_archived_response_and_a_second_writer_is_refuse
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and sum(p.stat().st_size for p in data.glob("warc/*.warc.gz*")) < 60_000:
+        while time.monotonic() < deadline and sum(p.stat().st_size for p in data.glob("warc/*.warc.gz*")) < 250_000:
             time.sleep(0.2)
         one_line_error(run_cli("crawl", "--config", config, "--data", data), "is busy", "samizdat crawl")
     finally:

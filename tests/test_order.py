@@ -1,0 +1,55 @@
+"""The frontier's order on a site built to trap a depth-first crawler: a sitemap listing every article, a
+200-page "Older posts" listing, and article pages full of links to missing pages. Every article is archived in
+about articles x delay, before the dead links are walked; the listing is walked to its end whatever the depth
+limit; robots.txt comes first and the delay holds between every two requests."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+from samizdat.sample_sites import sources_toml
+from tests.conftest import export_records
+from tests.helpers import serve_sample_sites
+
+ARTICLES, PER_PAGE, DEAD_LINKS, DELAY = 400, 2, 4, 0.02
+LISTING_PAGES = ARTICLES // PER_PAGE
+
+
+def test_listed_articles_come_before_dead_links_and_long_listings_are_walked_to_the_end(tmp_path):
+    options = ["--sites", "campaign", "--campaign-articles", str(ARTICLES), "--campaign-per-page", str(PER_PAGE)]
+    options += ["--campaign-dead-links", str(DEAD_LINKS)]
+    with serve_sample_sites(tmp_path / "server", *options) as sites:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            sources_toml(sites.urls, sites=("campaign",), delay=DELAY)
+            # A small depth limit: the 200 listing pages are one step from the start, not 200.
+            + "\n[settings]\nprogress_seconds = 0\ntimeout_seconds = 10\ndepth_limit = 3\n",
+            encoding="utf-8",
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "samizdat", "crawl", "--config", str(config), "--data", str(tmp_path / "data")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, (out, err[-3000:])
+        log = sites.requests()
+
+    assert log[0]["path"] == "/robots.txt"
+    last_article = max(r["time"] for r in log if r["path"].startswith("/news/") and r["status"] == 200)
+    took = last_article - log[0]["time"]
+    budget = ARTICLES * DELAY
+    # Close to the budget (each request also takes its own time on the wire), far from walking dead links.
+    assert took < 2.5 * budget + 5, (took, budget)
+    dead_before = [r for r in log if r["status"] == 404 and r["time"] < last_article]
+    assert len(dead_before) <= 0.05 * ARTICLES * DEAD_LINKS, len(dead_before)
+    # depth_limit 3 did not cut the 200-page listing: its next pages are no step further from the start.
+    listing = {r["path"] for r in log if r["path"].startswith("/page/") and r["status"] == 200}
+    assert len(listing) == LISTING_PAGES - 1  # page 1 is the home page
+    gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(log)]
+    assert min(gaps) >= DELAY, min(gaps)
+    assert len(export_records(tmp_path / "data")) == ARTICLES
