@@ -31,6 +31,16 @@ def start_crawl(config: Path, data: Path) -> subprocess.Popen:
     )
 
 
+def crawl_until(sample_sites, tmp_path: Path, requests: int) -> tuple[Path, Path, subprocess.Popen]:
+    """Start a crawl of the sample sites; return (config, data, process) once they served `requests` more."""
+    config = write_config(tmp_path / "sources.toml", sample_sites)
+    data = tmp_path / "data"
+    before = len(sample_sites.requests())
+    process = start_crawl(config, data)
+    wait_for(lambda: len(sample_sites.requests()) - before >= requests or process.poll() is not None)
+    return config, data, process
+
+
 def wait_for(condition, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -114,11 +124,7 @@ def test_a_killed_crawl_resumes_and_ends_as_an_uninterrupted_one(sample_sites, t
 
 
 def test_ctrl_c_stops_gracefully_and_the_next_crawl_completes(sample_sites, tmp_path, reference):
-    config = write_config(tmp_path / "sources.toml", sample_sites)
-    data = tmp_path / "data"
-    before = len(sample_sites.requests())
-    process = start_crawl(config, data)
-    wait_for(lambda: len(sample_sites.requests()) - before >= 40 or process.poll() is not None)
+    config, data, process = crawl_until(sample_sites, tmp_path, 40)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, out + err
@@ -140,11 +146,7 @@ def test_ctrl_c_stops_gracefully_and_the_next_crawl_completes(sample_sites, tmp_
 
 
 def test_damaged_job_state_and_index_are_rebuilt(sample_sites, tmp_path, reference):
-    config = write_config(tmp_path / "sources.toml", sample_sites)
-    data = tmp_path / "data"
-    before = len(sample_sites.requests())
-    process = start_crawl(config, data)
-    wait_for(lambda: len(sample_sites.requests()) - before >= 60 or process.poll() is not None)
+    config, data, process = crawl_until(sample_sites, tmp_path, 60)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     for frontier in (data / "jobs").glob("*/frontier.sqlite"):
