@@ -167,6 +167,8 @@ def describe_run(run: dict[str, Any]) -> dict[str, Any]:
         "kind": run.get("kind"),
         "pages": run.get("pages", 0),
         "bytes_archived": run.get("bytes_archived", 0),
+        "not_modified": run.get("not_modified", 0),
+        "revisits": run.get("revisits", 0),
         "articles": {k: (run.get("articles") or {}).get(k, 0) for k in ("new", "changed", "unchanged")},
         "skipped": sort_by_count(run.get("skipped", {})),
         "errors": sort_by_count(run.get("errors", {})),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.document import Document
+from archive.warc import Original
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -41,6 +42,18 @@ CREATE TABLE IF NOT EXISTS crawls (
     started_at TEXT NOT NULL,
     finished_at TEXT NOT NULL,  -- '' while the run goes on
     summary TEXT NOT NULL
+);
+-- The newest full capture (a response with its payload) of each URL: what a recrawl's conditional
+-- request sends (its validators) and what a 304 or a revisit record stands for. Derived from the WARC
+-- files like the documents: written by the recorder as it archives, rebuilt by reindex.
+CREATE TABLE IF NOT EXISTS captures (
+    url TEXT PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    warc_file TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL,
+    etag TEXT,
+    last_modified TEXT
 );
 """
 # Columns added after format 1's first release; added to an older store when it is opened.
@@ -187,6 +200,35 @@ class Store:
         if source:
             return int(self.db.execute("SELECT COUNT(*) FROM documents WHERE source = ?", (source,)).fetchone()[0])
         return int(self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+    # -- captures: the newest full capture of each URL, for recrawls ---------------------------------------
+
+    def record_capture(self, original: Original) -> None:
+        """Remember a full capture of its URL unless a newer one is known (reindex reads files in name order)."""
+        self.db.execute(
+            "INSERT INTO captures (url, fetched_at, digest, warc_file, warc_offset, etag, last_modified)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,"
+            " digest = excluded.digest, warc_file = excluded.warc_file, warc_offset = excluded.warc_offset,"
+            " etag = excluded.etag, last_modified = excluded.last_modified"
+            " WHERE excluded.fetched_at >= captures.fetched_at",
+            (
+                original.url,
+                original.date,
+                original.digest,
+                original.warc_file,
+                original.offset,
+                original.etag,
+                original.last_modified,
+            ),
+        )
+
+    def last_capture(self, url: str) -> Original | None:
+        """The newest full capture of exactly this URL, or None (read-only)."""
+        row = self.db.execute(
+            "SELECT url, fetched_at, digest, warc_file, warc_offset, etag, last_modified FROM captures WHERE url = ?",
+            (url,),
+        ).fetchone()
+        return Original(*row) if row else None
 
     def record_crawl(
         self, source: str, started_at: str, finished_at: str, summary: dict[str, Any], status: str = FINISHED

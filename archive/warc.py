@@ -88,16 +88,38 @@ class WarcLocation:
     revisit: bool = False
     original: tuple[str, int] | None = None  # for a revisit: the original response's (warc_file, offset)
 
+    def payload_location(self) -> WarcLocation:
+        """Where this capture's payload can be read (`read_capture`): the record itself, or for a revisit its
+        original; the date stays this capture's."""
+        if self.original is None:
+            return self
+        return WarcLocation(self.original[0], self.original[1], self.digest, self.date)
+
 
 @dataclass(frozen=True)
 class Original:
-    """An earlier capture of the same payload, as a revisit record refers to it."""
+    """An earlier full capture of a URL (a response record with its payload): what a revisit record refers
+    to, and whose validators a recrawl sends in a conditional request."""
 
     url: str
     date: str  # the original record's WARC-Date
     digest: str  # its WARC-Payload-Digest, as `payload_digest` gives it
     warc_file: str
     offset: int
+    etag: str | None = None  # its response's ETag and Last-Modified headers
+    last_modified: str | None = None
+
+    @classmethod
+    def of(cls, capture: Capture) -> Original:
+        return cls(
+            capture.url,
+            capture.fetched_at,
+            capture.digest,
+            capture.warc_file,
+            capture.warc_offset,
+            capture.header("ETag"),
+            capture.header("Last-Modified"),
+        )
 
 
 @dataclass

@@ -15,7 +15,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
-from archive.warc import WarcLocation, WarcWriter, iter_entries, read_capture
+from archive.store import Store
+from archive.warc import Capture, Original, WarcLocation, WarcWriter, iter_entries, read_capture
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +26,25 @@ def header_pairs(headers: Any) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, values in headers.items() for v in values]
 
 
+# What a recrawl sends from the last capture of a URL; removed before each attempt and set afresh, so that
+# a redirect hop never carries the previous URL's validators.
+VALIDATORS = (("If-None-Match", "etag"), ("If-Modified-Since", "last_modified"))
+
+
 class WarcRecorderMiddleware:
     """Writes each request/response pair to the source's WARC files, flushed, before the response moves
-    on. The response's place in the archive travels in `request.meta["warc"]`."""
+    on. The place of the response's payload in the archive travels in `request.meta["warc"]`.
+
+    A recrawl costs little. A GET for a URL archived before carries that capture's validators
+    (If-None-Match, If-Modified-Since); a 304 is archived as such and the spider is handed the archived
+    payload in its place; a 200 whose payload is the one archived before is written as a revisit record
+    (no second copy of the payload). The newest full capture of each URL is kept in the store."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.root = Path(crawler.settings["SAMIZDAT_DATA_DIR"])
         self.writer: WarcWriter | None = None
+        self.store: Store | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcRecorderMiddleware:
@@ -43,6 +56,7 @@ class WarcRecorderMiddleware:
     def spider_opened(self, spider: Any) -> None:
         settings = self.crawler.settings
         source = spider.source
+        self.store = Store(settings["SAMIZDAT_STORE_PATH"])
         self.writer = WarcWriter(
             settings["SAMIZDAT_WARC_DIR"],
             prefix=source.name,
@@ -60,16 +74,41 @@ class WarcRecorderMiddleware:
             self.writer.close()
             if self.crawler.stats:
                 self.crawler.stats.set_value("samizdat/warc_files", list(self.writer.files))
+        if self.store is not None:
+            self.store.close()
 
-    def process_response(self, request: Request, response: Response) -> Response:
-        assert self.writer is not None
-        if not response.url.startswith(("http://", "https://")) or request.meta.get("replayed"):
-            return response  # the spider's own data, or already in the archive
+    def process_request(self, request: Request) -> None:
+        request.meta.pop("previous", None)
+        for header, _ in VALIDATORS:
+            request.headers.pop(header, None)
+        if request.method != "GET" or request.meta.get("unconditional") or self.store is None:
+            return
+        previous = self.store.last_capture(request.url)
+        if previous is None:
+            return
+        request.meta["previous"] = previous
+        for header, attribute in VALIDATORS:
+            if value := getattr(previous, attribute):
+                request.headers[header] = value
+
+    def process_response(self, request: Request, response: Response) -> Response | Request:
+        assert self.writer is not None and self.store is not None
+        if not response.url.startswith(("http://", "https://")):
+            return response  # the spider's own data
+        if not request.meta.get("replayed"):  # else already in the archive, and meta["warc"] says where
+            request.meta["warc"] = self.record(request, response)
+        if response.status == 304 and request.method == "GET":
+            return self.not_modified(request)
+        return response
+
+    def record(self, request: Request, response: Response) -> WarcLocation:
+        assert self.writer is not None and self.store is not None
         status = response.status
         try:
             reason = HTTPStatus(status).phrase
         except ValueError:
             reason = ""
+        previous = request.meta.get("previous")
         location = self.writer.write_exchange(
             url=response.url,
             method=request.method,
@@ -80,28 +119,87 @@ class WarcRecorderMiddleware:
             body=response.body,
             protocol=response.protocol or "HTTP/1.1",
             ip_address=str(response.ip_address) if response.ip_address else None,
+            same_as=previous if status == 200 and response.url == request.url else None,
         )
-        request.meta["warc"] = location
+        if status == 200 and request.method == "GET" and not location.revisit:
+            etag, modified = (response.headers.get(h) for h in ("ETag", "Last-Modified"))
+            self.store.record_capture(
+                Original(
+                    response.url,
+                    location.date,
+                    location.digest,
+                    location.warc_file,
+                    location.offset,
+                    etag.decode("latin-1") if etag else None,
+                    modified.decode("latin-1") if modified else None,
+                )
+            )
         if self.crawler.stats:
-            self.crawler.stats.inc_value("samizdat/archived_responses")
-            self.crawler.stats.inc_value("samizdat/archived_bytes", len(response.body))
-            if len(self.writer.files) != len(self.crawler.stats.get_value("samizdat/warc_files", [])):
-                self.crawler.stats.set_value("samizdat/warc_files", list(self.writer.files))
-        return response
+            stats = self.crawler.stats
+            stats.inc_value("samizdat/archived_responses")
+            if location.revisit:
+                stats.inc_value("samizdat/revisits")
+            else:
+                stats.inc_value("samizdat/archived_bytes", len(response.body))
+            if len(self.writer.files) != len(stats.get_value("samizdat/warc_files", [])):
+                stats.set_value("samizdat/warc_files", list(self.writer.files))
+        return location.payload_location()
+
+    def not_modified(self, request: Request) -> Response | Request:
+        """The archived capture a 304 stands for, as the response the spider reads (dated by the 304)."""
+        assert self.store is not None
+        previous = request.meta.get("previous") or self.store.last_capture(request.url)
+        try:
+            if previous is None:
+                raise FileNotFoundError("no earlier capture of this URL is known")
+            capture = read_capture(self.root, previous.warc_file, previous.offset)
+        except (OSError, ValueError) as exc:
+            # The copy it stands for is gone (a deleted WARC file): fetch the page whole.
+            logger.warning(
+                "%s: 304 Not Modified, but its archived copy cannot be read (%s); fetching it again", request.url, exc
+            )
+            retry = request.replace(dont_filter=True)
+            retry.meta["unconditional"] = True
+            return retry
+        checked = request.meta["warc"]
+        request.meta["warc"] = WarcLocation(previous.warc_file, previous.offset, previous.digest, checked.date)
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("samizdat/not_modified")
+        return response_from_capture(capture, request)
+
+
+def response_from_capture(capture: Capture, request: Request) -> Response:
+    """An archived capture as a Scrapy response. The archive holds the payload decoded: the response must
+    not claim an encoding any more."""
+    headers = Headers([(k, v) for k, v in capture.headers if k.lower() not in ("content-encoding", "content-length")])
+    cls = responsetypes.from_args(headers=headers, url=capture.url, body=capture.payload)
+    return cls(url=capture.url, status=capture.status, headers=headers, body=capture.payload, request=request)
 
 
 class ReplayMiddleware:
     """A resumed run never fetches again what it already archived: requests it had in flight when it was
-    killed (or the whole walk, when its job state had to be rebuilt) are answered from its WARC files."""
+    killed (or the whole walk, when its job state had to be rebuilt) are answered from its WARC files. A
+    revisit record is answered with its original's payload; a 304 is answered as a 304 (the recorder puts
+    the archived copy in its place)."""
 
     def __init__(self, crawler: Crawler, root: Path, files: list[str]) -> None:
         self.crawler = crawler
         self.root = root
-        self.archived: dict[str, tuple[str, int]] = {}
-        for name in files:
-            for entry in iter_entries(root / name, name):
-                if entry.type == "response" and entry.capture is not None:
-                    self.archived[entry.capture.url] = (name, entry.offset)
+        self.archived: dict[str, WarcLocation] = {}
+        with Store(crawler.settings["SAMIZDAT_STORE_PATH"]) as store:
+            for name in files:
+                for entry in iter_entries(root / name, name):
+                    if entry.type == "response" and entry.capture is not None:
+                        capture = entry.capture
+                        self.archived[capture.url] = WarcLocation(
+                            name, entry.offset, capture.digest, capture.fetched_at
+                        )
+                    elif entry.type == "revisit":
+                        original = store.last_capture(entry.info["url"])
+                        if original is not None and original.digest == entry.info["digest"]:
+                            self.archived[original.url] = WarcLocation(
+                                original.warc_file, original.offset, original.digest, entry.info["date"]
+                            )
         logger.info(
             "resuming: %d responses of this run can be replayed from %d WARC files", len(self.archived), len(files)
         )
@@ -114,20 +212,21 @@ class ReplayMiddleware:
         return cls(crawler, Path(crawler.settings["SAMIZDAT_DATA_DIR"]), files)
 
     def process_request(self, request: Request) -> Response | None:
-        place = self.archived.get(request.url)
-        if place is None or request.meta.get("replayed"):
+        location = self.archived.get(request.url)
+        if location is None or request.meta.get("replayed"):
             return None
-        capture = read_capture(self.root, *place)
-        # The archive holds the payload decoded: the response must not claim an encoding any more.
-        headers = Headers(
-            [(k, v) for k, v in capture.headers if k.lower() not in ("content-encoding", "content-length")]
-        )
-        cls = responsetypes.from_args(headers=headers, url=capture.url, body=capture.payload)
+        try:
+            capture = read_capture(self.root, location.warc_file, location.offset)
+        except (OSError, ValueError) as exc:
+            logger.warning(
+                "%s: cannot be replayed from %s (%s); fetching it again", request.url, location.warc_file, exc
+            )
+            return None
         request.meta["replayed"] = True
-        request.meta["warc"] = WarcLocation(place[0], place[1], capture.digest, capture.fetched_at)
+        request.meta["warc"] = location
         if self.crawler.stats:
             self.crawler.stats.inc_value("samizdat/replayed")
-        return cls(url=capture.url, status=capture.status, headers=headers, body=capture.payload, request=request)
+        return response_from_capture(capture, request)
 
 
 # Where each kind of request goes in the queue: higher first. Within a kind, nearer the start first.

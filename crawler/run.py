@@ -178,14 +178,16 @@ def open_run(store: Store, datadir: DataDir, source: Source) -> Run:
     if last is not None and last.get("job"):
         job = datadir.root / last["job"]
         kind = source.kind or load_state(job).get("kind") or last.get("detected_kind")
-        store.update_run(last["id"], status="running", pid=os.getpid())
         previous = {k: v for k, v in last.items() if k not in ("id", "source", "status", "job", "pid")}
+        # The session is counted now: a kill before the first checkpoint must not lose it.
+        opened = {**previous, "sessions": int(previous.get("sessions", 0)) + 1}
+        store.update_run(last["id"], status="running", pid=os.getpid(), summary=opened)
         return Run(source, last["id"], job, last["started_at"], True, kind, previous)
     # A new run of a source whose kind was detected before starts as that kind's spider.
     detected = next((r.get("detected_kind") for r in store.runs(source.name, limit=20) if r.get("detected_kind")), None)
     run_id = store.start_run(source.name, now, job="")
     job = datadir.jobs_dir / f"{source.name}-{run_id}"
-    store.update_run(run_id, job=str(job.relative_to(datadir.root)))
+    store.update_run(run_id, job=str(job.relative_to(datadir.root)), summary={"sessions": 1})
     return Run(source, run_id, job, now, False, source.kind or detected)
 
 
@@ -286,6 +288,9 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         "errors": errors,
         "skipped": skipped,
         "replayed": int(stats.get("samizdat/replayed", 0)) + int(before.get("replayed", 0)),
+        # A recrawl's unchanged pages: answered 304, or the same payload again (a revisit record, no copy).
+        "not_modified": int(stats.get("samizdat/not_modified", 0)) + int(before.get("not_modified", 0)),
+        "revisits": int(stats.get("samizdat/revisits", 0)) + int(before.get("revisits", 0)),
         "sessions": int(before.get("sessions", 0)) + 1,
         "warc_files": list(dict.fromkeys([*before.get("warc_files", []), *stats.get("samizdat/warc_files", [])])),
         "finish_reason": stats.get("finish_reason", "running"),

@@ -213,6 +213,11 @@ def format_runs(rows: list[dict[str, Any]]) -> str:
         )
         if r["interrupted_by"]:
             lines.append(f"       {r['interrupted_by']}; the next `samizdat crawl {r['source']}` resumes it")
+        if r["not_modified"] or r["revisits"]:
+            lines.append(
+                f"       unchanged since the last capture: {r['not_modified']} answered 304, "
+                f"{r['revisits']} the same payload (revisit records)"
+            )
         if r["skipped"]:
             lines.append("       skipped: " + ", ".join(f"{k} x{v}" for k, v in r["skipped"].items()))
     return "\n".join(lines)

@@ -5,6 +5,7 @@ The only module (with the CLI) that imports archive, crawler and search together
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -17,11 +18,13 @@ from archive.document import Document
 from archive.errors import DataDirBusy, DataDirError
 from archive.extract import Facts, merge_facts, read_facts, reader_for
 from archive.store import INTERRUPTED, Store
-from archive.warc import iter_entries, seal_leftovers
+from archive.warc import Capture, Original, iter_entries, read_capture, seal_leftovers
 from crawler.extraction import running_pool
 from samizdat import report
 from search import SearchParams, SearchService
 from search.catchup import catch_up
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
@@ -105,9 +108,7 @@ def reindex(
                 source = sources.get(path)
                 if source is not None:
                     kind = source.kind or kinds.get(source.name)
-                    captures = (
-                        e.capture for e in iter_entries(path, f"warc/{path.name}") if e.type == "response" and e.capture
-                    )
+                    captures = _captures(datadir.root, path, store)
                     for result in pool.map_extract(captures, source, kind, facts.get(source.name, {})):
                         counts["responses"] += 1
                         if result.document is not None:
@@ -126,6 +127,37 @@ def reindex(
         progress(f"reindex: indexed {counts['documents']} documents")
         _swap(datadir, store_tmp, index_tmp)
     return counts
+
+
+def _captures(root: Path, path: Path, store: Store) -> Iterator[Capture]:
+    """A file's captures as the crawl read them: a 304 or a revisit record stands for the newest full capture
+    of its URL before it (recorded in `store` as the files are read, oldest first), read from there and dated
+    by the check. What cannot be resolved (its original's file is gone) is logged and left out."""
+    for entry in iter_entries(path, f"warc/{path.name}"):
+        if entry.type == "response" and entry.capture is not None:
+            capture = entry.capture
+            if capture.status != 304:
+                if capture.status == 200:
+                    store.record_capture(Original.of(capture))
+                yield capture
+                continue
+            url, date, digest = capture.url, capture.fetched_at, None
+        elif entry.type == "revisit":
+            url, date, digest = entry.info["url"], entry.info["date"], entry.info["digest"]
+        else:
+            continue
+        original = store.last_capture(url)
+        try:
+            if original is None or (digest is not None and digest != original.digest):
+                raise ValueError("no earlier capture of the same payload")
+            resolved = read_capture(root, original.warc_file, original.offset)
+        except (OSError, ValueError) as exc:
+            logger.warning(
+                "%s@%d (%s): left out, its archived original cannot be read: %s", path.name, entry.offset, url, exc
+            )
+            continue
+        resolved.fetched_at = date
+        yield resolved
 
 
 def _scan(files: list[Path], current: dict[str, Source]) -> tuple[dict[Path, Source], dict[str, str]]:

@@ -18,7 +18,8 @@ A record:
 
 Every 200 answer with a body carries a strong ETag (a hash of the body) unless the site set its own;
 If-None-Match with it gets a 304, and so does If-Modified-Since on pages that have a Last-Modified
-(the magazine's pages, the campaign site's articles).
+(the magazine's pages, the campaign site's articles); with `--ignore-conditional` every request is
+answered whole, as by the many servers that ignore validators.
 
 Articles can be edited while served, for recrawl tests: `SampleServer.edit(site, path, append)` in
 the same process, or over the control endpoint (`serve_control()`; `--control-port-file` on the
@@ -55,6 +56,7 @@ class _SiteServer(ThreadingHTTPServer):
     daemon_threads = True  # a crawler's keep-alive connection must not hold up stop()
     site: Site
     record: Any
+    conditional = True  # False: answer every request whole, as many servers do (a recrawl then gets 200s)
 
 
 def body_etag(body: bytes) -> str:
@@ -97,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = Response(500, b"Internal Server Error", "text/plain; charset=UTF-8")
         if response.status == 200 and response.body and "ETag" not in response.headers:
             response.headers = {**response.headers, "ETag": body_etag(response.body)}
-        self._reply(self._maybe_not_modified(response), send_body)
+        self._reply(self._maybe_not_modified(response) if self.server.conditional else response, send_body)
 
     def _maybe_not_modified(self, response: Response) -> Response:
         """304 for If-None-Match naming the page's ETag, or, when no If-None-Match was sent (RFC 9110
@@ -218,6 +220,7 @@ class SampleServer:
         slow_seconds: float = 1.5,
         sites: Iterable[str] | None = None,
         campaign: Mapping[str, Any] | None = None,
+        conditional: bool = True,
     ) -> None:
         names = list(sites) if sites is not None else [*DEFAULT_SITES, *(["campaign"] if campaign is not None else [])]
         unknown = [n for n in names if n not in SITES]
@@ -238,6 +241,7 @@ class SampleServer:
             options = dict(campaign or {}) if name == "campaign" else {}
             server.site = SITES[name](base, slow_seconds=slow_seconds, **options)
             server.record = self._record
+            server.conditional = conditional
             self.urls[name] = base
             self.sites[name] = server.site
             self._servers.append(server)
@@ -313,10 +317,11 @@ def start(
     slow_seconds: float = 1.5,
     sites: Iterable[str] | None = None,
     campaign: Mapping[str, Any] | None = None,
+    conditional: bool = True,
 ) -> SampleServer:
     """Start the sites in daemon threads (the four default ones unless told otherwise: see
     SampleServer); `.urls` holds their base URLs, `.stop()` ends them."""
-    return SampleServer(log_path, slow_seconds, sites, campaign).start()
+    return SampleServer(log_path, slow_seconds, sites, campaign, conditional).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,6 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--campaign-per-page", type=int, help="teasers per listing page (default 2)")
     parser.add_argument("--campaign-dead-links", type=int, help="links to missing pages per article (default 4)")
     parser.add_argument("--campaign-crawl-delay", type=float, help="robots.txt Crawl-delay seconds (default none)")
+    parser.add_argument(
+        "--ignore-conditional",
+        action="store_true",
+        help="answer If-None-Match / If-Modified-Since requests whole (200), as many servers do",
+    )
     parser.add_argument(
         "--control-port-file",
         help="serve the edit/reset endpoint and write its port to this file (before the URLs are printed)",
@@ -355,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     if campaign is not None and sites is not None and "campaign" not in sites:
         parser.error("--campaign options given, but --sites does not name the campaign site")
     try:
-        server = start(args.log, args.slow, sites, campaign)
+        server = start(args.log, args.slow, sites, campaign, conditional=not args.ignore_conditional)
     except ValueError as error:
         parser.error(str(error))
     if args.control_port_file:
