@@ -53,3 +53,37 @@ def test_listed_articles_come_before_dead_links_and_long_listings_are_walked_to_
     gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(log)]
     assert min(gaps) >= DELAY, min(gaps)
     assert len(export_records(tmp_path / "data")) == ARTICLES
+
+
+def test_two_sources_on_one_host_share_its_crawl_delay_end_to_end(tmp_path):
+    """`samizdat crawl` of two sources on one site whose robots.txt asks for a Crawl-delay above both
+    sources' delays: robots.txt is asked for first, and no two requests to the host, whichever source sent
+    them, come closer than the Crawl-delay."""
+    crawl_delay, articles = 0.08, 12
+    options = ["--sites", "campaign", "--campaign-articles", str(articles), "--campaign-per-page", "4"]
+    options += ["--campaign-dead-links", "1", "--campaign-crawl-delay", str(crawl_delay)]
+    with serve_sample_sites(tmp_path / "server", *options) as sites:
+        base = sites.urls["campaign"]
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            sources_toml(sites.urls, sites=("campaign",), delay=0.02)
+            + f'\n[[source]]\nname = "common-cause-listing"\nstart_urls = ["{base}/page/2/"]\ndelay = 0\n'
+            + "\n[settings]\nprogress_seconds = 0\ntimeout_seconds = 10\n",
+            encoding="utf-8",
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "samizdat", "crawl", "--config", str(config), "--data", str(tmp_path / "data")],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        log = sites.requests()
+
+    assert log[0]["path"] == "/robots.txt"
+    fetched = [r["path"] for r in log]
+    # Both sources walked the site: its articles were asked for by each.
+    assert all(fetched.count(path) >= 2 for path in {p for p in fetched if p.startswith("/news/")}), fetched
+    gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(log)]
+    assert min(gaps) >= crawl_delay, sorted(gaps)[:5]
+    assert {r["source"] for r in export_records(tmp_path / "data")} == {"common-cause", "common-cause-listing"}
