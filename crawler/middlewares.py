@@ -97,9 +97,9 @@ class WarcRecorderMiddleware:
             return response  # the spider's own data
         if not request.meta.get("replayed"):  # else already in the archive, and meta["warc"] says where
             request.meta["warc"] = self.record(request, response)
-        if response.status == 304 and request.method == "GET":
+        if response.status == 304 and request.method == "GET" and not request.meta.get("unconditional"):
             return self.not_modified(request)
-        return response
+        return response  # an unasked-for 304 goes on as an error
 
     def record(self, request: Request, response: Response) -> WarcLocation:
         assert self.writer is not None and self.store is not None

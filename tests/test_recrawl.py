@@ -190,3 +190,26 @@ def test_a_killed_recrawl_resumes_from_its_revisit_records(careless, tmp_path):
     assert {r["status"] for r in latest} == {"finished"}
     assert [r["sessions"] for r in latest] == [2] * len(latest)  # resumed, not started again
     check_archive(data)
+
+
+def test_a_304_whose_archived_copy_is_gone_is_fetched_whole_again(sites, tmp_path):
+    config, data = tmp_path / "sources.toml", tmp_path / "data"
+    config.write_text(sources_toml(sites.urls, sites=("hugo",)) + "\n[settings]\nprogress_seconds = 0\n", "utf-8")
+    crawl(config, data)
+    first = by_id(export_records(data))
+    for path in warc_files(data):
+        path.unlink()  # the archive of record lost: what the store points at is gone
+    before = len(sites.requests())
+    crawl(config, data)
+    log = sites.requests()[before:]
+    not_modified = {r["path"] for r in log if r["status"] == 304}
+    whole_again = {r["path"] for r in log if r["status"] == 200 and not r["if_none_match"]}
+    assert not_modified and not_modified <= whole_again
+    # The store still points at the lost files; a reindex rebuilds it from the WARC files there are.
+    assert run_cli("reindex", "--data", data).returncode == 0
+    after = by_id(export_records(data))
+    assert set(after) == set(first) and all(r["warc_file"] != first[i]["warc_file"] for i, r in after.items())
+    exported = tmp_path / "export.warc.gz"
+    assert run_cli("export", "--format", "warc", "--output", exported, "--data", data).returncode == 0
+    with open(exported, "rb") as fh:
+        assert [r.rec_type for r in ArchiveIterator(fh)].count("response") == len(first)
