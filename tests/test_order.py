@@ -42,9 +42,10 @@ def test_listed_articles_come_before_dead_links_and_long_listings_are_walked_to_
     assert log[0]["path"] == "/robots.txt"
     last_article = max(r["time"] for r in log if r["path"].startswith("/news/") and r["status"] == 200)
     took = last_article - log[0]["time"]
-    budget = ARTICLES * DELAY
-    # Close to the budget (each request also takes its own time on the wire), far from walking dead links.
-    assert took < 2.5 * budget + 5, (took, budget)
+    budget = (ARTICLES + LISTING_PAGES) * DELAY
+    # Close to the budget (each request also takes its own time on the wire), far from walking the dead links
+    # (ARTICLES x DEAD_LINKS more requests). Measured: 10.4 s against a budget of 12 s.
+    assert took < 1.5 * budget + 3, (took, budget)
     dead_before = [r for r in log if r["status"] == 404 and r["time"] < last_article]
     assert len(dead_before) <= 0.05 * ARTICLES * DEAD_LINKS, len(dead_before)
     # depth_limit 3 did not cut the 200-page listing: its next pages are no step further from the start.
