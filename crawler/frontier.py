@@ -28,6 +28,8 @@ from scrapy.crawler import Crawler
 from scrapy.utils.job import job_dir
 from scrapy.utils.request import request_from_dict
 
+from crawler.jobstate import open_job_db
+
 logger = logging.getLogger(__name__)
 
 FILE_NAME = "frontier.sqlite"
@@ -172,39 +174,16 @@ class DurableScheduler(BaseScheduler):
             self.in_flight.pop(rid, None)
 
     def _connect(self) -> sqlite3.Connection:
-        if self.path is None:
-            return _open(":memory:")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            db = _open(str(self.path))
-            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("quick_check failed")
-            return db
-        except sqlite3.DatabaseError as exc:
-            # A damaged frontier is set aside, never a crash loop: the crawl starts its walk again and the
-            # replay middleware answers every page this run archived from the WARC files.
-            aside = self.path.with_name(f"{FILE_NAME}.damaged-{int(time.time())}")
-            logger.warning("job state %s is damaged (%s); set aside as %s, rebuilding", self.path, exc, aside.name)
-            for suffix in ("", "-wal", "-shm"):
-                src = Path(f"{self.path}{suffix}")
-                if src.exists():
-                    src.replace(Path(f"{aside}{suffix}"))
+        # A damaged frontier is set aside and the crawl starts its walk again: the replay middleware answers
+        # every page this run archived from the WARC files.
+        db, rebuilt = open_job_db(self.path, SCHEMA)
+        if rebuilt:
             self._stats("samizdat/frontier/rebuilt")
-            return _open(str(self.path))
+        return db
 
     def _stats(self, key: str, count: int = 1) -> None:
         if self.crawler.stats is not None and count:
             self.crawler.stats.inc_value(key, count)
-
-
-def _open(path: str) -> sqlite3.Connection:
-    # The default isolation level: `with db:` is one transaction (mark seen + queue, or take + mark in flight).
-    db = sqlite3.connect(path, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    # NORMAL: a commit survives the process being killed (the OS has it); only a power cut can lose the last few.
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.executescript(SCHEMA)
-    return db
 
 
 def engine_in_progress(crawler: Crawler) -> Any:

@@ -237,7 +237,7 @@ class DistanceMiddleware:
     """Scrapy's DepthMiddleware, reordered: what the site lists for us (sitemaps, feeds, APIs and what they
     list, the start page's links) comes first, then breadth-first by link distance. The next page of a
     listing is no step further from the start, so depth_limit never cuts a long "Older posts" chain; what
-    depth_limit does cut is counted (samizdat/skipped/depth)."""
+    depth_limit does cut is counted (samizdat/skipped/depth, once per URL)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -263,7 +263,10 @@ class DistanceMiddleware:
         step = request.meta.get("step", "link")
         depth = {"start": 0, "listed": 1, "discovery": parent, "next_page": parent}.get(step, parent + 1)
         if self.limit and depth > self.limit:
-            if self.crawler.stats:
+            skip = getattr(self.crawler.spider, "skip", None)
+            if skip is not None:
+                skip(request.url, "depth")  # once per URL and run
+            elif self.crawler.stats:
                 self.crawler.stats.inc_value("samizdat/skipped/depth")
             return False
         request.meta["depth"] = depth

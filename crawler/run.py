@@ -30,7 +30,7 @@ from archive.datadir import DataDir
 from archive.store import FAILED, FINISHED, INTERRUPTED, Store
 from archive.warc import iter_entries
 from crawler.extraction import running_pool
-from crawler.jobstate import load_state
+from crawler.jobstate import SkippedUrls, load_state
 from crawler.spiders import spider_for
 
 logger = logging.getLogger(__name__)
@@ -257,10 +257,14 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         counts = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
         return add(before.get(key, {}), counts)
 
-    skipped = grouped("samizdat/skipped/", "skipped")
-    robots = int(stats.get("robotstxt/forbidden", 0))
-    offsite = int(stats.get("offsite/filtered", 0))
-    for name, count in (("robots.txt", robots), ("offsite", offsite)):
+    # What the spider left out is in the job directory, once per URL over all the run's sessions; Scrapy's
+    # own refusals (robots.txt, offsite redirects) are counted per request, added over the sessions.
+    skipped = SkippedUrls.counts(run.job)
+    refused = add(
+        before.get("refused", {}),
+        {"robots.txt": int(stats.get("robotstxt/forbidden", 0)), "offsite": int(stats.get("offsite/filtered", 0))},
+    )
+    for name, count in refused.items():
         if count:
             skipped[name] = skipped.get(name, 0) + count
     errors = grouped("samizdat/errors/", "errors")
@@ -287,6 +291,7 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         "other_pages": grouped("samizdat/pages/", "other_pages"),
         "errors": errors,
         "skipped": skipped,
+        "refused": refused,  # Scrapy's share of `skipped`, kept apart to add up over sessions
         "replayed": int(stats.get("samizdat/replayed", 0)) + int(before.get("replayed", 0)),
         # A recrawl's unchanged pages: answered 304, or the same payload again (a revisit record, no copy).
         "not_modified": int(stats.get("samizdat/not_modified", 0)) + int(before.get("not_modified", 0)),

@@ -83,6 +83,12 @@ def reference(crawl) -> dict[str, tuple]:
     return comparable(export_records(crawl.data))
 
 
+@pytest.fixture(scope="module")
+def reference_skips(crawl) -> dict[str, dict[str, int]]:
+    """What the uninterrupted crawl left out, by source and reason (each URL once)."""
+    return {r["source"]: r["skipped"] for r in runs(crawl.data)}
+
+
 @pytest.mark.parametrize(
     ("when", "delay"),
     [
@@ -93,7 +99,9 @@ def reference(crawl) -> dict[str, tuple]:
         pytest.param(lambda log, data: (data / "index" / "watermark.json").exists(), 0.15, id="index-commit"),
     ],
 )
-def test_a_killed_crawl_resumes_and_ends_as_an_uninterrupted_one(sample_sites, tmp_path, reference, when, delay):
+def test_a_killed_crawl_resumes_and_ends_as_an_uninterrupted_one(
+    sample_sites, tmp_path, reference, reference_skips, when, delay
+):
     config = write_config(tmp_path / "sources.toml", sample_sites)
     config.write_text(config.read_text(encoding="utf-8").replace("delay = 0\n", f"delay = {delay}\n"), "utf-8")
     data = tmp_path / "data"
@@ -124,6 +132,8 @@ def test_a_killed_crawl_resumes_and_ends_as_an_uninterrupted_one(sample_sites, t
     latest = {r["source"]: r for r in reversed(runs(data))}
     assert {r["status"] for r in latest.values()} == {"finished"}
     assert {r["sessions"] for r in latest.values()} == {2}  # resumed, not a new run
+    # Pages read again after the resume count no left-out URL twice.
+    assert {name: r["skipped"] for name, r in latest.items()} == reference_skips
 
 
 def test_ctrl_c_stops_gracefully_and_the_next_crawl_completes(sample_sites, tmp_path, reference):

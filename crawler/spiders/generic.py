@@ -17,6 +17,7 @@ from scrapy.http import Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
+from scrapy.utils.job import job_dir
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
@@ -25,7 +26,7 @@ from archive.extract import Extraction, Facts, merge_facts, reader_for
 from archive.urls import host_port, normalize_url
 from archive.warc import Capture
 from crawler.extraction import WarcPointer, extract_detached, shared_pool
-from crawler.jobstate import save_state
+from crawler.jobstate import SkippedUrls, save_state
 from crawler.middlewares import header_pairs
 from crawler.traps import Trap, find_trap
 
@@ -66,12 +67,19 @@ class SourceSpider(Spider):
         self.exclude = [re.compile(p) for p in source.exclude]
         self.state: dict[str, Any] = {}  # replaced by the saved state when the spider opens
         self.warc: Any = None  # set by the WARC recorder when the spider opens
+        self.skipped: SkippedUrls | None = None  # opened with the spider: it lives in the job directory
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
+
+    def on_closed(self) -> None:
+        if self.skipped is not None:
+            self.skipped.close()
+            self.skipped = None
 
     # -- what survives a kill ------------------------------------------------------------------------------
 
@@ -255,7 +263,7 @@ class SourceSpider(Spider):
             else:
                 self.requested.add(url)
         if reason:
-            self.count(f"skipped/{reason}")
+            self.skip(url, reason)
             return
         yield Request(url, callback=callback, errback=self.on_error, meta={"step": step})
 
@@ -282,6 +290,14 @@ class SourceSpider(Spider):
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             return  # robots.txt and offsite refusals are counted by their middlewares
         self.count(f"errors/{error_kind(failure)}")
+
+    def skip(self, url: str, reason: str) -> None:
+        """Count a URL left out, once per run and reason, however often it is linked and whatever is read
+        again after a resume."""
+        if self.skipped is None:
+            self.skipped = SkippedUrls(job_dir(self.crawler.settings))
+        if self.skipped.add(reason, url):
+            self.count(f"skipped/{reason}")
 
     def count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"samizdat/{key}")
