@@ -68,6 +68,14 @@ SETTING_KEYS = {
         Key("progress_seconds", (int, float), 5.0, "seconds between progress lines while crawling (0: none)"),
         Key("workers", int, 0, "processes extracting pages beside the crawl and the reindex (0: one per core)"),
         Key("extract_timeout_seconds", (int, float), 30.0, "give up extracting one page after this many seconds"),
+        Key("timezone", str, "UTC", "the time zone of the sources' schedules (an IANA name, e.g. Europe/Berlin)"),
+        Key("max_parallel_crawls", int, 2, "sources `samizdat schedule` crawls at once, at most"),
+        Key(
+            "stall_minutes",
+            (int, float),
+            30.0,
+            "a scheduled crawl with no progress for this long is stopped and recorded as failed (stalled)",
+        ),
         Key(
             "user_agent",
             str,
@@ -121,6 +129,9 @@ class Settings:
     progress_seconds: float = SETTING_KEYS["progress_seconds"].default
     workers: int = SETTING_KEYS["workers"].default
     extract_timeout_seconds: float = SETTING_KEYS["extract_timeout_seconds"].default
+    timezone: str = SETTING_KEYS["timezone"].default
+    max_parallel_crawls: int = SETTING_KEYS["max_parallel_crawls"].default
+    stall_minutes: float = SETTING_KEYS["stall_minutes"].default
     user_agent: str = SETTING_KEYS["user_agent"].default
 
     def override(self, **values: Any) -> Settings:
@@ -323,7 +334,32 @@ def _coerce_setting(key: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {key} must be {_type_name(spec.type)}, not {value!r}")
     if isinstance(value, int | float) and value < 0:
         raise ConfigError(f"{where}: {key} must not be negative")
+    check = _SETTING_CHECKS.get(key)
+    problem = check(value) if check else None
+    if problem:
+        raise ConfigError(f"{where}: {key} {problem}")
     return value
+
+
+def _check_timezone(name: str) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'{name!r} is not a time zone name; e.g. "UTC" or "Europe/Berlin"'
+    return None
+
+
+def _check_at_least_one(value: int) -> str | None:
+    return None if value >= 1 else f"must be 1 or more, not {value}"
+
+
+_SETTING_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "timezone": _check_timezone,
+    "max_parallel_crawls": _check_at_least_one,
+    "stall_minutes": _check_positive,
+}
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
@@ -334,7 +370,10 @@ def _type_name(t: type | tuple[type, ...]) -> str:
 
 
 def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    # A key the word begins ("timeout" for timeout_seconds) before one merely spelled alike ("timezone").
+    close = [c for c in choices if c.startswith(word)][:1] or difflib.get_close_matches(
+        word, list(choices), n=1, cutoff=0.6
+    )
     return f'; did you mean "{close[0]}"?' if close else ""
 
 

@@ -6,7 +6,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from archive.errors import DataDirBusy, DataDirError
@@ -17,7 +17,8 @@ FORMAT_VERSION = 1
 
 
 class DataDir:
-    """Layout: warc/ (the archive of record), store.sqlite, index/, jobs/ (unfinished crawl runs), logs/.
+    """Layout: warc/ (the archive of record), store.sqlite, index/, jobs/ (unfinished crawl runs), logs/,
+    locks/ (which sources are being crawled).
     All but warc/ can be rebuilt; a lost jobs/ only means an interrupted run starts its walk again."""
 
     def __init__(self, root: str | Path) -> None:
@@ -91,21 +92,56 @@ class DataDir:
 
     @contextmanager
     def writer_lock(self, what: str) -> Iterator[None]:
-        """One writer at a time (crawl, reindex): a second one fails at once with a clear message."""
-        path = self.root / ".writer.lock"
-        with open(path, "a+", encoding="utf-8") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fh.seek(0)
-                holder = fh.read().strip() or "another samizdat process"
-                raise DataDirBusy(f"{self.root} is busy: {holder} is writing to it; wait for it to finish") from None
+        """The whole data directory to one writer (reindex, recovery): refused at once, with a clear message,
+        while any other writer works in it."""
+        with _flock(self.root / LOCK_FILE, fcntl.LOCK_EX, what) as holder:
+            if holder is not None:
+                raise DataDirBusy(f"{self.root} is busy: {holder} is writing to it; wait for it to finish")
+            yield
+
+    @contextmanager
+    def crawl_lock(self, sources: list[str], what: str = "crawl") -> Iterator[None]:
+        """Crawls of different sources share the data directory (the store, the index and the WARC directory
+        take concurrent writers); a source is crawled by one process at a time, and no crawl runs during a
+        reindex. Refused at once, with a clear message, otherwise."""
+        with _flock(self.root / LOCK_FILE, fcntl.LOCK_SH, what) as holder:
+            if holder is not None:
+                raise DataDirBusy(f"{self.root} is busy: {holder} is writing to it; wait for it to finish")
+            with ExitStack() as stack:
+                locks = self.root / "locks"
+                locks.mkdir(exist_ok=True)
+                for name in sorted(set(sources)):
+                    holder = stack.enter_context(_flock(locks / f"{name}.lock", fcntl.LOCK_EX, what))
+                    if holder is not None:
+                        raise DataDirBusy(
+                            f"{self.root} is busy: source {name} is being crawled by {holder}; wait for it to finish"
+                        )
+                yield
+
+
+LOCK_FILE = ".writer.lock"
+
+
+@contextmanager
+def _flock(path: Path, mode: int, what: str) -> Iterator[str | None]:
+    """Hold an flock on `path` for the block, yielding None; or, when another process holds it, yield who
+    without waiting. An exclusive holder writes itself into the file; shared holders (crawls) do not, so
+    a writer refused by them is told that crawls are running."""
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            yield fh.read().strip() or "a running crawl (samizdat runs lists it)"
+            return
+        if mode == fcntl.LOCK_EX:
             fh.seek(0)
             fh.truncate()
             fh.write(f"samizdat {what} (pid {os.getpid()})")
             fh.flush()
-            try:
-                yield
-            finally:
+        try:
+            yield None
+        finally:
+            if mode == fcntl.LOCK_EX:
                 fh.truncate(0)
-                fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.document import Document
-from archive.warc import Original
+from archive.warc import Original, process_alive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -269,25 +269,34 @@ class Store:
         return int(run["id"])
 
     def mark_stale_runs(self) -> int:
-        """Runs left `running` by a process that died: interrupted. Call it holding the writer lock (so no
-        live process is running a crawl)."""
+        """Runs left `running` by a process that died: interrupted. Runs of live processes (crawls of other
+        sources beside this one) are left alone."""
         with self._transaction():
-            return self.db.execute(
-                "UPDATE crawls SET status = ?, pid = NULL WHERE status = ?", (INTERRUPTED, RUNNING)
-            ).rowcount
+            rows = self.db.execute("SELECT id, pid FROM crawls WHERE status = ?", (RUNNING,)).fetchall()
+            stale = [(run_id,) for run_id, pid in rows if not pid or pid == os.getpid() or not process_alive(pid)]
+            self.db.executemany(f"UPDATE crawls SET status = '{INTERRUPTED}', pid = NULL WHERE id = ?", stale)
+            return len(stale)
 
     def resumable_run(self, source: str) -> dict[str, Any] | None:
         """The source's newest run when it was interrupted (to be resumed), else None."""
         runs = self.runs(source, limit=1)
         return runs[0] if runs and runs[0]["status"] == INTERRUPTED else None
 
-    def runs(self, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        """One run, as `runs()` gives it, or None."""
+        found = self.runs(limit=1, run_id=run_id)
+        return found[0] if found else None
+
+    def runs(self, source: str | None = None, limit: int = 50, run_id: int | None = None) -> list[dict[str, Any]]:
         """Runs newest first: {id, source, status, started_at, finished_at, job, pid, **summary}."""
         sql = "SELECT id, source, status, started_at, finished_at, job, pid, summary FROM crawls"
         args: tuple[Any, ...] = ()
         if source:
             sql += " WHERE source = ?"
             args = (source,)
+        elif run_id is not None:
+            sql += " WHERE id = ?"
+            args = (run_id,)
         rows = self.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return [
             {

@@ -600,17 +600,43 @@ def verify_warc(path: Path) -> int:
     return records
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (ours, or one we may not signal)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def written_by_live_process(name: str) -> bool:
+    """Whether the WARC file `name` (`.open` or not) is being written by a live process on this machine, as
+    its IIPC name says (`...-{pid}~{host}.warc.gz`). A crawl that runs beside others must not seal their files."""
+    match = _NAME.match(name.removesuffix(OPEN_SUFFIX))
+    if match is None or not match["pid"]:
+        return False
+    pid = int(match["pid"])
+    return match["host"] == _hostname() and pid != os.getpid() and process_alive(pid)
+
+
 def seal_leftovers(warc_dir: Path) -> list[dict[str, Any]]:
     """Seal the `.open` files a killed process left: each is cut back to the end of its last complete
     record and renamed to its final name; one with no complete record (not even its warcinfo) is removed.
-    Call it only while holding the data directory's writer lock, before writing. Returns one report per
-    file: {"file": final name, "action": "sealed" | "removed" | "left open", "records": complete records
-    kept, "kept_bytes", "cut_bytes", "damage": what was wrong after the kept records, or None}."""
+    Files whose writer still runs (another crawl in the same data directory) are left alone. Returns one
+    report per file: {"file": final name, "action": "sealed" | "removed" | "left open", "records":
+    complete records kept, "kept_bytes", "cut_bytes", "damage": what was wrong after the kept records, or
+    None}."""
     warc_dir = Path(warc_dir)
     if not warc_dir.is_dir():
         return []
     reports: list[dict[str, Any]] = []
-    leftovers = [p for p in warc_dir.iterdir() if p.name.endswith((".warc.gz" + OPEN_SUFFIX, ".warc" + OPEN_SUFFIX))]
+    leftovers = [
+        p
+        for p in warc_dir.iterdir()
+        if p.name.endswith((".warc.gz" + OPEN_SUFFIX, ".warc" + OPEN_SUFFIX)) and not written_by_live_process(p.name)
+    ]
     for path in sorted(leftovers, key=lambda p: warc_sort_key(p.name[: -len(OPEN_SUFFIX)])):
         final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
         size = path.stat().st_size

@@ -144,7 +144,7 @@ def run_crawl(
     seconds while the crawl goes on. Returns one summary per source, in the order given, and the signal that
     stopped the crawl, if one did."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    log_file = str(datadir.logs_dir / f"crawl-{stamp}.log")
+    log_file = str(datadir.logs_dir / f"crawl-{stamp}-{os.getpid()}.log")  # crawls may run side by side
     base = scrapy_settings(settings, datadir, log_file)
     with Store(datadir.store_path) as store:
         runs = [open_run(store, datadir, source) for source in sources]

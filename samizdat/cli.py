@@ -347,6 +347,38 @@ def runs(name: str | None, data_dir: Path, limit: int, as_json: bool) -> None:
         click.echo(report.format_runs(rows))
 
 
+@main.command()
+@config_option
+@data_option
+@click.option(
+    "--poll-seconds",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="How often the clock and the crawls are looked at.",
+)
+@handle_errors
+def schedule(config_path: Path, data_dir: Path, poll_seconds: float) -> None:
+    """Crawl each source when its `schedule` (cron) says, until SIGTERM or Ctrl-C (crawls stop as interrupted)."""
+    import logging
+
+    from samizdat.scheduler import Scheduler
+
+    load_config(config_path)  # a bad file is reported before anything starts
+    datadir = DataDir.create(data_dir)
+    log = logging.getLogger("samizdat.schedule")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(datadir.logs_dir / "scheduler.log")):
+        handler.setFormatter(formatter)
+        log.addHandler(handler)
+    scheduler = Scheduler(config_path, datadir)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, scheduler.stop)
+    scheduler.run(poll_seconds)
+
+
 host_option = click.option(
     "--host",
     default="127.0.0.1",

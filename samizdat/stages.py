@@ -42,7 +42,7 @@ def crawl(
     from crawler.run import run_crawl  # Scrapy and Twisted load only when a crawl runs
 
     sources = config.select(list(names))
-    with datadir.writer_lock("crawl"):
+    with datadir.crawl_lock([source.name for source in sources]):
         recover(datadir, progress)
         progress(f"crawling {len(sources)} source(s) into {datadir.root}")
         follow_index = partial(catch_up, datadir.store_path, datadir.index_dir)
@@ -64,9 +64,10 @@ def crawl(
 
 
 def recover(datadir: DataDir, progress: Progress = _quiet) -> None:
-    """What a killed process left, put right before anything else writes (call it holding the writer lock):
-    WARC files still open are cut back to their last complete record and sealed, runs still marked running
-    become interrupted (the next crawl resumes them), and the index catches up with the store."""
+    """What a killed process left, put right before anything else writes (call it holding a lock of the data
+    directory): WARC files left open by a dead process are cut back to their last complete record and sealed,
+    runs still marked running by a dead process become interrupted (the next crawl resumes them), and the
+    index catches up with the store. What live crawls beside this one are writing is left alone."""
     for leftover in seal_leftovers(datadir.warc_dir):
         progress(
             f"{leftover['file']}: left open by a stopped crawl; {leftover['action']} "
