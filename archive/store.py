@@ -83,10 +83,16 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
         self.db.executescript(SCHEMA)
+        if self._missing_columns():
+            # Looked at again in a write transaction: two processes opening a new store at once must not
+            # both add a column.
+            with self._transaction():
+                for name, spec in self._missing_columns():
+                    self.db.execute(f"ALTER TABLE crawls ADD COLUMN {name} {spec}")
+
+    def _missing_columns(self) -> list[tuple[str, str]]:
         present = {row[1] for row in self.db.execute("PRAGMA table_info(crawls)")}
-        for name, spec in CRAWL_COLUMNS:
-            if name not in present:
-                self.db.execute(f"ALTER TABLE crawls ADD COLUMN {name} {spec}")
+        return [(name, spec) for name, spec in CRAWL_COLUMNS if name not in present]
 
     def close(self) -> None:
         self.db.close()

@@ -291,10 +291,12 @@ def reindex(config_path: Path | None, data_dir: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON object.")
 @handle_errors
 def sources(config_path: Path, data_dir: Path, as_json: bool) -> None:
-    """List the sources: kind, the last crawl's articles and their completeness, flags."""
+    """List the sources: kind, the last crawl's articles and their completeness, flags, last and next run."""
+    from samizdat.scheduler import read_last_slots
+
     config = load_config(config_path)
     with open_store(data_dir) as store:
-        rows = report.source_rows(config, store)
+        rows = report.source_rows(config, store, read_last_slots(data_dir))
     if as_json:
         click.echo(json.dumps({"sources": rows}, ensure_ascii=False, indent=2))
     else:

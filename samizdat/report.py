@@ -6,6 +6,7 @@ takes the sources from sources.toml and formats their figures as text.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from archive.config import Config, Source
@@ -29,6 +30,7 @@ from archive.crawls import TEXT_MIN_CHARS as TEXT_MIN_CHARS
 from archive.crawls import assess as assess
 from archive.crawls import flag as flag
 from archive.store import Store
+from samizdat.scheduler import last_slot, next_run
 
 # Fields only the web pages show; `samizdat report --json` keeps the shape it always had.
 WEB_ONLY_CRAWL_FIELDS = frozenset({"other_pages"})
@@ -56,13 +58,19 @@ def warning_line(summary: dict[str, Any]) -> str | None:
 # -- `samizdat sources` ---------------------------------------------------------------------------------
 
 
-def source_rows(config: Config, store: Store | None) -> list[dict[str, Any]]:
-    """One row per source of sources.toml: kind, last crawl's figures, flag. `store` None: never crawled."""
+def source_rows(
+    config: Config, store: Store | None, last_slots: dict[str, str] | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One row per source of sources.toml: kind, last crawl's figures, flag, schedule, next and last run.
+    `store` None: never crawled. `last_slots`: the scheduler's record of the slots crawled (schedule.json)."""
     last = store.last_crawls() if store else {}
+    now = now or datetime.now(UTC)
     rows = []
     for source in config.sources:
         crawl = last.get(source.name)
         quality = read_quality(store, source.name, source.labels, crawl) if store and crawl else None
+        newest = store.runs(source.name, limit=1) if store else []
+        upcoming = next_run(source, config.settings.timezone, last_slot(last_slots or {}, source.name, store), now)
         rows.append(
             {
                 "source": source.name,
@@ -73,6 +81,12 @@ def source_rows(config: Config, store: Store | None) -> list[dict[str, Any]]:
                 "last_crawl": crawl["finished_at"] if crawl else None,
                 "flagged": bool(crawl and crawl.get("flag")),
                 "flag": explain_flag(crawl),
+                "schedule": source.schedule,
+                "timezone": config.settings.timezone,
+                "next_run": upcoming.isoformat(timespec="seconds") if upcoming else None,
+                "last_run": (
+                    {k: newest[0][k] for k in ("id", "status", "started_at", "finished_at")} if newest else None
+                ),
             }
         )
     return rows
@@ -80,8 +94,10 @@ def source_rows(config: Config, store: Store | None) -> list[dict[str, Any]]:
 
 def format_sources(rows: list[dict[str, Any]]) -> str:
     header = ["source", "kind", "articles", "date", "author", "labels", "text", "last crawl", ""]
+    header += ["last run", "next run", "schedule"]
     table = [header]
     for row in rows:
+        run = row.get("last_run")
         table.append(
             [
                 row["source"],
@@ -90,6 +106,9 @@ def format_sources(rows: list[dict[str, Any]]) -> str:
                 *(format_percent(row["quality"], name) for name, _ in SHARES),
                 _minute(row["last_crawl"]) if row["last_crawl"] else "never crawled",
                 "FLAGGED" if row["flagged"] else "",
+                f"#{run['id']} {run['status']}" if run else "-",
+                _minute(row["next_run"]) if row.get("next_run") else "-",
+                f"{row['schedule']} ({row['timezone']})" if row.get("schedule") else "-",
             ]
         )
     right = {2, 3, 4, 5, 6}  # numbers align right

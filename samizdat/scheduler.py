@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -156,7 +157,7 @@ class Scheduler:
         return chosen
 
     def last_slot(self, name: str) -> datetime | None:
-        if not self.datadir.store_path.exists():
+        if name in self.last_slots or not self.datadir.store_path.exists():
             return last_slot(self.last_slots, name, None)
         with Store(self.datadir.store_path) as store:
             return last_slot(self.last_slots, name, store)
@@ -282,6 +283,13 @@ class Scheduler:
             return None
 
     def _run_of(self, crawl: Crawl) -> dict[str, Any] | None:
+        try:
+            return self._find_run(crawl)
+        except sqlite3.Error as exc:  # a store being created by the crawl that just started: look next tick
+            logger.debug("cannot read the runs of %s yet: %s", crawl.source.name, exc)
+            return None
+
+    def _find_run(self, crawl: Crawl) -> dict[str, Any] | None:
         """The run the crawl process works on: the one marked with its pid while it runs; once it has ended,
         the source's newest run if that ended after the process started (a crawl too short to be seen
         running). None when the process recorded no run (it failed before: a bad config, a busy source)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import signal
 import socket
 import subprocess
@@ -112,6 +113,18 @@ def test_due_sources_run_once_each_never_twice_at_once_and_catch_up_once(sample_
     clock.advance(minutes=10)  # 15:40: red-lantern is due again, field-notes (hourly) is not
     settle(scheduler)
     assert [r["source"] for r in runs_of(data)][4:] == ["red-lantern", "red-lantern"]
+
+    # `samizdat sources` shows each source's schedule, its last run and when it runs next.
+    listed = run_cli("sources", "--json", "--config", config, "--data", data)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["source"]: row for row in json.loads(listed.stdout)["sources"]}
+    assert rows["red-lantern"]["schedule"] == "*/10 * * * *" and rows["red-lantern"]["timezone"] == "UTC"
+    assert rows["red-lantern"]["last_run"]["id"] == 6 and rows["red-lantern"]["last_run"]["status"] == "finished"
+    assert all(datetime.fromisoformat(row["next_run"]) for row in rows.values())
+    text = run_cli("sources", "--config", config, "--data", data).stdout
+    assert re.search(
+        r"^red-lantern .* #6 finished +\d{4}-\d\d-\d\d \d\d:\d\d UTC +\*/10 \* \* \* \* \(UTC\)$", text, re.M
+    )
 
 
 def hung_server() -> tuple[socket.socket, str]:
