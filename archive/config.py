@@ -48,6 +48,13 @@ SOURCE_KEYS = {
             None,
             "stop a crawl after this many minutes, as interrupted: the next crawl resumes it (default: no limit)",
         ),
+        Key(
+            "watch_minutes",
+            (int, float),
+            None,
+            "between full crawls, `samizdat schedule` looks at the feeds and sitemaps this often for new, "
+            "changed and deleted posts (default: no watching)",
+        ),
         Key("delay", (int, float), 1.0, "seconds between requests to one host"),
         Key("obey_robots", bool, True, "obey robots.txt"),
         Key("include", list, [], "URL regexes: when given, only matching URLs are followed"),
@@ -96,6 +103,7 @@ class Source:
     schedule: str | None = None
     max_pages: int | None = None
     max_minutes: float | None = None
+    watch_minutes: float | None = None
     delay: float = 1.0
     obey_robots: bool = True
     include: tuple[str, ...] = ()
@@ -234,8 +242,9 @@ def _parse_source(raw: dict[str, Any], index: int, lines: _LineFinder, where: st
             if problem:
                 raise fail(key, problem)
     values["delay"] = float(values.get("delay", SOURCE_KEYS["delay"].default))
-    if "max_minutes" in values:
-        values["max_minutes"] = float(values["max_minutes"])
+    for key in ("max_minutes", "watch_minutes"):
+        if key in values:
+            values[key] = float(values[key])
     return Source(line=lines.table(index), **values)
 
 
@@ -301,6 +310,7 @@ _SOURCE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "schedule": _check_schedule,
     "max_pages": _check_positive,
     "max_minutes": _check_positive,
+    "watch_minutes": _check_positive,
     "delay": _check_not_negative,
 }
 

@@ -169,6 +169,8 @@ def describe_run(run: dict[str, Any]) -> dict[str, Any]:
         "bytes_archived": run.get("bytes_archived", 0),
         "not_modified": run.get("not_modified", 0),
         "revisits": run.get("revisits", 0),
+        "gone": run.get("gone", 0),
+        "mode": run.get("mode", "crawl"),
         "articles": {k: (run.get("articles") or {}).get(k, 0) for k in ("new", "changed", "unchanged")},
         "skipped": sort_by_count(run.get("skipped", {})),
         "errors": sort_by_count(run.get("errors", {})),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.document import Document
+from archive.document import Document, document_id
 from archive.warc import Original, process_alive
 
 SCHEMA = """
@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS crawls (
 -- The newest full capture (a response with its payload) of each URL: what a recrawl's conditional
 -- request sends (its validators) and what a 304 or a revisit record stands for. Derived from the WARC
 -- files like the documents: written by the recorder as it archives, rebuilt by reindex.
+-- What the source's feeds listed, and the newest run that saw each entry there: an entry the previous run
+-- saw and this one does not has vanished from the feed (then fetched, to see whether it is gone).
+CREATE TABLE IF NOT EXISTS listed (
+    source TEXT NOT NULL,
+    url TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    PRIMARY KEY (source, url)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS captures (
     url TEXT PRIMARY KEY,
     fetched_at TEXT NOT NULL,
@@ -57,14 +65,21 @@ CREATE TABLE IF NOT EXISTS captures (
 );
 """
 # Columns added after format 1's first release; added to an older store when it is opened.
-CRAWL_COLUMNS = (
-    ("status", "TEXT NOT NULL DEFAULT 'finished'"),  # running | finished | interrupted | failed
-    ("pid", "INTEGER"),  # the process running it, while it runs
-    ("job", "TEXT"),  # its job directory (frontier and spider state), relative to the data directory
+COLUMNS = (
+    ("crawls", "status", "TEXT NOT NULL DEFAULT 'finished'"),  # running | finished | interrupted | failed
+    ("crawls", "pid", "INTEGER"),  # the process running it, while it runs
+    ("crawls", "job", "TEXT"),  # its job directory (frontier and spider state), relative to the data directory
+    # Deleted on the site: when a capture of the article's URL first answered 404 or 410 after it was
+    # archived, and the status; cleared by a later capture of the article.
+    ("documents", "gone_at", "TEXT"),
+    ("documents", "gone_status", "INTEGER"),
 )
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 RUNNING, FINISHED, INTERRUPTED, FAILED = "running", "finished", "interrupted", "failed"
+WATCH = "watch"  # a run's `mode` when it only looked at what the feeds and sitemaps list as new or changed
+# Full crawls only: a watch run finds a few articles and is no baseline for the crawl QA.
+FULL_CRAWL = "COALESCE(json_extract(summary, '$.mode'), 'crawl') != 'watch'"
 
 
 @dataclass
@@ -87,12 +102,16 @@ class Store:
             # Looked at again in a write transaction: two processes opening a new store at once must not
             # both add a column.
             with self._transaction():
-                for name, spec in self._missing_columns():
-                    self.db.execute(f"ALTER TABLE crawls ADD COLUMN {name} {spec}")
+                for table, name, spec in self._missing_columns():
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {spec}")
 
-    def _missing_columns(self) -> list[tuple[str, str]]:
-        present = {row[1] for row in self.db.execute("PRAGMA table_info(crawls)")}
-        return [(name, spec) for name, spec in CRAWL_COLUMNS if name not in present]
+    def _missing_columns(self) -> list[tuple[str, str, str]]:
+        present = {
+            (table, row[1])
+            for table in ("crawls", "documents")
+            for row in self.db.execute(f"PRAGMA table_info({table})")
+        }
+        return [(table, name, spec) for table, name, spec in COLUMNS if (table, name) not in present]
 
     def close(self) -> None:
         self.db.close()
@@ -127,6 +146,11 @@ class Store:
                 (doc.id, doc.fetched_at),
             ).fetchone()
             first_seen, last_seen = min(row[0], doc.fetched_at), max(row[1], doc.fetched_at)
+            # Captured again after it was gone: back on the site.
+            self.db.execute(
+                "UPDATE documents SET gone_at = NULL, gone_status = NULL WHERE id = ? AND gone_at < ?",
+                (doc.id, doc.fetched_at),
+            )
             if previous is not None and previous[0] == content_hash:
                 self.db.execute(
                     "UPDATE documents SET first_seen = ?, last_seen = ? WHERE id = ?", (first_seen, last_seen, doc.id)
@@ -195,6 +219,52 @@ class Store:
         """Every source with an archived document or a recorded crawl, sorted (read-only)."""
         rows = self.db.execute("SELECT source FROM documents UNION SELECT source FROM crawls ORDER BY 1")
         return [name for (name,) in rows]
+
+    def mark_gone(self, url: str, when: str, status: int) -> str | None:
+        """A capture of `url` answered 404 or 410: the document archived from it (if any, captured before
+        `when`) is recorded as deleted on the site, from the first such answer on. Returns its id."""
+        with self._transaction():
+            row = self.db.execute(
+                "SELECT id FROM documents WHERE (url = ? OR id = ?) AND last_seen < ? ORDER BY last_seen DESC LIMIT 1",
+                (url, document_id(url), when),
+            ).fetchone()
+            if row is None:
+                return None
+            self.db.execute(
+                "UPDATE documents SET gone_at = ?, gone_status = ? WHERE id = ? AND gone_at IS NULL",
+                (when, status, row[0]),
+            )
+            return str(row[0])
+
+    def gone(self, doc_id: str) -> tuple[str, int] | None:
+        """(when, HTTP status) the document was first seen deleted on the site, or None (read-only)."""
+        row = self.db.execute("SELECT gone_at, gone_status FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return (str(row[0]), int(row[1])) if row and row[0] else None
+
+    def record_listed(self, source: str, urls: Iterable[str], run: int) -> None:
+        """The entries one of the source's feeds lists now, seen by run `run`."""
+        with self._transaction():
+            self.db.executemany(
+                "INSERT INTO listed (source, url, run) VALUES (?,?,?) ON CONFLICT(source, url) DO UPDATE"
+                " SET run = MAX(run, excluded.run)",
+                [(source, url, run) for url in urls],
+            )
+
+    def listed_by_run(self) -> dict[str, dict[int, list[str]]]:
+        """{source: {run: feed entries it was the last to see}} (read-only; for a reindex to carry over)."""
+        found: dict[str, dict[int, list[str]]] = {}
+        for source, url, run in self.db.execute("SELECT source, url, run FROM listed"):
+            found.setdefault(source, {}).setdefault(int(run), []).append(url)
+        return found
+
+    def vanished(self, source: str, run: int) -> list[str]:
+        """Feed entries the source's previous feed-reading run saw and run `run` did not (read-only)."""
+        rows = self.db.execute(
+            "SELECT url FROM listed WHERE source = ? AND run = "
+            "(SELECT MAX(run) FROM listed WHERE source = ? AND run < ?) ORDER BY url",
+            (source, source, run),
+        )
+        return [url for (url,) in rows]
 
     def capture_span(self, doc_id: str) -> tuple[str, str] | None:
         """(first_seen, last_seen): the first and the newest capture of a document, whether or not the
@@ -284,8 +354,9 @@ class Store:
             return len(stale)
 
     def resumable_run(self, source: str) -> dict[str, Any] | None:
-        """The source's newest run when it was interrupted (to be resumed), else None."""
-        runs = self.runs(source, limit=1)
+        """The source's newest full crawl when it was interrupted (to be resumed), else None. Watch runs (a
+        quick look at feeds and sitemaps between crawls) are never resumed, nor do they end a crawl."""
+        runs = [run for run in self.runs(source, limit=50) if run.get("mode") != WATCH]
         return runs[0] if runs and runs[0]["status"] == INTERRUPTED else None
 
     def run(self, run_id: int) -> dict[str, Any] | None:
@@ -321,8 +392,8 @@ class Store:
     def last_crawls(self) -> dict[str, dict[str, Any]]:
         """The newest complete crawl summary of each source (finished or failed; not running or interrupted)."""
         rows = self.db.execute(
-            "SELECT source, started_at, finished_at, summary FROM crawls c WHERE id = "
-            "(SELECT MAX(id) FROM crawls WHERE source = c.source AND status IN ('finished', 'failed'))"
+            "SELECT source, started_at, finished_at, summary FROM crawls c WHERE id = (SELECT MAX(id) FROM crawls"
+            f" WHERE source = c.source AND status IN ('finished', 'failed') AND {FULL_CRAWL})"
         )
         return {
             source: {"started_at": started, "finished_at": finished, **json.loads(summary)}
@@ -374,7 +445,7 @@ class Store:
         """The source's crawl summaries, newest first, each with its `id`, `started_at` and `finished_at`."""
         rows = self.db.execute(
             "SELECT id, started_at, finished_at, summary FROM crawls WHERE source = ?"
-            " AND status IN ('finished', 'failed') ORDER BY id DESC LIMIT ?",
+            f" AND status IN ('finished', 'failed') AND {FULL_CRAWL} ORDER BY id DESC LIMIT ?",
             (source, limit),
         )
         return [
@@ -390,7 +461,8 @@ class Store:
         """
         row = self.db.execute(
             "SELECT id, started_at, finished_at, summary FROM crawls WHERE source = ? AND id < ?"
-            " AND status = 'finished' AND COALESCE(json_extract(summary, '$.failed'), 0) = 0 ORDER BY id DESC LIMIT 1",
+            " AND status = 'finished' AND COALESCE(json_extract(summary, '$.failed'), 0) = 0"
+            f" AND {FULL_CRAWL} ORDER BY id DESC LIMIT 1",
             (source, before_id if before_id is not None else 2**63 - 1),
         ).fetchone()
         if row is None:

@@ -27,7 +27,7 @@ from twisted.internet import task
 
 from archive.config import Settings, Source
 from archive.datadir import DataDir
-from archive.store import FAILED, FINISHED, INTERRUPTED, Store
+from archive.store import FAILED, FINISHED, INTERRUPTED, WATCH, Store
 from archive.warc import iter_entries
 from crawler.extraction import running_pool
 from crawler.jobstate import SkippedUrls, load_state
@@ -52,6 +52,7 @@ class Run:
     resumed: bool
     kind: str | None
     previous: dict[str, Any] = field(default_factory=dict)  # figures of the earlier sessions of this run
+    watch: bool = False  # only what the feeds and sitemaps list as new or changed (never resumed)
     crawler: Crawler | None = None
     stop_reason: str | None = None  # why it was stopped before the end: "interrupted (SIGINT)", "time limit"
 
@@ -93,6 +94,7 @@ def source_settings(base: ScrapySettings, run: Run, replay_files: list[str]) -> 
             "ROBOTSTXT_OBEY": source.obey_robots,
             "JOBDIR": str(run.job),
             "SAMIZDAT_RUN_ID": run.id,
+            "SAMIZDAT_WATCH": run.watch,
             "SAMIZDAT_REPLAY_FILES": replay_files,
         },
         priority="spider",
@@ -137,6 +139,7 @@ def run_crawl(
     sources: list[Source],
     settings: Settings,
     background: Callable[[], Any] | None = None,
+    watch: bool = False,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Crawl the sources side by side, each as a run (resumed when its last run was interrupted).
 
@@ -147,7 +150,7 @@ def run_crawl(
     log_file = str(datadir.logs_dir / f"crawl-{stamp}-{os.getpid()}.log")  # crawls may run side by side
     base = scrapy_settings(settings, datadir, log_file)
     with Store(datadir.store_path) as store:
-        runs = [open_run(store, datadir, source) for source in sources]
+        runs = [open_run(store, datadir, source, watch) for source in sources]
     t0 = time.monotonic()
     with running_pool(settings.workers, settings.extract_timeout_seconds) as pool:
         process = DurableCrawlerProcess(base, runs)
@@ -171,10 +174,10 @@ def run_crawl(
     return summaries, process.signal_received
 
 
-def open_run(store: Store, datadir: DataDir, source: Source) -> Run:
-    """Resume the source's interrupted run, or start a new one."""
+def open_run(store: Store, datadir: DataDir, source: Source, watch: bool = False) -> Run:
+    """Resume the source's interrupted run, or start a new one (always, for a watch run)."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    last = store.resumable_run(source.name)
+    last = None if watch else store.resumable_run(source.name)
     if last is not None and last.get("job"):
         job = datadir.root / last["job"]
         kind = source.kind or load_state(job).get("kind") or last.get("detected_kind")
@@ -187,8 +190,9 @@ def open_run(store: Store, datadir: DataDir, source: Source) -> Run:
     detected = next((r.get("detected_kind") for r in store.runs(source.name, limit=20) if r.get("detected_kind")), None)
     run_id = store.start_run(source.name, now, job="")
     job = datadir.jobs_dir / f"{source.name}-{run_id}"
-    store.update_run(run_id, job=str(job.relative_to(datadir.root)), summary={"sessions": 1})
-    return Run(source, run_id, job, now, False, source.kind or detected)
+    mode = WATCH if watch else "crawl"
+    store.update_run(run_id, job=str(job.relative_to(datadir.root)), summary={"sessions": 1, "mode": mode})
+    return Run(source, run_id, job, now, False, source.kind or detected, watch=watch)
 
 
 def run_warc_files(datadir: DataDir, run: Run) -> list[str]:
@@ -242,7 +246,7 @@ def finish_run(store: Store, datadir: DataDir, run: Run, t0: float, log_file: st
     summary["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     summary["started_at"] = run.started_at
     summary["run"] = run.id
-    if summary["status"] != INTERRUPTED:
+    if summary["status"] != INTERRUPTED or run.watch:
         shutil.rmtree(run.job, ignore_errors=True)  # the walk is complete: its frontier is history
     return summary
 
@@ -277,6 +281,7 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "source": run.source.name,
         "run": run.id,
+        "mode": WATCH if run.watch else "crawl",
         "kind": run.source.kind or detected or "generic",
         "kind_detected": run.source.kind is None,
         "detected_kind": detected,
@@ -296,6 +301,8 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         # A recrawl's unchanged pages: answered 304, or the same payload again (a revisit record, no copy).
         "not_modified": int(stats.get("samizdat/not_modified", 0)) + int(before.get("not_modified", 0)),
         "revisits": int(stats.get("samizdat/revisits", 0)) + int(before.get("revisits", 0)),
+        # Archived articles that answered 404 or 410: deleted on the site, kept in the archive.
+        "gone": int(stats.get("samizdat/gone", 0)) + int(before.get("gone", 0)),
         "sessions": int(before.get("sessions", 0)) + 1,
         "warc_files": list(dict.fromkeys([*before.get("warc_files", []), *stats.get("samizdat/warc_files", [])])),
         "finish_reason": stats.get("finish_reason", "running"),

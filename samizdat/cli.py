@@ -133,15 +133,23 @@ def main() -> None:
 @click.argument("names", nargs=-1)
 @config_option
 @data_option
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Only what the feeds and sitemaps list as new or changed since the last capture, and posts gone "
+    "from the feeds: a quick look between full crawls.",
+)
 @handle_errors
-def crawl(names: tuple[str, ...], config_path: Path, data_dir: Path) -> None:
+def crawl(names: tuple[str, ...], config_path: Path, data_dir: Path, watch: bool) -> None:
     """Crawl the sources of sources.toml (all, or those NAMED) into the data directory."""
     from samizdat import stages
 
     config = load_config(config_path)
     config.select(list(names))  # an unknown name fails before anything is created
     datadir = DataDir.create(data_dir)
-    summaries, signum = stages.crawl(datadir, config, names, progress=lambda line: click.echo(line, err=True))
+    summaries, signum = stages.crawl(
+        datadir, config, names, progress=lambda line: click.echo(line, err=True), watch=watch
+    )
     print_summaries(summaries)
     if signum is not None:
         click.echo(f"stopped by {signal.Signals(signum).name}: run `samizdat crawl` again to resume", err=True)

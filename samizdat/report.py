@@ -94,23 +94,28 @@ def source_rows(
 
 def format_sources(rows: list[dict[str, Any]]) -> str:
     header = ["source", "kind", "articles", "date", "author", "labels", "text", "last crawl", ""]
-    header += ["last run", "next run", "schedule"]
+    # When crawls are scheduled: each source's newest run, its next scheduled run and its schedule.
+    scheduled = any(row.get("schedule") for row in rows)
+    if scheduled:
+        header += ["last run", "next run", "schedule"]
     table = [header]
     for row in rows:
         run = row.get("last_run")
-        table.append(
-            [
-                row["source"],
-                _kind_text(row, given=""),
-                "-" if row["articles"] is None else str(row["articles"]),
-                *(format_percent(row["quality"], name) for name, _ in SHARES),
-                _minute(row["last_crawl"]) if row["last_crawl"] else "never crawled",
-                "FLAGGED" if row["flagged"] else "",
+        cells = [
+            row["source"],
+            _kind_text(row, given=""),
+            "-" if row["articles"] is None else str(row["articles"]),
+            *(format_percent(row["quality"], name) for name, _ in SHARES),
+            _minute(row["last_crawl"]) if row["last_crawl"] else "never crawled",
+            "FLAGGED" if row["flagged"] else "",
+        ]
+        if scheduled:
+            cells += [
                 f"#{run['id']} {run['status']}" if run else "-",
                 _minute(row["next_run"]) if row.get("next_run") else "-",
                 f"{row['schedule']} ({row['timezone']})" if row.get("schedule") else "-",
             ]
-        )
+        table.append(cells)
     right = {2, 3, 4, 5, 6}  # numbers align right
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = [
@@ -230,8 +235,12 @@ def format_runs(rows: list[dict[str, Any]]) -> str:
             f"{r['pages']:>6} {r['bytes_archived'] / 1e6:>7.1f} {a['new']:>5} {a['changed']:>7} "
             f"{a['unchanged']:>9}  {errors}"
         )
-        if r["interrupted_by"]:
+        if r.get("mode") == "watch":
+            lines.append("       a watch: only what the feeds and sitemaps list as new or changed")
+        elif r["interrupted_by"]:
             lines.append(f"       {r['interrupted_by']}; the next `samizdat crawl {r['source']}` resumes it")
+        if r.get("gone"):
+            lines.append(f"       {r['gone']} archived article(s) answered 404 or 410: deleted on the site, kept here")
         if r["not_modified"] or r["revisits"]:
             lines.append(
                 f"       unchanged since the last capture: {r['not_modified']} answered 304, "

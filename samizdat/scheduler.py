@@ -10,6 +10,9 @@ it resumes an interrupted run, records its run in the store and keeps the index 
   sources that share a host wait for each other (the politeness gate is per process).
 - sources.toml is read again when it changes; a bad edit is logged with its line and the previous
   definition is kept.
+- A source with `watch_minutes` is watched between its crawls: that often, `samizdat crawl NAME --watch`
+  reads its feeds, sitemaps and start pages and archives what is new or changed at once, and records the
+  posts gone from its feeds that answer 404 or 410 as deleted on the site.
 - A crawl whose figures (pages, articles, errors) do not move for `stall_minutes` is stopped (SIGTERM,
   then SIGKILL) and its run recorded as failed (stalled): it never blocks the source's later runs.
 - SIGTERM or Ctrl-C stop the scheduler gracefully: running crawls are stopped as interrupted (each drains
@@ -78,6 +81,7 @@ class Crawl:
     process: subprocess.Popen[bytes]
     slot: datetime
     started: datetime
+    watch: bool = False
     launched: datetime = field(default_factory=utc_now)  # wall time, to match the run's own record
     run_id: int | None = None
     figures: tuple[int, ...] = ()
@@ -103,6 +107,7 @@ class Scheduler:
         self.stopping = threading.Event()
         self.state_path = datadir.root / STATE_FILE
         self.last_slots = read_last_slots(datadir.root)
+        self.last_watches = read_last_slots(datadir.root, "last_watches")
 
     # -- the loop -------------------------------------------------------------------------------------
 
@@ -132,6 +137,8 @@ class Scheduler:
         self.watch(now)
         for source in self.due(now):
             self.start(source, now)
+        for source in self.due_watches(now):
+            self.start(source, now, watch=True)
 
     # -- what is due ----------------------------------------------------------------------------------
 
@@ -156,6 +163,25 @@ class Scheduler:
             busy_hosts |= hosts(source)
         return chosen
 
+    def due_watches(self, now: datetime) -> list[Source]:
+        """Sources whose `watch_minutes` have passed since their last crawl or watch began, not running,
+        within the parallel limit, not sharing a host with a running crawl."""
+        chosen: list[Source] = []
+        busy_hosts = {host for crawl in self.running.values() for host in hosts(crawl.source)}
+        for source in self.config.sources:
+            if not source.watch_minutes or source.name in self.running:
+                continue
+            if len(self.running) + len(chosen) >= self.config.settings.max_parallel_crawls:
+                break
+            last = self.last_watches.get(source.name)
+            if last and (now - datetime.fromisoformat(last)).total_seconds() < source.watch_minutes * 60:
+                continue
+            if hosts(source) & busy_hosts:
+                continue
+            chosen.append(source)
+            busy_hosts |= hosts(source)
+        return chosen
+
     def last_slot(self, name: str) -> datetime | None:
         if name in self.last_slots or not self.datadir.store_path.exists():
             return last_slot(self.last_slots, name, None)
@@ -164,12 +190,13 @@ class Scheduler:
 
     # -- starting, watching, reaping --------------------------------------------------------------------
 
-    def start(self, source: Source, now: datetime) -> None:
-        slot = previous_slot(source.schedule or "", now, self.config.settings.timezone)
+    def start(self, source: Source, now: datetime, watch: bool = False) -> None:
+        slot = previous_slot(source.schedule, now, self.config.settings.timezone) if source.schedule else now
         log = open(self.datadir.logs_dir / f"schedule-{source.name}.out", "ab")  # noqa: SIM115 (the child's)
+        arguments = [source.name, "--config", str(self.config_path), "--data", str(self.datadir.root)]
         try:
             process = subprocess.Popen(
-                [*self.command, source.name, "--config", str(self.config_path), "--data", str(self.datadir.root)],
+                [*self.command, *arguments, *(["--watch"] if watch else [])],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -177,10 +204,15 @@ class Scheduler:
             )
         finally:
             log.close()
-        self.running[source.name] = Crawl(source, process, slot, now, moved_at=now)
-        self.last_slots[source.name] = slot.isoformat()
+        self.running[source.name] = Crawl(source, process, slot, now, watch, moved_at=now)
+        if not watch:
+            self.last_slots[source.name] = slot.isoformat()
+        self.last_watches[source.name] = now.isoformat()  # a crawl, too, looks at everything a watch would
         self._save_state()
-        logger.info("start %s (slot %s, pid %d)", source.name, _minute(slot), process.pid)
+        if watch:
+            logger.info("start %s (watch, pid %d)", source.name, process.pid)
+        else:
+            logger.info("start %s (slot %s, pid %d)", source.name, _minute(slot), process.pid)
 
     def watch(self, now: datetime) -> None:
         """The watchdog: a crawl whose figures have not moved for `stall_minutes` is stopped."""
@@ -234,8 +266,9 @@ class Scheduler:
         if run.get("interrupted_by") and outcome != "finished":
             outcome += f" ({run['interrupted_by']})"
         line = (
-            f"end {crawl.source.name}: {outcome}, run {run['id']}, {run.get('pages', 0)} pages, "
-            f"{articles.get('new', 0)} new, {articles.get('changed', 0)} changed, {seconds} s"
+            f"end {crawl.source.name}{' (watch)' if crawl.watch else ''}: {outcome}, run {run['id']}, "
+            f"{run.get('pages', 0)} pages, {articles.get('new', 0)} new, {articles.get('changed', 0)} changed, "
+            f"{run.get('gone', 0)} gone, {seconds} s"
         )
         flag = (run.get("flag") or {}).get("reason") if isinstance(run.get("flag"), dict) else None
         if run["status"] == FAILED or flag:
@@ -325,15 +358,17 @@ class Scheduler:
 
     def _save_state(self) -> None:
         tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"last_slots": self.last_slots}, indent=1, sort_keys=True), encoding="utf-8")
+        state = {"last_slots": self.last_slots, "last_watches": self.last_watches}
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(self.state_path)
 
 
-def read_last_slots(root: Path) -> dict[str, str]:
-    """{source: ISO time of the slot it was last crawled for}, from the data directory's schedule.json."""
+def read_last_slots(root: Path, key: str = "last_slots") -> dict[str, str]:
+    """{source: ISO time of the slot it was last crawled for}, from the data directory's schedule.json
+    (`last_watches`: when its last crawl or watch began)."""
     try:
         data = json.loads((Path(root) / STATE_FILE).read_text(encoding="utf-8"))
-        return {str(k): str(v) for k, v in data.get("last_slots", {}).items()}
+        return {str(k): str(v) for k, v in data.get(key, {}).items()}
     except (OSError, ValueError, AttributeError):
         return {}
 

@@ -18,6 +18,7 @@ from archive.document import Document
 from archive.errors import DataDirBusy, DataDirError
 from archive.extract import Facts, merge_facts, read_facts, reader_for
 from archive.store import INTERRUPTED, Store
+from archive.urls import normalize_url
 from archive.warc import Capture, Original, iter_entries, read_capture, seal_leftovers
 from crawler.extraction import running_pool
 from samizdat import report
@@ -34,11 +35,13 @@ def _quiet(_: str) -> None:
 
 
 def crawl(
-    datadir: DataDir, config: Config, names: Iterable[str], progress: Progress = _quiet
+    datadir: DataDir, config: Config, names: Iterable[str], progress: Progress = _quiet, watch: bool = False
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Crawl the named sources (all when none), each as a durable run: resumed when its last run was
     interrupted. The search index follows the store while it runs. Returns the runs' summaries and the
-    signal that stopped the crawl, if one did (its documents are stored and indexed all the same)."""
+    signal that stopped the crawl, if one did (its documents are stored and indexed all the same).
+    `watch`: only what the sources' feeds and sitemaps list as new or changed (a quick look between full
+    crawls, never a baseline for the crawl QA)."""
     from crawler.run import run_crawl  # Scrapy and Twisted load only when a crawl runs
 
     sources = config.select(list(names))
@@ -46,11 +49,11 @@ def crawl(
         recover(datadir, progress)
         progress(f"crawling {len(sources)} source(s) into {datadir.root}")
         follow_index = partial(catch_up, datadir.store_path, datadir.index_dir)
-        summaries, signum = run_crawl(datadir, sources, config.settings, background=follow_index)
+        summaries, signum = run_crawl(datadir, sources, config.settings, background=follow_index, watch=watch)
         by_name = {source.name: source for source in sources}
         with Store(datadir.store_path) as store:
             for summary in summaries:
-                if summary["status"] != INTERRUPTED:
+                if summary["status"] != INTERRUPTED and not watch:
                     report.assess(store, by_name[summary["source"]], summary)  # quality figures and drop flag
                 store.update_run(
                     summary["run"],
@@ -104,12 +107,13 @@ def reindex(
             raise DataDirError(f"{datadir.root} holds no WARC files; nothing to rebuild from (run `samizdat crawl`)")
         sources, kinds = _scan(files, current)
         facts = _facts(files, sources, kinds)
+        gone: list[tuple[str, str, int]] = []
         with Store(store_tmp) as store, running_pool(settings.workers, settings.extract_timeout_seconds) as pool:
             for number, path in enumerate(files, 1):
                 source = sources.get(path)
                 if source is not None:
                     kind = source.kind or kinds.get(source.name)
-                    captures = _captures(datadir.root, path, store)
+                    captures = _captures(datadir.root, path, store, gone)
                     for result in pool.map_extract(captures, source, kind, facts.get(source.name, {})):
                         counts["responses"] += 1
                         if result.document is not None:
@@ -120,9 +124,14 @@ def reindex(
                     f"reindex: {number}/{len(files)} WARC files, {counts['responses']} responses, "
                     f"{counts['articles']} articles"
                 )
+            for url, when, status in gone:  # articles deleted on the site, as the crawls saw them
+                store.mark_gone(url, when, status)
             counts["documents"] = store.count()
             for row in _copy_crawl_log(datadir):
                 store.copy_run(row)
+            for source, urls in _copy_listed(datadir).items():
+                for run, entries in urls.items():
+                    store.record_listed(source, entries, run)
         # A rebuild writes everything at once: large batches in two processes, merged once.
         catch_up(store_tmp, index_tmp, batch_size=5000, procs=2, rebuild=True)
         progress(f"reindex: indexed {counts['documents']} documents")
@@ -130,16 +139,19 @@ def reindex(
     return counts
 
 
-def _captures(root: Path, path: Path, store: Store) -> Iterator[Capture]:
+def _captures(root: Path, path: Path, store: Store, gone: list[tuple[str, str, int]]) -> Iterator[Capture]:
     """A file's captures as the crawl read them: a 304 or a revisit record stands for the newest full capture
     of its URL before it (recorded in `store` as the files are read, oldest first), read from there and dated
-    by the check. What cannot be resolved (its original's file is gone) is logged and left out."""
+    by the check. What cannot be resolved (its original's file is gone) is logged and left out. 404 and 410
+    answers go to `gone`, to be applied once every article is stored."""
     for entry in iter_entries(path, f"warc/{path.name}"):
         if entry.type == "response" and entry.capture is not None:
             capture = entry.capture
             if capture.status != 304:
                 if capture.status == 200:
                     store.record_capture(Original.of(capture))
+                elif capture.status in (404, 410):
+                    gone.append((normalize_url(capture.url), capture.fetched_at, capture.status))
                 yield capture
                 continue
             url, date, digest = capture.url, capture.fetched_at, None
@@ -197,6 +209,14 @@ def _copy_crawl_log(datadir: DataDir) -> list[dict[str, Any]]:
         return []
     with Store(datadir.store_path) as old:
         return list(reversed(old.runs(limit=-1)))
+
+
+def _copy_listed(datadir: DataDir) -> dict[str, dict[int, list[str]]]:
+    """What the feeds listed at each run (to tell next time which posts vanished from them): history too."""
+    if not datadir.store_path.exists():
+        return {}
+    with Store(datadir.store_path) as old:
+        return old.listed_by_run()
 
 
 def _swap(datadir: DataDir, store_tmp: Path, index_tmp: Path) -> None:

@@ -241,11 +241,7 @@ def test_sources_lists_each_source_with_its_last_crawl(crawl):
     header, *lines = result.stdout.splitlines()
     assert header.split()[:3] == ["source", "kind", "articles"]
     assert [line.split()[0] for line in lines] == [s.name for s in load_config(crawl.config).sources]
-    # The last crawl's figures, then its last run, when the scheduler runs it next and on what schedule.
-    figures = r"\s\d+(\s+\d+%){4}\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\s+#\d+ finished\s+"
-    assert all(
-        re.search(figures + r"(-\s+-|\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\s+.+ \(UTC\))$", line) for line in lines
-    ), lines
+    assert all(re.search(r"\s\d+(\s+\d+%){4}\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$", line) for line in lines), lines
 
 
 def test_redirects_errors_and_retried_responses_are_archived_too(crawl):

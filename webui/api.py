@@ -95,7 +95,18 @@ def versions(doc_id: str) -> Response:
         }
         for number, version in enumerate(store().versions(doc.id), 1)
     ]
-    return jsonify({"id": doc.id, "url": doc.url, "first_seen": first_seen, "last_seen": last_seen, "versions": rows})
+    gone = store().gone(doc.id)
+    return jsonify(
+        {
+            "id": doc.id,
+            "url": doc.url,
+            "first_seen": first_seen,
+            "last_seen": last_seen,
+            # Deleted on the site (an answer of 404 or 410 since the last capture), or null.
+            "gone": {"at": gone[0], "status": gone[1]} if gone else None,
+            "versions": rows,
+        }
+    )
 
 
 @blueprint.get("/sources")

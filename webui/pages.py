@@ -88,6 +88,7 @@ def document(doc_id: str) -> str:
         paragraphs=diff.paragraphs(doc.text),
         captures=captures,
         span=span,
+        gone=store().gone(doc.id),
         more_labels=doc.labels[:MORE_LABELS],
     )
 

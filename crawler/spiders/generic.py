@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -22,7 +23,9 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from archive.config import Source
+from archive.crawls import parse_utc
 from archive.extract import Extraction, Facts, merge_facts, reader_for
+from archive.store import Store
 from archive.urls import host_port, normalize_url
 from archive.warc import Capture
 from crawler.extraction import WarcPointer, extract_detached, shared_pool
@@ -30,6 +33,7 @@ from crawler.jobstate import SkippedUrls, save_state
 from crawler.middlewares import header_pairs
 from crawler.traps import Trap, find_trap
 
+GONE = (404, 410)  # an archived article that answers these is recorded as deleted on the site
 PARSED = ("article", "listing", "page")  # page types of captures that parsed as HTML (they have links)
 # Documents are archived (a campaign's leaflets are PDFs); images, media and assets are not followed.
 KEEP_EXTENSIONS = {"pdf", "doc", "docx", "odt", "rtf", "epub"}
@@ -68,15 +72,26 @@ class SourceSpider(Spider):
         self.state: dict[str, Any] = {}  # replaced by the saved state when the spider opens
         self.warc: Any = None  # set by the WARC recorder when the spider opens
         self.skipped: SkippedUrls | None = None  # opened with the spider: it lives in the job directory
+        # What the archive knows (captures, feed entries, gone articles); None when run outside samizdat.
+        self.store: Store | None = None
+        self.watch = False  # a watch run: only what the feeds and sitemaps list as new or changed
+        self.run_id = 0
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
+        spider.watch = crawler.settings.getbool("SAMIZDAT_WATCH")
+        spider.run_id = crawler.settings.getint("SAMIZDAT_RUN_ID")
+        if crawler.settings.get("SAMIZDAT_STORE_PATH"):
+            spider.store = Store(crawler.settings["SAMIZDAT_STORE_PATH"])
         return spider
 
     def on_closed(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
         if self.skipped is not None:
             self.skipped.close()
             self.skipped = None
@@ -143,14 +158,25 @@ class SourceSpider(Spider):
             if sitemap.type == "sitemapindex":
                 yield from self.follow(loc, self.parse_sitemap, step="discovery")
             else:
-                yield from self.follow(loc, self.parse_page, step="listed")
+                yield from self.follow(loc, self.parse_page, step="listed", modified=entry.get("lastmod"))
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """Atom and RSS: the entries' links, and the feed's own next page (Blogger pages its feeds)."""
         self.count("discovery/feed")
         response.selector.remove_namespaces()
-        for href in response.xpath("//entry/link[@rel='alternate']/@href | //item/link/text()").getall():
-            yield from self.follow(href.strip(), self.parse_page, step="listed")
+        entries = [
+            h.strip() for h in response.xpath("//entry/link[@rel='alternate']/@href | //item/link/text()").getall()
+        ]
+        if entries and self.store is not None and self.run_id:
+            # What the feed lists now: an entry gone from it by the next run is looked at again then.
+            self.store.record_listed(self.source.name, [normalize_url(u) for u in entries], self.run_id)
+            if not self.state.get("feeds_read"):
+                self.state["feeds_read"] = True
+                self.save_state()
+        for href in entries:
+            # A feed lists the newest posts: asked again on every watch (a 304 when unchanged), so an edit
+            # made an hour after publication is caught.
+            yield from self.follow(href, self.parse_page, step="listed", fresh=True)
         for href in response.xpath("/feed/link[@rel='next']/@href").getall():
             yield from self.follow(href, self.parse_feed, step="discovery")
 
@@ -216,11 +242,24 @@ class SourceSpider(Spider):
         self.save_state()
 
     def on_idle(self) -> None:
-        """Articles whose issue index never came (a 404) are read with what is known, before closing; not
-        when the crawl is being stopped: they wait in the job state for the resumed run."""
-        if self.pending and not self.draining():
+        """Before closing: articles whose issue index never came (a 404) are read with what is known, and the
+        posts that vanished from the feeds since the last run are asked for (a 404 or 410 records them
+        deleted on the site). Not when the crawl is being stopped: they wait in the job state."""
+        if self.draining():
+            return
+        if self.pending:
             self.crawler.engine.crawl(Request("data:,", callback=self.flush_pending, dont_filter=True))
             raise DontCloseSpider
+        if self.state.get("feeds_read") and not self.state.get("vanished_asked") and self.store is not None:
+            self.state["vanished_asked"] = True
+            self.save_state()
+            vanished = [u for u in self.store.vanished(self.source.name, self.run_id) if self.store.last_capture(u)]
+            for url in vanished:
+                self.count("discovery/vanished_from_feed")
+                for request in self.follow(url, self.parse_page, step="listed", fresh=True):
+                    self.crawler.engine.crawl(request)
+            if vanished:
+                raise DontCloseSpider
 
     def draining(self) -> bool:
         scheduler = getattr(getattr(self.crawler.engine, "_slot", None), "scheduler", None)
@@ -248,14 +287,23 @@ class SourceSpider(Spider):
 
     # -- scope --------------------------------------------------------------------------------------
 
-    def follow(self, url: str, callback: Any, step: str = "link") -> Iterator[Request]:
+    def follow(
+        self, url: str, callback: Any, step: str = "link", fresh: bool = False, modified: str | None = None
+    ) -> Iterator[Request]:
         """A request for `url`, unless a limit leaves it out (counted by reason). `step` says how it was
         found, which decides its place in the queue (crawler.middlewares.DistanceMiddleware): `discovery`
         (sitemaps, feeds, APIs), `listed` (what those list, and the start page's links), `next_page` (the
-        next page of a listing: no step further from the start) or `link`."""
+        next page of a listing: no step further from the start) or `link`.
+
+        A watch run follows no links and asks only for listed URLs that are new, `fresh` (a feed's newest
+        posts) or `modified` (a sitemap's lastmod) since their last capture."""
         if not url.startswith(("http://", "https://")):
             return
         url = normalize_url(url)
+        if self.watch and (
+            step in ("link", "next_page") or (step == "listed" and not fresh and self.known(url, modified))
+        ):
+            return
         reason = self.skip_reason(url)
         if not reason and self.source.max_pages and url not in self.requested:
             if len(self.requested) >= self.source.max_pages:
@@ -266,6 +314,18 @@ class SourceSpider(Spider):
             self.skip(url, reason)
             return
         yield Request(url, callback=callback, errback=self.on_error, meta={"step": step})
+
+    def known(self, url: str, modified: str | None) -> bool:
+        """Whether the archive has `url` as it is: captured, and not modified (per `modified`) since."""
+        capture = self.store.last_capture(url) if self.store is not None else None
+        if capture is None:
+            return False
+        if not modified:
+            return True
+        try:
+            return parse_utc(modified) <= parse_utc(capture.date)
+        except ValueError:
+            return False
 
     def skip_reason(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -290,6 +350,12 @@ class SourceSpider(Spider):
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             return  # robots.txt and offsite refusals are counted by their middlewares
         self.count(f"errors/{error_kind(failure)}")
+        if failure.check(HttpError) and failure.value.response.status in GONE and self.store is not None:
+            response = failure.value.response
+            location = response.meta.get("warc")
+            when = location.date if location else datetime.now(UTC).isoformat()
+            if self.store.mark_gone(normalize_url(response.url), when, response.status):
+                self.count("gone")  # an archived article deleted on the site: kept, and shown as gone
 
     def skip(self, url: str, reason: str) -> None:
         """Count a URL left out, once per run and reason, however often it is linked and whatever is read
