@@ -163,7 +163,13 @@ def run_crawl(
             checkpoint = task.LoopingCall(Checkpoint(store, runs, t0, pool, background))
             checkpoint.start(CHECKPOINT_SECONDS, now=False)
             limits = arm_time_limits(runs)
-            process.start()
+            handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                process.start()
+            finally:
+                # Scrapy's handlers would outlive the crawl and swallow the next Ctrl-C (the demo serves after it).
+                for signum, handler in handlers.items():
+                    signal.signal(signum, handler)
             for call in limits:
                 if call.active():
                     call.cancel()

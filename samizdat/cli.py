@@ -359,6 +359,20 @@ def runs(name: str | None, data_dir: Path, limit: int, as_json: bool) -> None:
 
 @main.command()
 @config_option
+@handle_errors
+def init(config_path: Path) -> None:
+    """Write a commented starter sources.toml (never over an existing file)."""
+    from importlib.resources import files
+
+    if config_path.exists():
+        raise click.ClickException(f"{config_path} exists already; edit it, or pass --config NEWFILE")
+    config_path.write_text(files("samizdat").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    load_config(config_path)  # the starter is a valid file
+    click.echo(f"wrote {config_path}: edit the example source, then run `samizdat crawl --config {config_path}`")
+
+
+@main.command()
+@config_option
 @data_option
 @click.option(
     "--poll-seconds",

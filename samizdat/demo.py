@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import click
 from archive.config import load_config
 from archive.datadir import MARKER, DataDir
 from archive.errors import DataDirError
+from archive.warc import iter_entries
 from samizdat import sample_sites, stages
 from search import SearchParams
 
@@ -36,12 +38,17 @@ def run_demo(data_dir: Path) -> None:
         config_path.write_text(
             sample_sites.sources_toml(server.urls) + "\n[settings]\nprogress_seconds = 2\n", encoding="utf-8"
         )
-        summaries, _ = stages.crawl(datadir, load_config(config_path), [], progress=lambda s: click.echo(s, err=True))
+        summaries, signum = stages.crawl(
+            datadir, load_config(config_path), [], progress=lambda s: click.echo(s, err=True)
+        )
     finally:
         server.stop()
     from samizdat.cli import print_summaries
 
     print_summaries(summaries)
+    if signum is not None:
+        click.echo(f"demo stopped by {signal.Signals(signum).name}", err=True)
+        raise SystemExit(128 + signum)
     click.echo(f"\narchived the sample sites in {time.monotonic() - started:.0f} s into {datadir.root}\n")
     data = shlex.quote(str(datadir.root))
     with stages.open_search(datadir) as service:
@@ -58,10 +65,30 @@ def run_demo(data_dir: Path) -> None:
 
 
 def _prepare(data_dir: Path) -> None:
-    """A previous demo's archive is replaced (its sample sites had other ports); anything else is kept."""
+    """A previous demo's archive is replaced (its sample sites had other ports); anything else is kept: a
+    folder that is not a demo archive, or one holding WARC files the demo did not write, is refused."""
     if not data_dir.exists() or not any(data_dir.iterdir()):
         return
-    if (data_dir / DEMO_MARKER).exists() and (data_dir / MARKER).exists():
-        shutil.rmtree(data_dir)
-        return
-    raise DataDirError(f"{data_dir} exists and is not a samizdat demo archive; pass another --data")
+    marker = data_dir / DEMO_MARKER
+    if not (marker.exists() and (data_dir / MARKER).exists()):
+        raise DataDirError(f"{data_dir} exists and is not a samizdat demo archive; pass another --data")
+    try:
+        sites = [str(url) for url in json.loads(marker.read_text(encoding="utf-8")).get("sites", {}).values()]
+    except (OSError, ValueError, AttributeError):
+        sites = []
+    foreign = sorted(p.name for p in DataDir(data_dir).warc_dir.glob("*.warc*") if not _demo_wrote(p, sites))
+    if foreign:
+        raise DataDirError(
+            f"{data_dir} holds WARC files the demo did not write ({foreign[0]}"
+            f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); they are kept: pass another --data"
+        )
+    shutil.rmtree(data_dir)
+
+
+def _demo_wrote(path: Path, sites: list[str]) -> bool:
+    """Whether a WARC file holds a crawl of the demo's sample sites (its warcinfo names the source crawled)."""
+    for entry in iter_entries(path, path.name, responses=False):
+        source = entry.info.get("samizdat-source") if entry.type == "warcinfo" else None
+        urls = source.get("start_urls", []) if isinstance(source, dict) else []
+        return bool(urls) and all(any(url.startswith(site) for site in sites) for url in urls)
+    return False

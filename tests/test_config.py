@@ -6,6 +6,7 @@ import pytest
 
 from archive.config import SETTING_KEYS, Settings, load_config, parse_config
 from archive.errors import ConfigError
+from tests.conftest import run_cli
 
 GOOD = """\
 [settings]
@@ -136,3 +137,17 @@ def test_unknown_source_name_suggests_the_closest():
 def test_every_setting_is_declared_once_with_help():
     assert set(SETTING_KEYS) == set(Settings.__dataclass_fields__)
     assert all(key.help for key in SETTING_KEYS.values())
+
+
+def test_init_writes_a_commented_starter_that_loads_and_never_overwrites(tmp_path):
+    target = tmp_path / "sources.toml"
+    result = run_cli("init", "--config", target)
+    assert result.returncode == 0, result.stderr
+    text = target.read_text(encoding="utf-8")
+    config = load_config(target)
+    assert [s.name for s in config.sources] == ["example-blog"] and config.sources[0].schedule
+    assert text.count("# [[source]]") >= 2 and "watch_minutes" in text  # the other kinds and keys, commented
+    target.write_text("mine\n", encoding="utf-8")
+    again = run_cli("init", "--config", target)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    assert target.read_text(encoding="utf-8") == "mine\n"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import urllib.request
 
 import pytest
 
+from archive.warc import WarcWriter
 from tests.conftest import Server, run_cli, write_config
 
 
@@ -43,7 +45,7 @@ def test_serve_needs_a_samizdat_data_directory(tmp_path):
     assert result.returncode == 1 and "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_demo_ends_by_serving_the_ui_on_its_archive(tmp_path):
+def test_the_demo_ends_by_serving_the_ui_on_its_archive_and_stops_on_the_first_ctrl_c(tmp_path):
     server = Server("demo", "--port", "0", "--data", tmp_path / "demo")
     try:
         assert any("samizdat search" in line for line in server.output)
@@ -52,5 +54,17 @@ def test_the_demo_ends_by_serving_the_ui_on_its_archive(tmp_path):
             assert response.status == 200 and "Content-Security-Policy" in response.headers
         assert "<form" in page
         assert server.get_json("/api/search?q=eviction")["total"] > 0
+        # The crawl's signal handlers are gone once it ends: one Ctrl-C stops the served UI.
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=15) in (0, 130)
     finally:
-        assert server.stop() == 0
+        server.stop()
+
+    # A second demo replaces the first one's archive, but never WARC files it did not write.
+    source = {"name": "my-blog", "start_urls": ["https://my-blog.example/"]}
+    with WarcWriter(tmp_path / "demo" / "warc", "my-blog", 10**8, {"samizdat-source": source}) as writer:
+        writer.write_exchange("https://my-blog.example/", "GET", [], 200, "OK", [], b"<p>mine</p>")
+    (mine,) = [p for p in (tmp_path / "demo" / "warc").iterdir() if p.name.startswith("my-blog-")]
+    result = run_cli("demo", "--no-serve", "--data", tmp_path / "demo")
+    assert result.returncode == 1 and "did not write" in result.stderr and mine.name in result.stderr
+    assert mine.exists() and (tmp_path / "demo" / "store.sqlite").exists()
