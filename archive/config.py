@@ -84,6 +84,12 @@ SETTING_KEYS = {
             "a scheduled crawl with no progress for this long is stopped and recorded as failed (stalled)",
         ),
         Key(
+            "private",
+            bool,
+            False,
+            "the web UI and API only for signed-in archivists (by default search, documents and the API are open)",
+        ),
+        Key(
             "user_agent",
             str,
             "samizdat/0.1 (web archiving; +https://github.com/samizdat-archive/samizdat)",
@@ -140,6 +146,7 @@ class Settings:
     timezone: str = SETTING_KEYS["timezone"].default
     max_parallel_crawls: int = SETTING_KEYS["max_parallel_crawls"].default
     stall_minutes: float = SETTING_KEYS["stall_minutes"].default
+    private: bool = SETTING_KEYS["private"].default
     user_agent: str = SETTING_KEYS["user_agent"].default
 
     def override(self, **values: Any) -> Settings:
@@ -175,6 +182,11 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read it: {exc}") from None
     return parse_config(text, path, os.environ if environ is None else environ)
+
+
+def environment_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings when there is no sources.toml: defaults and SAMIZDAT_* environment variables."""
+    return _parse_settings({}, _LineFinder(""), "", os.environ if environ is None else environ)
 
 
 def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> Config:
@@ -335,6 +347,12 @@ def _parse_settings(raw: Any, lines: _LineFinder, where: str, environ: Mapping[s
 def _coerce_setting(key: str, value: Any, where: str) -> Any:
     spec = SETTING_KEYS[key]
     types = spec.type if isinstance(spec.type, tuple) else (spec.type,)
+    if bool in types:
+        if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "false", "0", "no"):
+            value = value.strip().lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false, not {value!r}")
+        return value
     if isinstance(value, str) and str not in types:
         try:
             value = float(value) if float in types else int(value)

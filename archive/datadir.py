@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -44,6 +45,32 @@ class DataDir:
     @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def accounts_path(self) -> Path:
+        """The archivists' accounts and what they did (archive.accounts): not derived, never rebuilt."""
+        return self.root / "accounts.sqlite"
+
+    def session_secret(self) -> bytes:
+        """The key that signs the web UI's session cookies: made on first use, readable by the owner only,
+        kept in the data directory (never in the repository)."""
+        path = self.root / "session.key"
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it meanwhile
+            return path.read_bytes()
+        try:
+            os.write(fd, key)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        return key
 
     @classmethod
     def create(cls, root: str | Path) -> DataDir:

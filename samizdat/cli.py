@@ -300,7 +300,7 @@ def reindex(config_path: Path | None, data_dir: Path) -> None:
 @handle_errors
 def sources(config_path: Path, data_dir: Path, as_json: bool) -> None:
     """List the sources: kind, the last crawl's articles and their completeness, flags, last and next run."""
-    from samizdat.scheduler import read_last_slots
+    from archive.schedule import read_last_slots
 
     config = load_config(config_path)
     with open_store(data_dir) as store:
@@ -401,6 +401,64 @@ def schedule(config_path: Path, data_dir: Path, poll_seconds: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, scheduler.stop)
     scheduler.run(poll_seconds)
+
+
+@main.group()
+def user() -> None:
+    """The archivists who may sign in to the admin area: add, list, remove."""
+
+
+@user.command("add")
+@click.argument("name")
+@data_option
+@handle_errors
+def user_add(name: str, data_dir: Path) -> None:
+    """Add archivist NAME. The password is asked twice on a terminal, else read from standard input."""
+    from archive.accounts import Accounts, check_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    check_password(password)
+    datadir = DataDir.create(data_dir)
+    with Accounts(datadir.accounts_path) as accounts:
+        accounts.add_user(name, password)
+    click.echo(f"added {name}: they can sign in at /admin/sign-in")
+
+
+@user.command("list")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="Print the users as a JSON object.")
+@handle_errors
+def user_list(data_dir: Path, as_json: bool) -> None:
+    """List the archivists: name, when added, last sign-in."""
+    from archive.accounts import Accounts
+
+    datadir = DataDir.open(data_dir)
+    with Accounts(datadir.accounts_path) as accounts:
+        rows = accounts.users()
+    if as_json:
+        click.echo(json.dumps({"users": rows}, indent=2))
+        return
+    if not rows:
+        click.echo("no users yet (samizdat user add NAME)")
+    for row in rows:
+        click.echo(f"{row['name']:<24} added {row['created_at']}  last sign-in {row['last_sign_in'] or 'never'}")
+
+
+@user.command("remove")
+@click.argument("name")
+@data_option
+@handle_errors
+def user_remove(name: str, data_dir: Path) -> None:
+    """Remove archivist NAME (their sessions end with it)."""
+    from archive.accounts import Accounts
+
+    datadir = DataDir.open(data_dir)
+    with Accounts(datadir.accounts_path) as accounts:
+        accounts.remove_user(name)
+    click.echo(f"removed {name}")
 
 
 host_option = click.option(

@@ -29,8 +29,8 @@ __all__ = ["describe_run"]
 from archive.crawls import TEXT_MIN_CHARS as TEXT_MIN_CHARS
 from archive.crawls import assess as assess
 from archive.crawls import flag as flag
+from archive.schedule import last_slot, next_run
 from archive.store import Store
-from samizdat.scheduler import last_slot, next_run
 
 # Fields only the web pages show; `samizdat report --json` keeps the shape it always had.
 WEB_ONLY_CRAWL_FIELDS = frozenset({"other_pages"})

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from archive.datadir import DataDir
+from archive.schedule import next_slot, previous_slot
 from archive.store import Store
 from samizdat.sample_sites import sources_toml
-from samizdat.scheduler import Scheduler, next_slot, previous_slot
+from samizdat.scheduler import Scheduler
 from tests.conftest import run_cli
 from tests.test_durable import wait_for
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from flask import Flask
 
-from archive.config import load_config
+from archive.config import environment_settings, load_config
 from archive.datadir import DataDir
 from search import SearchService
-from webui import api, errors, exports, pages, security
+from webui import admin, api, auth, errors, exports, pages, security
 from webui.formatting import FILTERS
 from webui.sources import SourceCatalog
 from webui.state import EXTENSION, Archive, close_store
@@ -72,6 +72,8 @@ def create_app(settings: Any) -> Flask:
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(exports.blueprint)
+    auth.setup(app, private=(config.settings if config else environment_settings()).private)
+    app.register_blueprint(admin.blueprint)
     app.after_request(security.add_headers)
     app.teardown_appcontext(close_store)
     errors.register(app)

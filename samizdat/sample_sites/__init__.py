@@ -16,6 +16,11 @@ crawl-order, politeness and speed tests and the ingest benchmark:
     server = start(campaign={"articles": 40, "per_page": 2, "dead_links": 4, "crawl_delay": 0.2})
     expected_campaign(server.urls, articles=40); campaign_paths(40, 2, 4)
     server.edit("campaign", path, "<p>A late correction.</p>")   # a changed article; server.reset()
+
+Articles can come and go while served, for watch-mode tests, on every site: `start(withheld={"hugo":
+[path]})` (or `--withhold hugo:PATH`) starts with an article unpublished, then `server.publish("hugo",
+path)` lists it everywhere, `server.delete("hugo", path)` takes it out of every listing and answers 410
+(status=404 for 404), `server.withhold(...)` unpublishes it again, and `server.reset()` restores the start.
 """
 
 from samizdat.sample_sites.server import SampleServer, start

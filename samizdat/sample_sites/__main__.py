@@ -1,5 +1,5 @@
-"""python -m samizdat.sample_sites [--log FILE] [--campaign ...] [--control-port-file FILE]: serve the
-sample sites until killed (see server.main)."""
+"""python -m samizdat.sample_sites [--log FILE] [--campaign ...] [--control-port-file FILE]
+[--withhold SITE:PATH ...]: serve the sample sites until killed (see server.main)."""
 
 import sys
 

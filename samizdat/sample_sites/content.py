@@ -563,9 +563,10 @@ class HugoBlog:
     def tagged(self, tag: str) -> list[HugoPost]:
         return [p for p in self.posts if tag in p.tags]
 
-    def related(self, post: HugoPost, count: int = 3) -> list[HugoPost]:
-        """The theme's "Read next": the posts sharing most tags with this one, newest first among equals."""
-        others = [p for p in self.posts if p is not post]
+    def related(self, post: HugoPost, count: int = 3, posts: list[HugoPost] | None = None) -> list[HugoPost]:
+        """The theme's "Read next": the posts sharing most tags with this one, newest first among equals;
+        among `posts` (the published ones) when given."""
+        others = [p for p in (self.posts if posts is None else posts) if p is not post]
         others.sort(key=lambda p: len(set(p.tags) & set(post.tags)), reverse=True)  # stable: newest first
         return others[:count]
 

@@ -21,14 +21,30 @@ If-None-Match with it gets a 304, and so does If-Modified-Since on pages that ha
 (the magazine's pages, the campaign site's articles); with `--ignore-conditional` every request is
 answered whole, as by the many servers that ignore validators.
 
-Articles can be edited while served, for recrawl tests: `SampleServer.edit(site, path, append)` in
-the same process, or over the control endpoint (`serve_control()`; `--control-port-file` on the
-command line), which the crawled sites know nothing of:
+Articles can be edited, published, withheld and deleted while served, for recrawl and watch tests:
+`SampleServer.edit(site, path, append)`, `.publish(site, path)`, `.withhold(site, path)` and
+`.delete(site, path, status=410)` in the same process, or over the control endpoint (`serve_control()`;
+`--control-port-file` on the command line), which the crawled sites know nothing of and which is never
+in the request log. A withheld or deleted article is in no listing of its site (home page and its
+pages, feeds, sitemaps, archives, label/tag/category/author pages, the WordPress REST API, the
+magazine's contents) and its URL answers 404 (withheld) or the status it was deleted with (410 or 404);
+a published one is listed in its place by its own date and answers 200 (see sites.Site):
 
-    POST /edit   {"site": "wordpress", "path": "/2023/05/14/slug/", "append": "<p>...</p>"}
-                 -> 200 {"site": ..., "path": ..., "edits": 1}; 400 {"error": ...} for a bad request
-    POST /reset  -> 200 {"undone": 3}: every edit undone
-    GET  /       -> 200 {"sites": {name: base URL}, "edits": {site: {path: count}}}
+    POST /edit      {"site": "wordpress", "path": "/2023/05/14/slug/", "append": "<p>...</p>"}
+                    -> 200 {"site": ..., "path": ..., "edits": 1}
+    POST /publish   {"site": ..., "path": ...} -> 200 {"site": ..., "path": ..., "state": "published", "status": 200}
+    POST /withhold  {"site": ..., "path": ...} -> 200 {..., "state": "withheld", "status": 404}
+    POST /delete    {"site": ..., "path": ..., "status": 410 (the default) or 404}
+                    -> 200 {..., "state": "deleted", "status": 410}
+    POST /reset     -> 200 {"undone": 3}: back to the start (every edit undone, deleted and published
+                    articles as they were, those withheld at the start withheld again); the count is
+                    the edits plus the articles not in their starting state
+    GET  /          -> 200 {"sites": {name: base URL}, "edits": {site: {path: count}},
+                            "withheld": {site: [path, ...]}, "deleted": {site: {path: status}}}
+
+A bad request (unknown site or article path, a status other than 404 or 410, malformed JSON) gets
+400 {"error": ...}. `--withhold SITE:PATH` (repeatable) starts the server with those articles withheld,
+ready to be published (`SampleServer(withheld={site: [path, ...]})` in the same process).
 """
 
 from __future__ import annotations
@@ -166,17 +182,30 @@ class _ControlServer(ThreadingHTTPServer):
     sample: SampleServer
 
 
+CONTROL_ROUTES = "POST /edit, /publish, /withhold, /delete or /reset, GET /"
+# The JSON each POST wants, for the error message of a request without it.
+CONTROL_BODIES = {
+    "/edit": '{"site": ..., "path": ..., "append": "<p>...</p>"}',
+    "/publish": '{"site": ..., "path": ...}',
+    "/withhold": '{"site": ..., "path": ...}',
+    "/delete": '{"site": ..., "path": ..., "status": 410 or 404}',
+}
+STATES = {"/publish": "published", "/withhold": "withheld", "/delete": "deleted"}
+
+
 class _ControlHandler(BaseHTTPRequestHandler):
-    """The edit/reset endpoint: on its own port, never linked from any site, never logged."""
+    """The edit/publish/withhold/delete/reset endpoint: on its own port, never linked from any site,
+    never logged."""
 
     server: _ControlServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         if self.path != "/":
-            return self._json(404, {"error": f"no {self.path}: POST /edit or /reset, GET /"})
+            return self._json(404, {"error": f"no {self.path}: {CONTROL_ROUTES}"})
         sample = self.server.sample
-        self._json(200, {"sites": sample.urls, "edits": sample.edits()})
+        state = {"edits": sample.edits(), "withheld": sample.withheld(), "deleted": sample.deleted()}
+        self._json(200, {"sites": sample.urls, **state})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -184,16 +213,25 @@ class _ControlHandler(BaseHTTPRequestHandler):
         sample = self.server.sample
         if self.path == "/reset":
             return self._json(200, {"undone": sample.reset()})
-        if self.path != "/edit":
-            return self._json(404, {"error": f"no {self.path}: POST /edit or /reset, GET /"})
+        if self.path not in CONTROL_BODIES:
+            return self._json(404, {"error": f"no {self.path}: {CONTROL_ROUTES}"})
         try:
             request = json.loads(raw or b"null")
             if not isinstance(request, dict) or not all(isinstance(request.get(k), str) for k in ("site", "path")):
-                raise ValueError('send {"site": ..., "path": ..., "append": "<p>...</p>"}')
-            count = sample.edit(request["site"], request["path"], str(request.get("append") or ""))
+                raise ValueError(f"send {CONTROL_BODIES[self.path]}")
+            site, path = request["site"], request["path"]
+            if self.path == "/edit":
+                count = sample.edit(site, path, str(request.get("append") or ""))
+                return self._json(200, {"site": site, "path": path, "edits": count})
+            if self.path == "/publish":
+                status = sample.publish(site, path)
+            elif self.path == "/withhold":
+                status = sample.withhold(site, path)
+            else:
+                status = sample.delete(site, path, request.get("status", 410))
         except ValueError as error:  # json.JSONDecodeError is a ValueError too
             return self._json(400, {"error": str(error)})
-        self._json(200, {"site": request["site"], "path": request["path"], "edits": count})
+        self._json(200, {"site": site, "path": path, "state": STATES[self.path], "status": status})
 
     def _json(self, status: int, data: Any) -> None:
         body = json.dumps(data).encode()
@@ -212,7 +250,8 @@ class SampleServer:
 
     By default the four sites the default crawl knows (DEFAULT_SITES); `campaign` (CampaignSite's
     options: articles, per_page, dead_links, crawl_delay; {} for its defaults) adds the campaign site,
-    and `sites` names exactly which to serve."""
+    and `sites` names exactly which to serve. `withheld` ({site: [article path, ...]}) names articles
+    not published yet when the server starts (and again after a reset)."""
 
     def __init__(
         self,
@@ -221,6 +260,7 @@ class SampleServer:
         sites: Iterable[str] | None = None,
         campaign: Mapping[str, Any] | None = None,
         conditional: bool = True,
+        withheld: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         names = list(sites) if sites is not None else [*DEFAULT_SITES, *(["campaign"] if campaign is not None else [])]
         unknown = [n for n in names if n not in SITES]
@@ -245,6 +285,16 @@ class SampleServer:
             self.urls[name] = base
             self.sites[name] = server.site
             self._servers.append(server)
+        for name, paths in (withheld or {}).items():
+            try:
+                self._site(name).withhold_from_start(paths)
+            except ValueError:
+                self._close()  # nothing serves yet: just free the ports
+                raise
+
+    def _close(self) -> None:
+        for server in self._servers:
+            server.server_close()
 
     def start(self) -> SampleServer:
         for server in self._servers:
@@ -274,17 +324,44 @@ class SampleServer:
         """Append `append` (HTML) to the body of the article at `path` of `site`; returns the number
         of edits that article now has. Its bytes, ETag and (where it has one) Last-Modified change.
         ValueError for an unknown site or a path that is not an article."""
-        if site not in self.sites:
-            raise ValueError(f"no sample site {site!r} is served here; these are: {', '.join(self.sites)}")
-        return self.sites[site].edit(path, append)
+        return self._site(site).edit(path, append)
+
+    def publish(self, site: str, path: str) -> int:
+        """Publish the article at `path` of `site` (withheld or deleted before): it is listed wherever it
+        belongs and answers 200 (returned). ValueError for an unknown site or a path that is not an article."""
+        return self._site(site).publish(path)
+
+    def withhold(self, site: str, path: str) -> int:
+        """Unpublish the article at `path` of `site`: it is in no listing and answers 404 (returned)."""
+        return self._site(site).withhold(path)
+
+    def delete(self, site: str, path: str, status: int = 410) -> int:
+        """Delete the article at `path` of `site`: it is in no listing and answers `status` (410 or 404;
+        returned). ValueError for any other status."""
+        return self._site(site).delete(path, status)
 
     def reset(self) -> int:
-        """Undo every edit on every site; returns how many edits there were."""
+        """Every site back to the state it started in (edits undone, deleted and published articles as
+        they were, the articles withheld at the start withheld again); returns how many changes were
+        undone: the edits, plus the articles that were not in their starting state."""
         return sum(site.reset() for site in self.sites.values())
 
     def edits(self) -> dict[str, dict[str, int]]:
         """{site: {path: number of edits}} for every edited article."""
         return {name: counts for name, site in self.sites.items() if (counts := site.edit_counts())}
+
+    def withheld(self) -> dict[str, list[str]]:
+        """{site: [paths of its withheld articles]} for every site with any."""
+        return {name: paths for name, site in self.sites.items() if (paths := site.withheld_paths())}
+
+    def deleted(self) -> dict[str, dict[str, int]]:
+        """{site: {path of a deleted article: the status it answers}} for every site with any."""
+        return {name: paths for name, site in self.sites.items() if (paths := site.deleted_paths())}
+
+    def _site(self, site: str) -> Site:
+        if site not in self.sites:
+            raise ValueError(f"no sample site {site!r} is served here; these are: {', '.join(self.sites)}")
+        return self.sites[site]
 
     def stop(self) -> None:
         for server in self._servers:
@@ -318,16 +395,19 @@ def start(
     sites: Iterable[str] | None = None,
     campaign: Mapping[str, Any] | None = None,
     conditional: bool = True,
+    withheld: Mapping[str, Iterable[str]] | None = None,
 ) -> SampleServer:
     """Start the sites in daemon threads (the four default ones unless told otherwise: see
     SampleServer); `.urls` holds their base URLs, `.stop()` ends them."""
-    return SampleServer(log_path, slow_seconds, sites, campaign, conditional).start()
+    return SampleServer(log_path, slow_seconds, sites, campaign, conditional, withheld).start()
 
 
 def main(argv: list[str] | None = None) -> int:
     """python -m samizdat.sample_sites [options]: print the sites' URLs as one JSON line
     ({"blogger": "http://127.0.0.1:PORT", ...}), then serve until SIGTERM or SIGINT.
-    The campaign site is served when --campaign, any --campaign-* option or --sites names it."""
+    The campaign site is served when --campaign, any --campaign-* option or --sites names it.
+    --withhold SITE:PATH (repeatable) starts with that article unpublished: in no listing, its URL
+    answering 404, until the control endpoint's POST /publish (see --control-port-file)."""
     import argparse
     import signal
 
@@ -347,7 +427,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--control-port-file",
-        help="serve the edit/reset endpoint and write its port to this file (before the URLs are printed)",
+        help="serve the control endpoint (edit, publish, withhold, delete, reset) and write its port to this "
+        "file (before the URLs are printed)",
+    )
+    parser.add_argument(
+        "--withhold",
+        action="append",
+        default=[],
+        metavar="SITE:PATH",
+        help="start with this article withheld (not yet published: listed nowhere, 404) until POST /publish; "
+        "repeatable, e.g. --withhold hugo:/posts/slug/",
     )
     args = parser.parse_args(argv)
     options = {
@@ -364,8 +453,14 @@ def main(argv: list[str] | None = None) -> int:
     sites = [s.strip() for s in args.sites.split(",") if s.strip()] if args.sites else None
     if campaign is not None and sites is not None and "campaign" not in sites:
         parser.error("--campaign options given, but --sites does not name the campaign site")
+    withheld: dict[str, list[str]] = {}
+    for item in args.withhold:
+        site, sep, path = item.partition(":")
+        if not sep or not site or not path.startswith("/"):
+            parser.error(f"--withhold wants SITE:PATH (like hugo:/posts/slug/), not {item!r}")
+        withheld.setdefault(site, []).append(path)
     try:
-        server = start(args.log, args.slow, sites, campaign, conditional=not args.ignore_conditional)
+        server = start(args.log, args.slow, sites, campaign, not args.ignore_conditional, withheld)
     except ValueError as error:
         parser.error(str(error))
     if args.control_port_file:

@@ -6,7 +6,12 @@ site was built with. A handler returns None when its pattern matched but the thi
 and routing goes on to the next pattern, then to the site's 404 page.
 
 Any article can be edited while it is served (`Site.edit`): the appended HTML goes at the end of the
-article's body, so a recrawl sees exactly one changed page.
+article's body, so a recrawl sees exactly one changed page. An article can also be withheld (not
+published yet), published and deleted (`Site.withhold`, `publish`, `delete`): a hidden article is left
+out of every page that lists articles (home page, pagination, feeds, sitemaps, archives, label, tag,
+category and author pages, the WordPress REST API, sidebars, next/previous and related links) and its
+URL answers 404 (a deleted one 410, or 404 if asked). Handlers therefore take their articles from
+`Site.listed`, never from the content models directly.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import formatdate
-from functools import cache, cached_property
+from functools import cache
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import jinja2
@@ -80,6 +86,18 @@ def redirect(location: str, status: int = 301) -> Response:
     return Response(status, b"", HTML, {"Location": location})
 
 
+class _HasPath(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+ArticleT = TypeVar("ArticleT", bound=_HasPath)
+T = TypeVar("T")
+
+# What a hidden article's URL answers: withheld articles 404, deleted ones 410 unless told 404.
+DELETED_STATUSES = (404, 410)
+
+
 class Site:
     """A site answers request targets ("/path?query") with Responses, through its route table."""
 
@@ -92,13 +110,25 @@ class Site:
         self.slow_seconds = slow_seconds
         self._routes = [(re.compile(p), getattr(self, h)) for p, h in self.routes]
         self._edits: dict[str, list[str]] = {}  # article path -> HTML appended to its body
-        self._changed: dict[str, float] = {}  # article path -> time.time() of its last edit or reset
+        self._changed: dict[str, float] = {}  # page path -> time.time() of its last change (edit, reset, ...)
         self._edit_lock = threading.Lock()
+        self._start_withheld: frozenset[str] = frozenset()  # what reset() withholds again
+        self._withheld: set[str] = set()
+        self._deleted: dict[str, int] = {}  # article path -> the status its URL answers
+        # Replaced whole on every change, and read once per request (`hidden`), so that a page rendered
+        # while a test publishes or deletes is all of one state.
+        self._hidden: frozenset[str] = frozenset()
+        self._request = threading.local()
+        self._memo: dict[str, tuple[frozenset[str], Any]] = {}
 
     def serve(self, target: str) -> Response:
         """What the server calls: the page, whose Last-Modified (where it has one) moves to the time
-        the page was last edited."""
-        response = self.handle(target)
+        the page was last changed (an edit of it, an article coming or going from it, a reset)."""
+        self._request.hidden = self._hidden
+        try:
+            response = self.handle(target)
+        finally:
+            del self._request.hidden
         changed = self._changed.get(unquote(target.partition("?")[0]))
         if changed is not None and response.status == 200 and "Last-Modified" in response.headers:
             response.headers["Last-Modified"] = formatdate(changed, usegmt=True)
@@ -107,14 +137,17 @@ class Site:
     # Editing articles while serving
 
     def article_paths(self) -> set[str]:
-        """The paths of the article pages, the pages `edit` can change."""
+        """The paths of the article pages, the pages `edit`, `withhold`, `publish` and `delete` change."""
         raise NotImplementedError
+
+    def check_article(self, path: str) -> None:
+        if path not in self.article_paths():
+            raise ValueError(f"{self.name}: {path!r} is not an article path (like {min(self.article_paths())!r})")
 
     def edit(self, path: str, append: str) -> int:
         """Append `append` (HTML) to the body of the article at `path`; returns how many edits the
         article now has. ValueError when `path` is not one of the site's articles."""
-        if path not in self.article_paths():
-            raise ValueError(f"{self.name}: {path!r} is not an article path (like {min(self.article_paths())!r})")
+        self.check_article(path)
         if not append:
             raise ValueError("nothing to append")
         with self._edit_lock:
@@ -123,14 +156,20 @@ class Site:
             return len(self._edits[path])
 
     def reset(self) -> int:
-        """Undo every edit; returns how many there were. The pages' bytes (and ETags) are as before;
-        their Last-Modified, where they have one, is the time of the reset, since they changed then."""
+        """Return to the state the site started in: every edit undone, deleted and published articles
+        back as they were (the ones withheld from the start withheld again). Returns how many changes
+        were undone: the number of edits plus the number of articles not in their starting state.
+        The pages' bytes (and ETags) are as before; their Last-Modified, where they have one, is the
+        time of the reset, since they changed then."""
         with self._edit_lock:
             count = sum(map(len, self._edits.values()))
             now = time.time()
             for path in self._edits:
                 self._changed[path] = now
             self._edits.clear()
+            count += len((self._withheld ^ self._start_withheld) | set(self._deleted))
+            self._withheld, self._deleted = set(self._start_withheld), {}
+            self._rehide(now)
             return count
 
     def edit_counts(self) -> dict[str, int]:
@@ -142,10 +181,105 @@ class Site:
         """What edits have appended to the article at `path` (the templates put it after the body)."""
         return Markup("\n".join(self._edits.get(path, ())))
 
+    # Publishing, withholding and deleting articles while serving
+
+    def withhold(self, path: str) -> int:
+        """The article at `path` is not published (yet): left out of every listing, its URL answers
+        404. Returns that status. ValueError when `path` is not one of the site's articles."""
+        return self._set_state(path, withheld=True)
+
+    def publish(self, path: str) -> int:
+        """The article at `path` is published: listed again wherever it belongs, in its place by its own
+        date from the data (withhold the newest article to stage a brand-new post), and its URL answers
+        200. Returns 200. Publishing a published article changes nothing."""
+        return self._set_state(path)
+
+    def delete(self, path: str, status: int = 410) -> int:
+        """The article at `path` is deleted: left out of every listing, its URL answers `status`
+        (410 Gone or 404). Returns that status. ValueError for another status or an unknown path."""
+        if isinstance(status, bool) or status not in DELETED_STATUSES:
+            raise ValueError(f"a deleted article answers 410 or 404, not {status!r}")
+        return self._set_state(path, deleted=status)
+
+    def withhold_from_start(self, paths: Iterable[str]) -> None:
+        """Withhold these articles as if they had never been published: the state `reset` returns
+        to (`--withhold`). Their pages keep the Last-Modified of the data."""
+        paths = list(paths)
+        for path in paths:
+            self.check_article(path)
+        with self._edit_lock:
+            self._start_withheld |= set(paths)
+            self._withheld |= set(paths)
+            for path in paths:
+                self._deleted.pop(path, None)
+            self._hidden = frozenset(self._withheld | set(self._deleted))
+
+    def withheld_paths(self) -> list[str]:
+        """The paths of the withheld articles, sorted."""
+        with self._edit_lock:
+            return sorted(self._withheld)
+
+    def deleted_paths(self) -> dict[str, int]:
+        """{article path: the status it answers} for the deleted articles."""
+        with self._edit_lock:
+            return dict(sorted(self._deleted.items()))
+
+    def _set_state(self, path: str, withheld: bool = False, deleted: int | None = None) -> int:
+        self.check_article(path)
+        with self._edit_lock:
+            self._withheld.discard(path)
+            self._deleted.pop(path, None)
+            if withheld:
+                self._withheld.add(path)
+            if deleted is not None:
+                self._deleted[path] = deleted
+            self._rehide(time.time())
+            return 404 if withheld else deleted or 200
+
+    def _rehide(self, now: float) -> None:
+        """Take the new hidden set into use; the pages of articles that came or went changed now."""
+        hidden = frozenset(self._withheld | set(self._deleted))
+        for path in hidden ^ self._hidden:
+            for page in self.pages_listing(path):
+                self._changed[page] = now
+        self._hidden = hidden
+
+    def pages_listing(self, path: str) -> list[str]:
+        """The pages with a Last-Modified whose bytes change when the article at `path` comes or goes
+        (so that their Last-Modified moves): the article's own page, unless a site knows more."""
+        return [path]
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        """The paths of the withheld and deleted articles, as they were when this request arrived."""
+        return getattr(self._request, "hidden", self._hidden)
+
+    def listed(self, articles: Iterable[ArticleT]) -> list[ArticleT]:
+        """`articles` without the withheld and deleted ones: what every listing shows."""
+        hidden = self.hidden
+        return [a for a in articles if a.path not in hidden]
+
+    def per_state(self, key: str, build: Callable[[], T]) -> T:
+        """`build()`, computed once for each set of hidden articles (sidebars that count posts)."""
+        hidden = self.hidden
+        cached = self._memo.get(key)
+        if cached is None or cached[0] != hidden:
+            cached = (hidden, build())
+            self._memo[key] = cached
+        return cached[1]
+
+    def gone(self, path: str) -> Response:
+        """A hidden article's URL: the site's own 404 page, answered with 404 or a deleted article's 410."""
+        response = self.not_found(path)
+        response.status = self._deleted.get(path, 404)
+        return response
+
     def handle(self, target: str) -> Response:
         path, _, query = target.partition("?")
         params = dict(parse_qsl(query, keep_blank_values=True))
         path = unquote(path)
+        if path in self.hidden:
+            return self.gone(path)
         for pattern, handler in self._routes:
             m = pattern.fullmatch(path)
             if m and (response := handler(params, *m.groups())) is not None:
@@ -252,13 +386,18 @@ class BloggerSite(Site):
 
     # Pages
 
+    @property
+    def posts(self) -> list[c.BlogPost]:
+        """The published posts, newest first."""
+        return self.listed(self.blog.posts)
+
     def home(self, params: dict[str, str]) -> Response:
-        posts = self.blog.posts
+        posts = self.posts
         return self.listing(params, "/", posts[: self.per_page], self.older_link("/", posts, self.per_page))
 
     def search(self, params: dict[str, str], label: str | None = None) -> Response:
         """/search?q=&updated-max=&max-results= and /search/label/X: Blogger's paged listings."""
-        posts = self.blog.posts
+        posts = self.posts
         message = None
         if label is not None:
             posts = [p for p in posts if label in p.labels]
@@ -282,7 +421,7 @@ class BloggerSite(Site):
 
     def archive(self, params: dict[str, str], year: str, month: str | None = None) -> Response | None:
         prefix = f"{year}-{month}" if month else year
-        posts = [p for p in self.blog.posts if p.published.isoformat().startswith(prefix)]
+        posts = [p for p in self.posts if p.published.isoformat().startswith(prefix)]
         if not posts:
             return None
         heading = f"{c.MONTHS[int(month) - 1]} {year}" if month else year
@@ -290,7 +429,7 @@ class BloggerSite(Site):
         return self.listing(params, path, posts, None, title=f"{self.blog.meta['title']}: {heading}")
 
     def post(self, params: dict[str, str], year: str, month: str, slug: str) -> Response | None:
-        posts = self.blog.posts
+        posts = self.posts
         index = next((i for i, p in enumerate(posts) if p.path == f"/{year}/{month}/{slug}.html"), None)
         if index is None:
             return None
@@ -338,7 +477,8 @@ class BloggerSite(Site):
     # Feeds and sitemaps
 
     def feed(self, params: dict[str, str], kind: str, label: str | None = None) -> Response:
-        posts = [p for p in self.blog.posts if label is None or label in p.labels]
+        published = self.posts
+        posts = [p for p in published if label is None or label in p.labels]
         start, count = page_number(params.get("start-index")), page_number(params.get("max-results") or "25")
         count = min(count, 500)
         path = f"/feeds/posts/{kind}" + (f"/-/{quote(label)}" if label else "")
@@ -346,7 +486,7 @@ class BloggerSite(Site):
         more = {"start-index": start + count, "max-results": count} | ({"alt": "rss"} if rss else {})
         ctx = {
             "blog": self.blog.meta,
-            "labels": self.blog.labels,
+            "labels": sorted({label for p in published for label in p.labels}),
             "posts": posts[start - 1 : start - 1 + count],
             "bodies": {p.slug: self.body(p) for p in posts[start - 1 : start - 1 + count]},
             "summary": kind == "summary",
@@ -355,14 +495,14 @@ class BloggerSite(Site):
             "count": count,
             "self_url": self.base + path,
             "next_url": f"{self.base}{path}?{urlencode(more)}" if start - 1 + count < len(posts) else None,
-            "updated": max(p.updated for p in self.blog.posts),
+            "updated": max((p.updated for p in published), default=self.blog.posts[0].updated),
         }
         if rss:
             return self.xml("rss.xml", "application/rss+xml; charset=UTF-8", **ctx)
         return self.xml("feed.xml", "application/atom+xml; charset=UTF-8", **ctx)
 
     def comments_feed(self, params: dict[str, str], post_id: str) -> Response | None:
-        post = next((p for p in self.blog.posts if str(p.post_id) == post_id), None)
+        post = next((p for p in self.posts if str(p.post_id) == post_id), None)
         if post is None:
             return None
         return self.xml("comments.xml", "application/atom+xml; charset=UTF-8", blog=self.blog.meta, post=post)
@@ -372,7 +512,7 @@ class BloggerSite(Site):
             return self.xml("sitemap-index.xml", "text/xml; charset=UTF-8")
         if params["page"] != "1":
             return None
-        return self.xml("sitemap.xml", "text/xml; charset=UTF-8", posts=self.blog.posts)
+        return self.xml("sitemap.xml", "text/xml; charset=UTF-8", posts=self.posts)
 
     # Helpers
 
@@ -445,9 +585,13 @@ class BloggerSite(Site):
             **ctx,
         )
 
-    @cached_property
+    @property
     def sidebar(self) -> dict[str, Any]:
-        posts = self.blog.posts
+        return self.per_state("sidebar", self.build_sidebar)
+
+    def build_sidebar(self) -> dict[str, Any]:
+        """The archive, label and popular-posts widgets, of the published posts."""
+        posts = self.posts
         archive = []
         for year, year_posts in groupby(posts, key=lambda p: p.published.year):
             year_posts = list(year_posts)
@@ -459,8 +603,8 @@ class BloggerSite(Site):
         by_slug = {p.slug: p for p in posts}
         return {
             "archive": archive,
-            "labels": [(label, sum(label in p.labels for p in posts)) for label in self.blog.labels],
-            "popular": [by_slug[slug] for slug in self.blog.meta["popular"]],
+            "labels": [(label, n) for label in self.blog.labels if (n := sum(label in p.labels for p in posts))],
+            "popular": [by_slug[slug] for slug in self.blog.meta["popular"] if slug in by_slug],
         }
 
 
@@ -526,16 +670,21 @@ class WordPressSite(Site):
 
     # Posts and listings
 
+    @property
+    def posts(self) -> list[c.WpPost]:
+        """The published posts, newest first."""
+        return self.listed(self.wp.posts)
+
     def home(self, params: dict[str, str], page: str | None = None) -> Response | None:
         if "p" in params:
-            post = next((p for p in self.wp.posts if str(p.id) == params["p"]), None)
+            post = next((p for p in self.posts if str(p.id) == params["p"]), None)
             return redirect(self.base + post.path) if post else None
         if "page_id" in params:
             pg = next((p for p in self.wp.pages if str(p.id) == params["page_id"]), None)
             return redirect(self.base + pg.path) if pg else None
         if "s" in params:
             words = params["s"].lower()
-            found = [p for p in self.wp.posts if words in " ".join([p.title, *c.block_texts(p.blocks)]).lower()]
+            found = [p for p in self.posts if words in " ".join([p.title, *c.block_texts(p.blocks)]).lower()]
             return self.listing(
                 found,
                 None,
@@ -546,10 +695,10 @@ class WordPressSite(Site):
                 body_class="search search-results",
                 paged=False,
             )
-        return self.listing(self.wp.posts, page, "/", title=None, body_class="home blog")
+        return self.listing(self.posts, page, "/", title=None, body_class="home blog")
 
     def post(self, params: dict[str, str], year: str, month: str, day: str, slug: str) -> Response | None:
-        posts = self.wp.posts
+        posts = self.posts
         index = next((i for i, p in enumerate(posts) if p.path == f"/{year}/{month}/{day}/{slug}/"), None)
         if index is None:
             return None
@@ -570,7 +719,7 @@ class WordPressSite(Site):
 
     def date_archive(self, params: dict[str, str], year: str, month: str | None, page: str | None) -> Response | None:
         prefix = f"{year}-{month}" if month else year
-        posts = [p for p in self.wp.posts if p.published.isoformat().startswith(prefix)]
+        posts = [p for p in self.posts if p.published.isoformat().startswith(prefix)]
         if not posts:
             return None
         if month:
@@ -583,7 +732,7 @@ class WordPressSite(Site):
         term = next((t for t in self.wp.categories if t.slug == slug), None)
         if term is None:
             return None
-        posts = [p for p in self.wp.posts if term in p.categories]
+        posts = [p for p in self.posts if term in p.categories]
         return self.listing(
             posts,
             page,
@@ -600,7 +749,7 @@ class WordPressSite(Site):
         term = next((t for t in self.wp.tags if t.slug == slug), None)
         if term is None:
             return None
-        posts = [p for p in self.wp.posts if term in p.tags]
+        posts = [p for p in self.posts if term in p.tags]
         return self.listing(
             posts,
             page,
@@ -615,7 +764,7 @@ class WordPressSite(Site):
         who = next((a for a in self.wp.authors if a.slug == slug), None)
         if who is None:
             return None
-        posts = [p for p in self.wp.posts if p.author == who]
+        posts = [p for p in self.posts if p.author == who]
         return self.listing(
             posts,
             page,
@@ -684,7 +833,7 @@ class WordPressSite(Site):
     # Feeds, sitemaps, the REST API
 
     def feed(self, params: dict[str, str], category: str | None = None) -> Response | None:
-        posts = self.wp.posts
+        posts = self.posts
         path = "/feed/"
         if category is not None:
             term = next((t for t in self.wp.categories if t.slug == category), None)
@@ -709,12 +858,13 @@ class WordPressSite(Site):
         return self.xml("sitemap-index.xml", "application/xml; charset=UTF-8", names=names)
 
     def sitemap(self, params: dict[str, str], name: str) -> Response:
-        wp = self.wp
+        wp, posts = self.wp, self.posts
+        used = {t for p in posts for t in p.categories + p.tags}  # WordPress leaves empty terms out
         urls: list[tuple[str, datetime | None]] = {
-            "posts-post": [(p.path, p.modified) for p in wp.posts],
+            "posts-post": [(p.path, p.modified) for p in posts],
             "posts-page": [("/", None)] + [(p.path, None) for p in wp.pages],
-            "taxonomies-category": [(f"/category/{t.slug}/", None) for t in wp.categories],
-            "taxonomies-post_tag": [(f"/tag/{t.slug}/", None) for t in wp.tags],
+            "taxonomies-category": [(f"/category/{t.slug}/", None) for t in wp.categories if t in used],
+            "taxonomies-post_tag": [(f"/tag/{t.slug}/", None) for t in wp.tags if t in used],
             "users": [(f"/author/{a.slug}/", None) for a in wp.authors],
         }[name]
         return self.xml("sitemap.xml", "application/xml; charset=UTF-8", urls=urls)
@@ -742,7 +892,7 @@ class WordPressSite(Site):
     def api_list(self, params: dict[str, str], kind: str) -> Response:
         wp = self.wp
         items: list[dict[str, Any]] = {
-            "posts": [self.api_record(p) for p in wp.posts],
+            "posts": [self.api_record(p) for p in self.posts],
             "categories": [self.term_record(t, "category") for t in wp.categories],
             "tags": [self.term_record(t, "tag") for t in wp.tags],
             "users": [self.user_record(a) for a in wp.authors],
@@ -771,7 +921,7 @@ class WordPressSite(Site):
         return response
 
     def api_post(self, params: dict[str, str], post_id: str) -> Response | None:
-        post = next((p for p in self.wp.posts if str(p.id) == post_id), None)
+        post = next((p for p in self.posts if str(p.id) == post_id), None)
         return self.json(self.api_record(post)) if post else None
 
     def api_record(self, post: c.WpPost) -> dict[str, Any]:
@@ -805,7 +955,7 @@ class WordPressSite(Site):
         return {"id": who.id, "name": who.name, "slug": who.slug, "description": who.bio, "link": link}
 
     def term_record(self, term: c.Term, taxonomy: str) -> dict[str, Any]:
-        posts = [p for p in self.wp.posts if term in p.categories or term in p.tags]
+        posts = [p for p in self.posts if term in p.categories or term in p.tags]
         path = "category" if taxonomy == "category" else "tag"
         return {
             "id": term.id,
@@ -876,20 +1026,24 @@ class WordPressSite(Site):
     def stylesheet(self, params: dict[str, str]) -> Response:
         return static_file("twentytwenty.css", "text/css; charset=UTF-8")
 
-    @cached_property
+    @property
     def common(self) -> dict[str, Any]:
-        """What every themed page needs: site meta, menu and the sidebar widgets."""
-        wp = self.wp
+        return self.per_state("common", self.build_common)
+
+    def build_common(self) -> dict[str, Any]:
+        """What every themed page needs: site meta, menu and the sidebar widgets (of the published posts;
+        the category widget hides empty categories, and the newsletter link goes when its post does)."""
+        wp, posts = self.wp, self.posts
         months = []
-        for (year, month), ps in groupby(wp.posts, key=lambda p: (p.published.year, p.published.month)):
+        for (year, month), ps in groupby(posts, key=lambda p: (p.published.year, p.published.month)):
             months.append((f"/{year}/{month:02d}/", f"{c.MONTHS[month - 1]} {year}", len(list(ps))))
-        newsletter = next(p for p in wp.posts if p.slug == wp.meta["newsletter_post"])
+        newsletter = next((p for p in posts if p.slug == wp.meta["newsletter_post"]), None)
         return {
             "site": wp.meta,
-            "recent": wp.posts[:5],
-            "categories": [(t, sum(t in p.categories for p in wp.posts)) for t in wp.categories],
+            "recent": posts[:5],
+            "categories": [(t, n) for t in wp.categories if (n := sum(t in p.categories for p in posts))],
             "archive_months": months,
-            "newsletter_url": f"{self.base}{newsletter.path}?{wp.meta['newsletter_utm']}",
+            "newsletter_url": f"{self.base}{newsletter.path}?{wp.meta['newsletter_utm']}" if newsletter else None,
             "newsletter_post": newsletter,
         }
 
@@ -952,6 +1106,13 @@ class MagazineSite(Site):
     def article_paths(self) -> set[str]:
         return {a.path for issue in self.mag.issues for a in issue.articles}
 
+    def pages_listing(self, path: str) -> list[str]:
+        """Every page of the article's issue lists its articles (contents, the other articles' "In this
+        issue" box, the PDF's titles); the home page lists the current issue's."""
+        issue = next(i for i in self.mag.issues if any(a.path == path for a in i.articles))
+        pages = [issue.path, issue.path + "index.html", issue.pdf_path, *(a.path for a in issue.articles)]
+        return pages + (["/", "/index.html"] if issue is self.mag.issues[0] else [])
+
     def robots_txt(self) -> str:
         return "User-agent: *\nDisallow: /cgi-bin/\n"
 
@@ -980,7 +1141,7 @@ class MagazineSite(Site):
 
     def index(self, params: dict[str, str]) -> Response:
         current = self.mag.issues[0]
-        return self.page("index.html", current.page_updated, issue=current)
+        return self.page("index.html", current.page_updated, issue=current, articles=self.listed(current.articles))
 
     def back_issues(self, params: dict[str, str]) -> Response:
         missing = self.mag.meta["missing_issue"]
@@ -993,12 +1154,14 @@ class MagazineSite(Site):
 
     def issue_index(self, params: dict[str, str], number: str) -> Response | None:
         issue = self.mag.issue(int(number))
-        return self.page("issue.html", issue.page_updated, issue=issue) if issue else None
+        if issue is None:
+            return None
+        return self.page("issue.html", issue.page_updated, issue=issue, articles=self.listed(issue.articles))
 
     def article(self, params: dict[str, str], number: str, slug: str) -> Response | None:
         issue = self.mag.issue(int(number))
         article = next((a for a in issue.articles if a.slug == slug), None) if issue else None
-        if article is None:
+        if article is None or issue is None:
             return None
         return self.page(
             "article.html",
@@ -1006,6 +1169,7 @@ class MagazineSite(Site):
             article.charset,
             article.declared,
             issue=issue,
+            articles=self.listed(issue.articles),
             article=article,
             appended=self.appended(article.path),
         )
@@ -1014,7 +1178,7 @@ class MagazineSite(Site):
         issue = self.mag.issue(int(number))
         if issue is None or again != number:
             return None
-        titles = [a.title for a in issue.articles if a.language == "en"]  # Helvetica has no Cyrillic
+        titles = [a.title for a in self.listed(issue.articles) if a.language == "en"]  # Helvetica has no Cyrillic
         lines = [f"{issue.label} - {c.month_year(issue.date)}", *titles]
         return Response(200, make_pdf(lines), "application/pdf")
 
@@ -1069,6 +1233,21 @@ class HugoSite(Site):
     def robots_txt(self) -> str:
         return f"User-agent: *\nDisallow: /drafts/\nSitemap: {self.base}/sitemap.xml\n"
 
+    @property
+    def posts(self) -> list[c.HugoPost]:
+        """The published posts, newest first."""
+        return self.listed(self.blog.posts)
+
+    def tags(self) -> list[str]:
+        """The tags of the published posts, sorted: Hugo builds no page for a tag no post has."""
+        return sorted({t for p in self.posts for t in p.tags})
+
+    def tag_named(self, slug: str) -> str | None:
+        return next((t for t in self.tags() if c.urlize(t) == slug), None)
+
+    def tagged(self, tag: str) -> list[c.HugoPost]:
+        return [p for p in self.posts if tag in p.tags]
+
     def handle(self, target: str) -> Response:
         """A static host's pretty URLs: /x and /x/index.html are sent to /x/ with a 301."""
         path, sep, query = target.partition("?")
@@ -1084,17 +1263,17 @@ class HugoSite(Site):
     # Pages
 
     def home(self, params: dict[str, str], page: str | None = None) -> Response | None:
-        return self.listing(self.blog.posts, page, "/", None, feeds=[])
+        return self.listing(self.posts, page, "/", None, feeds=[])
 
     def post_list(self, params: dict[str, str], page: str | None = None) -> Response | None:
-        return self.listing(self.blog.posts, page, "/posts/", "Posts", feeds=["/posts/index.xml"])
+        return self.listing(self.posts, page, "/posts/", "Posts", feeds=["/posts/index.xml"])
 
     def tag(self, params: dict[str, str], slug: str) -> Response | None:
-        name = self.blog.tag_named(slug)
+        name = self.tag_named(slug)
         if name is None:
             return None
         path = f"/tags/{slug}/"
-        return self.listing(self.blog.tagged(name), None, path, name, feeds=[f"{path}index.xml"])
+        return self.listing(self.tagged(name), None, path, name, feeds=[f"{path}index.xml"])
 
     def listing(
         self, posts: list[c.HugoPost], page: str | None, path: str, heading: str | None, feeds: list[str]
@@ -1123,7 +1302,7 @@ class HugoSite(Site):
         )
 
     def post(self, params: dict[str, str], slug: str) -> Response | None:
-        posts = self.blog.posts
+        posts = self.posts
         index = next((i for i, p in enumerate(posts) if p.slug == slug), None)
         if index is None:
             return None
@@ -1135,12 +1314,12 @@ class HugoSite(Site):
             post=post,
             newer=posts[index - 1] if index > 0 else None,
             older=posts[index + 1] if index + 1 < len(posts) else None,
-            related=self.blog.related(post),
+            related=self.blog.related(post, posts=posts),
             appended=self.appended(post.path),
         )
 
     def terms(self, params: dict[str, str]) -> Response:
-        terms = [(t, len(self.blog.tagged(t))) for t in self.blog.tags]
+        terms = [(t, len(self.tagged(t))) for t in self.tags()]
         return self.page("terms.html", f"{self.base}/tags/", [], terms=terms)
 
     def about(self, params: dict[str, str]) -> Response:
@@ -1166,14 +1345,14 @@ class HugoSite(Site):
         """Hugo's RSS: every post (no limit), newest first; the home feed lists only the posts section."""
         title = self.blog.meta["title"]
         if section:
-            return self.rss(self.blog.posts, f"Posts on {title}", "/posts/", "posts")
-        return self.rss(self.blog.posts, title, "/", None)
+            return self.rss(self.posts, f"Posts on {title}", "/posts/", "posts")
+        return self.rss(self.posts, title, "/", None)
 
     def tag_feed(self, params: dict[str, str], slug: str) -> Response | None:
-        name = self.blog.tag_named(slug)
+        name = self.tag_named(slug)
         if name is None:
             return None
-        return self.rss(self.blog.tagged(name), f"{name} on {self.blog.meta['title']}", f"/tags/{slug}/", name)
+        return self.rss(self.tagged(name), f"{name} on {self.blog.meta['title']}", f"/tags/{slug}/", name)
 
     def rss(self, posts: list[c.HugoPost], title: str, path: str, scope: str | None) -> Response:
         return self.xml(
@@ -1185,18 +1364,18 @@ class HugoSite(Site):
             link=self.base + path,
             self_url=f"{self.base}{path}index.xml",
             scope=scope,
-            updated=max(p.lastmod for p in posts),
+            updated=max((p.lastmod for p in posts), default=self.blog.posts[0].lastmod),
         )
 
     def sitemap(self, params: dict[str, str]) -> Response:
         """Hugo's sitemap: every page it built (pagination pages and aliases excepted), with lastmod
         where the page has a date; the About page has none."""
-        blog = self.blog
-        newest = max(p.lastmod for p in blog.posts)
+        posts = self.posts
+        newest = max((p.lastmod for p in posts), default=self.blog.posts[0].lastmod)
         urls: list[tuple[str, datetime | None]] = [("/", newest), ("/posts/", newest)]
-        urls += [(p.path, p.lastmod) for p in blog.posts]
+        urls += [(p.path, p.lastmod) for p in posts]
         urls += [("/tags/", newest)]
-        urls += [(f"/tags/{c.urlize(t)}/", max(p.lastmod for p in blog.tagged(t))) for t in blog.tags]
+        urls += [(f"/tags/{c.urlize(t)}/", max(p.lastmod for p in self.tagged(t))) for t in self.tags()]
         urls += [("/about/", None)]
         return self.xml("sitemap.xml", STATIC_XML, urls=urls)
 
@@ -1241,7 +1420,6 @@ class CampaignSite(Site):
         self.per_page = per_page
         self.dead_links = dead_links
         self.crawl_delay = crawl_delay
-        self.pages = math.ceil(articles / per_page)
         self._by_path = {a.path: a for a in self.campaign.articles}
 
     def article_paths(self) -> set[str]:
@@ -1250,6 +1428,11 @@ class CampaignSite(Site):
     def robots_txt(self) -> str:
         delay = "" if self.crawl_delay is None else f"Crawl-delay: {self.crawl_delay:g}\n"
         return f"User-agent: *\nDisallow: /members/\n{delay}\nSitemap: {self.base}/sitemap.xml\n"
+
+    @property
+    def articles(self) -> list[c.CampaignArticle]:
+        """The published articles, newest first."""
+        return self.listed(self.campaign.articles)
 
     def listing_path(self, number: int) -> str:
         return "/" if number == 1 else f"/page/{number}/"
@@ -1261,18 +1444,20 @@ class CampaignSite(Site):
         if page == "1":
             return redirect(self.base + "/")
         number = page_number(page)
-        if number > self.pages:
+        articles = self.articles
+        pages = max(1, math.ceil(len(articles) / self.per_page))
+        if number > pages:
             return None
-        shown = self.campaign.articles[(number - 1) * self.per_page : number * self.per_page]
+        shown = articles[(number - 1) * self.per_page : number * self.per_page]
         return self.html(
             "listing.html",
             site=self.campaign.meta,
             path=self.listing_path(number),
             articles=shown,
             page=number,
-            pages=self.pages,
+            pages=pages,
             newer=self.listing_path(number - 1) if number > 1 else None,
-            older=self.listing_path(number + 1) if number < self.pages else None,
+            older=self.listing_path(number + 1) if number < pages else None,
         )
 
     def article(self, params: dict[str, str], path: str) -> Response | None:
@@ -1291,7 +1476,7 @@ class CampaignSite(Site):
         return response
 
     def sitemap(self, params: dict[str, str]) -> Response:
-        return self.xml("sitemap.xml", "application/xml; charset=UTF-8", articles=self.campaign.articles)
+        return self.xml("sitemap.xml", "application/xml; charset=UTF-8", articles=self.articles)
 
     def members(self, params: dict[str, str]) -> Response:
         """Exists, but robots.txt disallows it: a polite crawler never asks."""
