@@ -1,6 +1,6 @@
 """Helpers shared by the tests (import them from here, not from conftest.py).
 
-The sample sites in a process of their own, with an access log and the edit/reset control endpoint:
+The sample sites in a process of their own, with an access log and the control endpoint:
 
     with serve_sample_sites(tmp_path, "--sites", "campaign", "--campaign-articles", "40") as sites:
         sites.urls["campaign"]                       # "http://127.0.0.1:PORT"
@@ -8,8 +8,13 @@ The sample sites in a process of their own, with an access log and the edit/rese
         sites.requests()                             # the access log, one dict per request
         request_gaps(sites.requests(), "campaign")   # seconds between arrivals at that site
 
-`edit_page` / `reset_pages` do the same against any control URL (see samizdat/sample_sites/server.py
-for the endpoint and the fields of a request record).
+    with serve_sample_sites(tmp_path, "--withhold", "hugo:/posts/slug/") as sites:   # for watch tests
+        sites.publish("hugo", "/posts/slug/")        # a new post: listed everywhere, 200
+        sites.delete("hugo", "/posts/slug/")         # gone from every listing, 410 (status=404 for 404)
+        sites.withhold("hugo", path); sites.reset()  # unpublished (404); back to the start
+
+`edit_page` / `publish_page` / `withhold_page` / `delete_page` / `reset_pages` do the same against any
+control URL (see samizdat/sample_sites/server.py for the endpoint and the fields of a request record).
 """
 
 from __future__ import annotations
@@ -98,9 +103,37 @@ def edit_page(control: str, site: str, path: str, append: str) -> dict[str, Any]
     return _post(control.rstrip("/") + "/edit", {"site": site, "path": path, "append": append})
 
 
+def publish_page(control: str, site: str, path: str) -> dict[str, Any]:
+    """Publish an article (withheld with --withhold, or withheld or deleted since): it is listed again
+    wherever it belongs, in its place by its own date, and answers 200. Returns {"site", "path",
+    "state": "published", "status": 200}; an AssertionError carries the server's message for an unknown
+    site or article path."""
+    return _post(control.rstrip("/") + "/publish", {"site": site, "path": path})
+
+
+def withhold_page(control: str, site: str, path: str) -> dict[str, Any]:
+    """Unpublish an article: it leaves every listing (home page and its pages, feeds, sitemaps, archives,
+    label/tag/category/author pages, the REST API) and answers 404. {..., "state": "withheld", "status": 404}."""
+    return _post(control.rstrip("/") + "/withhold", {"site": site, "path": path})
+
+
+def delete_page(control: str, site: str, path: str, status: int = 410) -> dict[str, Any]:
+    """Delete an article: it leaves every listing and answers `status` (410 Gone, or 404).
+    {..., "state": "deleted", "status": status}."""
+    return _post(control.rstrip("/") + "/delete", {"site": site, "path": path, "status": status})
+
+
 def reset_pages(control: str) -> dict[str, Any]:
-    """Undo every edit on every site: {"undone": count}."""
+    """Every site back to how it started (edits undone, deleted and published articles as they were,
+    those withheld at the start withheld again): {"undone": the edits + the articles that had changed}."""
     return _post(control.rstrip("/") + "/reset")
+
+
+def sample_state(control: str) -> dict[str, Any]:
+    """The control endpoint's GET /: {"sites", "edits", "withheld": {site: [path, ...]},
+    "deleted": {site: {path: status}}}."""
+    with urllib.request.urlopen(control.rstrip("/") + "/", timeout=30) as response:
+        return json.load(response)
 
 
 @dataclass
@@ -116,10 +149,28 @@ class SampleSitesProcess:
         return read_requests(self.log)
 
     def edit(self, site: str, path: str, append: str) -> dict[str, Any]:
+        """Append HTML to an article's body (see edit_page)."""
         return edit_page(self.control, site, path, append)
 
+    def publish(self, site: str, path: str) -> dict[str, Any]:
+        """Publish an article: listed wherever it belongs, 200 (see publish_page)."""
+        return publish_page(self.control, site, path)
+
+    def withhold(self, site: str, path: str) -> dict[str, Any]:
+        """Unpublish an article: in no listing, 404 (see withhold_page)."""
+        return withhold_page(self.control, site, path)
+
+    def delete(self, site: str, path: str, status: int = 410) -> dict[str, Any]:
+        """Delete an article: in no listing, answers `status`, 410 or 404 (see delete_page)."""
+        return delete_page(self.control, site, path, status)
+
     def reset(self) -> dict[str, Any]:
+        """Back to the start: {"undone": count} (see reset_pages)."""
         return reset_pages(self.control)
+
+    def state(self) -> dict[str, Any]:
+        """The edits, withheld and deleted articles of every site (see sample_state)."""
+        return sample_state(self.control)
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -139,7 +190,8 @@ class SampleSitesProcess:
 def serve_sample_sites(directory: Path, *options: str) -> SampleSitesProcess:
     """Start the sample sites in a process of their own, logging to directory/requests.jsonl, with the
     control endpoint; `options` are the server's (--sites, --campaign-articles N, --campaign-crawl-delay
-    S, ...: python -m samizdat.sample_sites --help). Stop it with .stop() or a with block."""
+    S, --withhold SITE:PATH, ...: python -m samizdat.sample_sites --help). Stop it with .stop() or a
+    with block."""
     directory.mkdir(parents=True, exist_ok=True)
     log, port_file = directory / "requests.jsonl", directory / "control.port"
     port_file.unlink(missing_ok=True)
