@@ -19,7 +19,8 @@ FORMAT_VERSION = 1
 
 class DataDir:
     """Layout: warc/ (the archive of record), store.sqlite, index/, jobs/ (unfinished crawl runs), logs/,
-    locks/ (which sources are being crawled).
+    locks/ (which sources are being crawled, whether a scheduler runs), requests/ (crawls asked for from the web),
+    accounts.sqlite and session.key (the admin area's).
     All but warc/ can be rebuilt; a lost jobs/ only means an interrupted run starts its walk again."""
 
     def __init__(self, root: str | Path) -> None:
@@ -144,6 +145,58 @@ class DataDir:
                             f"{self.root} is busy: source {name} is being crawled by {holder}; wait for it to finish"
                         )
                 yield
+
+    # -- the scheduler, and crawls asked for from the web --------------------------------------------------
+
+    @contextmanager
+    def scheduler_lock(self) -> Iterator[None]:
+        """Held by `samizdat schedule` while it runs: one scheduler per data directory."""
+        (self.root / "locks").mkdir(exist_ok=True)
+        with _flock(self.root / "locks" / "scheduler.lock", fcntl.LOCK_EX, "schedule") as holder:
+            if holder is not None:
+                raise DataDirBusy(f"{self.root} has a scheduler already: {holder}")
+            yield
+
+    def scheduler_running(self) -> bool:
+        return self._locked(self.root / "locks" / "scheduler.lock")
+
+    def crawling(self, source: str) -> bool:
+        """Whether some process crawls the source now (it holds the source's lock)."""
+        return self._locked(self.root / "locks" / f"{source}.lock")
+
+    def _locked(self, path: Path) -> bool:
+        if not path.exists():
+            return False
+        with _flock(path, fcntl.LOCK_SH, "a look") as holder:
+            return holder is not None
+
+    @property
+    def requests_dir(self) -> Path:
+        """Crawls asked for from the web, for the scheduler to start: one `<source>.json` each."""
+        return self.root / "requests"
+
+    def request_crawl(self, source: str, by: str) -> None:
+        self.requests_dir.mkdir(exist_ok=True)
+        tmp = self.requests_dir / f".{source}.tmp"
+        tmp.write_text(json.dumps({"source": source, "by": by}) + "\n", encoding="utf-8")
+        tmp.replace(self.requests_dir / f"{source}.json")
+
+    def crawl_requests(self) -> list[dict[str, str]]:
+        if not self.requests_dir.is_dir():
+            return []
+        found = []
+        for path in sorted(self.requests_dir.glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)  # half a request is no request
+                continue
+            if isinstance(data, dict) and isinstance(data.get("source"), str):
+                found.append({"source": data["source"], "by": str(data.get("by", ""))})
+        return found
+
+    def forget_request(self, source: str) -> None:
+        (self.requests_dir / f"{source}.json").unlink(missing_ok=True)
 
 
 LOCK_FILE = ".writer.lock"

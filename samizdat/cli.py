@@ -397,10 +397,11 @@ def schedule(config_path: Path, data_dir: Path, poll_seconds: float) -> None:
     for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(datadir.logs_dir / "scheduler.log")):
         handler.setFormatter(formatter)
         log.addHandler(handler)
-    scheduler = Scheduler(config_path, datadir)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, scheduler.stop)
-    scheduler.run(poll_seconds)
+    with datadir.scheduler_lock():  # one scheduler per data directory; the web hands it "crawl now"
+        scheduler = Scheduler(config_path, datadir)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, scheduler.stop)
+        scheduler.run(poll_seconds)
 
 
 @main.group()

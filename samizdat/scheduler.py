@@ -117,6 +117,7 @@ class Scheduler:
         self.reload()
         self.reap()
         self.watch(now)
+        self.handle_requests(now)
         for source in self.due(now):
             self.start(source, now)
         for source in self.due_watches(now):
@@ -145,6 +146,23 @@ class Scheduler:
             busy_hosts |= hosts(source)
         return chosen
 
+    def handle_requests(self, now: datetime) -> None:
+        """Crawls asked for from the admin area ("crawl now"): started before anything due, within the
+        parallel limit; a source already being crawled is not crawled twice (the request is dropped)."""
+        known = {source.name: source for source in self.config.sources}
+        for request in self.datadir.crawl_requests():
+            name, by = request["source"], request["by"] or "someone"
+            source = known.get(name)
+            if source is None:
+                logger.warning("crawl of %s asked for by %s: no such source in sources.toml", name, by)
+            elif name in self.running or self.datadir.crawling(name):
+                logger.info("crawl of %s asked for by %s: it is being crawled already", name, by)
+            elif len(self.running) >= self.config.settings.max_parallel_crawls:
+                continue  # stays asked for until a crawl ends
+            else:
+                self.start(source, now, asked_by=by)
+            self.datadir.forget_request(name)
+
     def due_watches(self, now: datetime) -> list[Source]:
         """Sources whose `watch_minutes` have passed since their last crawl or watch began, not running,
         within the parallel limit, not sharing a host with a running crawl."""
@@ -172,7 +190,7 @@ class Scheduler:
 
     # -- starting, watching, reaping --------------------------------------------------------------------
 
-    def start(self, source: Source, now: datetime, watch: bool = False) -> None:
+    def start(self, source: Source, now: datetime, watch: bool = False, asked_by: str | None = None) -> None:
         slot = previous_slot(source.schedule, now, self.config.settings.timezone) if source.schedule else now
         log = open(self.datadir.logs_dir / f"schedule-{source.name}.out", "ab")  # noqa: SIM115 (the child's)
         arguments = [source.name, "--config", str(self.config_path), "--data", str(self.datadir.root)]
@@ -193,6 +211,8 @@ class Scheduler:
         self._save_state()
         if watch:
             logger.info("start %s (watch, pid %d)", source.name, process.pid)
+        elif asked_by:
+            logger.info("start %s (asked for by %s, pid %d)", source.name, asked_by, process.pid)
         else:
             logger.info("start %s (slot %s, pid %d)", source.name, _minute(slot), process.pid)
 

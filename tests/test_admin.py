@@ -12,7 +12,12 @@ import stat
 import pytest
 
 from archive.accounts import Accounts
+from archive.datadir import DataDir
+from archive.store import Store
+from samizdat.scheduler import Scheduler
 from tests.conftest import run_cli
+from tests.test_durable import wait_for
+from tests.test_scheduler import settle
 from webui import create_app
 
 PASSWORD = "a long enough passphrase"
@@ -147,3 +152,62 @@ def test_a_private_archive_shows_only_the_sign_in_page(archive_copy, tmp_path, m
     assert client.get("/").status_code == 200 and client.get("/api/search?q=rent").status_code == 200
     key = archive_copy / "session.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == 32
+
+
+def newest_run(data, source):
+    with Store(data / "store.sqlite") as store:
+        runs = store.runs(source, limit=1)
+    return runs[0] if runs else None
+
+
+def test_crawl_now_starts_a_crawl_that_can_be_watched_and_stopped(archive_copy, crawl, tmp_path):
+    config = tmp_path / "sources.toml"
+    config.write_text(crawl.config.read_text().replace("delay = 0\n", "delay = 0.3\n"), encoding="utf-8")
+    client = create_app({"data_dir": archive_copy, "config_path": config}).test_client()
+    assert sign_in(client).status_code == 302
+    before = newest_run(archive_copy, "tenants-voice")["id"]
+    page = client.get("/admin/").get_data(as_text=True)
+    assert page.count(">Crawl now</button>") == 4
+    started = client.post("/admin/sources/tenants-voice/crawl", data={"csrf_token": token(client, "/admin/")})
+    assert started.status_code == 302
+    assert "Crawl of tenants-voice started." in client.get("/admin/").get_data(as_text=True)
+    wait_for(lambda: (run := newest_run(archive_copy, "tenants-voice"))["id"] > before and run.get("pages", 0) > 3)
+    run = newest_run(archive_copy, "tenants-voice")
+    live = client.get(f"/admin/runs/{run['id']}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in live and "Stop this run" in live  # live while it runs
+    stopped = client.post(f"/admin/runs/{run['id']}/stop", data={"csrf_token": token(client, "/admin/")})
+    assert stopped.status_code == 302
+    wait_for(lambda: newest_run(archive_copy, "tenants-voice")["status"] == "interrupted")
+    assert "SIGTERM" in newest_run(archive_copy, "tenants-voice")["interrupted_by"]
+    with Accounts(archive_copy / "accounts.sqlite") as accounts:
+        assert [(a["user"], a["action"]) for a in accounts.audit()][:2] == [("ana", "stop"), ("ana", "crawl now")]
+
+
+def test_crawl_now_goes_to_a_running_scheduler_and_never_twice(archive_copy, crawl):
+    datadir = DataDir.open(archive_copy)
+    client = create_app({"data_dir": archive_copy, "config_path": crawl.config}).test_client()
+    # Refused without a session, a token, or from another site: nothing asked for, nothing started.
+    anonymous = client.post("/admin/sources/red-lantern/crawl", data={"csrf_token": token(client)})
+    assert anonymous.status_code == 302 and "/admin/sign-in" in anonymous.headers["Location"]
+    assert sign_in(client).status_code == 302
+    assert client.post("/admin/sources/red-lantern/crawl").status_code == 400
+    foreign = {"Origin": "https://evil.example"}
+    form = {"csrf_token": token(client, "/admin/")}
+    assert client.post("/admin/sources/red-lantern/crawl", data=form, headers=foreign).status_code == 403
+    assert client.post("/admin/sources/nowhere/crawl", data=form).status_code == 404
+    assert not datadir.crawl_requests()
+
+    with datadir.scheduler_lock():
+        assert client.post("/admin/sources/red-lantern/crawl", data=form).status_code == 302
+        assert datadir.crawl_requests() == [{"source": "red-lantern", "by": "ana"}]
+        assert "handed to the scheduler" in client.get("/admin/").get_data(as_text=True)
+        with datadir.crawl_lock(["field-notes"]):  # being crawled: not asked for twice
+            assert client.post("/admin/sources/field-notes/crawl", data=form).status_code == 302
+            assert "being crawled already" in client.get("/admin/").get_data(as_text=True)
+        scheduler = Scheduler(crawl.config, datadir)
+        before = newest_run(archive_copy, "red-lantern")["id"]
+        scheduler.tick()
+        assert list(scheduler.running) == ["red-lantern"] and not datadir.crawl_requests()
+        settle(scheduler)
+    assert newest_run(archive_copy, "red-lantern")["id"] > before
+    assert newest_run(archive_copy, "red-lantern")["status"] == "finished"

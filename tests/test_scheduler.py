@@ -196,3 +196,12 @@ def test_sigterm_stops_the_scheduler_and_its_crawls_gracefully_to_be_resumed(sam
     assert result.returncode == 0, result.stderr
     (run,) = runs_of(data)
     assert run["status"] == "finished" and run["sessions"] == 2
+
+
+def test_one_scheduler_per_data_directory(sample_sites, tmp_path):
+    config, data = tmp_path / "sources.toml", tmp_path / "data"
+    config.write_text(scheduled(sample_sites.urls, ("hugo",), "0 3 * * *"))
+    with DataDir.create(data).scheduler_lock():
+        second = run_cli("schedule", "--config", config, "--data", data)
+    assert second.returncode == 1 and "has a scheduler already" in second.stderr and "Traceback" not in second.stderr
+    assert not (data / "store.sqlite").exists()  # it crawled nothing

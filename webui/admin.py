@@ -1,17 +1,28 @@
 """The archivists' area (`/admin/`, signed in only): every source with its newest run, next scheduled run and
-schedule; the runs, newest first, with their figures; one run with the end of its log."""
+schedule, and "crawl now"; the runs, newest first, with their figures; one run with the end of its log, live
+while it runs, and "stop".
+
+"Crawl now" is handed to the scheduler when one runs (it starts the crawl at its next tick), else the server
+starts `samizdat crawl NAME` in a process of its own. Either way a source is never crawled twice at once.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from archive.crawls import describe_run
 from archive.schedule import last_slot, next_run, read_last_slots
-from webui.auth import current_user, sign_in_required
-from webui.security import inside
+from archive.store import RUNNING
+from archive.warc import process_alive
+from webui.auth import accounts, current_user, sign_in_required
+from webui.security import inside, is_source_name
 from webui.state import archive, store
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -39,6 +50,7 @@ def index() -> str:
                 "next_run": upcoming.isoformat(timespec="seconds") if upcoming else None,
                 "last_run": describe_run(newest[0]) if newest else None,
                 "archived": store().count(name),
+                "configured": bool(config and any(s.name == name for s in config.sources)),
             }
         )
     runs = [describe_run(run) for run in store().runs(limit=30)]
@@ -63,3 +75,60 @@ def run(run_id: int) -> str:
     return render_template(
         "admin/run.html", user=current_user(), run=describe_run(found), log=log, log_file=found.get("log_file")
     )
+
+
+@blueprint.post("/sources/<name>/crawl")
+@sign_in_required
+def crawl_now(name: str) -> Any:
+    config = archive().config
+    user = current_user() or ""
+    if not is_source_name(name) or config is None or name not in {s.name for s in config.sources}:
+        abort(404, f"there is no source {name!r} in sources.toml (serve the archive with --config to crawl from here)")
+    datadir = archive().datadir
+    if datadir.crawling(name):
+        flash(f"{name} is being crawled already; its run is listed below.")
+    elif datadir.scheduler_running():
+        datadir.request_crawl(name, by=user)
+        accounts().record(user, "crawl now", name, "handed to the scheduler")
+        flash(f"Crawl of {name} handed to the scheduler: it starts within seconds.")
+    else:
+        log = open(datadir.logs_dir / f"web-{name}.out", "ab")  # noqa: SIM115 (the child's)
+        try:
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "samizdat",
+                    "crawl",
+                    name,
+                    "--config",
+                    str(config.path),
+                    "--data",
+                    str(datadir.root),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # it outlives the request, and a stop of the server
+            )
+        finally:
+            log.close()
+        accounts().record(user, "crawl now", name, "started by the server")
+        flash(f"Crawl of {name} started.")
+    return redirect(url_for("admin.index"))
+
+
+@blueprint.post("/runs/<int:run_id>/stop")
+@sign_in_required
+def stop_run(run_id: int) -> Any:
+    found = store().run(run_id)
+    if found is None:
+        abort(404, f"there is no run {run_id}; the admin page lists them")
+    pid = found.get("pid")
+    if found["status"] != RUNNING or not pid or not process_alive(int(pid)):
+        flash(f"Run {run_id} is not running ({found['status']}); nothing to stop.")
+    else:
+        os.kill(int(pid), signal.SIGTERM)  # the crawl drains what is in flight and records the run interrupted
+        accounts().record(current_user() or "", "stop", f"run {run_id}", found["source"])
+        flash(f"Stopping run {run_id}: what is in flight finishes first; the next crawl resumes it.")
+    return redirect(url_for("admin.run", run_id=run_id))
