@@ -50,11 +50,14 @@ def last_slot(last_slots: dict[str, str], name: str, store: Store | None) -> dat
     return datetime.fromisoformat(runs[0]["started_at"]) if runs else None
 
 
+def is_due(schedule: str, zone: str, last: datetime | None, now: datetime) -> bool:
+    """Whether a slot of the schedule has passed since `last` (the slot last crawled for; None: never crawled,
+    so due at once). However many slots passed, the source is due once."""
+    return last is None or previous_slot(schedule, now, zone) > last
+
+
 def next_run(source: Source, zone: str, last: datetime | None, now: datetime) -> datetime | None:
-    """When the source will be crawled next by the scheduler (`now` if it is due), or None without a schedule.
-    A source never crawled is due at once."""
+    """When the source will be crawled next by the scheduler (`now` if it is due), or None without a schedule."""
     if not source.schedule:
         return None
-    if last is None or previous_slot(source.schedule, now, zone) > last:
-        return now
-    return next_slot(source.schedule, now, zone)
+    return now if is_due(source.schedule, zone, last, now) else next_slot(source.schedule, now, zone)

@@ -43,7 +43,7 @@ from typing import Any
 from archive.config import Config, Source, load_config
 from archive.datadir import DataDir
 from archive.errors import ConfigError
-from archive.schedule import STATE_FILE, last_slot, previous_slot, read_last_slots
+from archive.schedule import STATE_FILE, is_due, last_slot, previous_slot, read_last_slots
 from archive.store import FAILED, Store
 
 logger = logging.getLogger("samizdat.schedule")
@@ -61,8 +61,6 @@ class Crawl:
 
     source: Source
     process: subprocess.Popen[bytes]
-    slot: datetime
-    started: datetime
     watch: bool = False
     launched: datetime = field(default_factory=utc_now)  # wall time, to match the run's own record
     run_id: int | None = None
@@ -126,25 +124,13 @@ class Scheduler:
     # -- what is due ----------------------------------------------------------------------------------
 
     def due(self, now: datetime) -> list[Source]:
-        """Sources with a slot passed since their last one, not running, within the parallel limit, and not
-        sharing a host with a running crawl; in sources.toml order."""
-        settings = self.config.settings
-        chosen: list[Source] = []
-        busy_hosts = {host for crawl in self.running.values() for host in hosts(crawl.source)}
-        for source in self.config.sources:
-            if not source.schedule or source.name in self.running:
-                continue
-            if len(self.running) + len(chosen) >= settings.max_parallel_crawls:
-                break
-            slot = previous_slot(source.schedule, now, settings.timezone)
-            last = self.last_slot(source.name)
-            if last is not None and slot <= last:
-                continue
-            if hosts(source) & busy_hosts:
-                continue  # waits for the crawl of the same site to end
-            chosen.append(source)
-            busy_hosts |= hosts(source)
-        return chosen
+        """Sources with a slot passed since the one they were last crawled for."""
+        zone = self.config.settings.timezone
+
+        def slot_passed(source: Source) -> bool:
+            return source.schedule is not None and is_due(source.schedule, zone, self.last_slot(source.name), now)
+
+        return self.startable(slot_passed)
 
     def handle_requests(self, now: datetime) -> None:
         """Crawls asked for from the admin area ("crawl now"): started before anything due, within the
@@ -164,19 +150,26 @@ class Scheduler:
             self.datadir.forget_request(name)
 
     def due_watches(self, now: datetime) -> list[Source]:
-        """Sources whose `watch_minutes` have passed since their last crawl or watch began, not running,
-        within the parallel limit, not sharing a host with a running crawl."""
+        """Sources whose `watch_minutes` have passed since their last crawl or watch began."""
+
+        def waited(source: Source) -> bool:
+            last = self.last_watches.get(source.name)
+            minutes = source.watch_minutes or 0
+            return bool(minutes) and (not last or (now - datetime.fromisoformat(last)).total_seconds() >= minutes * 60)
+
+        return self.startable(waited)
+
+    def startable(self, wanted: Callable[[Source], bool]) -> list[Source]:
+        """The `wanted` sources that may start now, in sources.toml order: not running, within the parallel
+        limit, and not sharing a host with a running crawl (it waits for the crawl of the same site to end)."""
         chosen: list[Source] = []
         busy_hosts = {host for crawl in self.running.values() for host in hosts(crawl.source)}
         for source in self.config.sources:
-            if not source.watch_minutes or source.name in self.running:
+            if source.name in self.running:
                 continue
             if len(self.running) + len(chosen) >= self.config.settings.max_parallel_crawls:
                 break
-            last = self.last_watches.get(source.name)
-            if last and (now - datetime.fromisoformat(last)).total_seconds() < source.watch_minutes * 60:
-                continue
-            if hosts(source) & busy_hosts:
+            if not wanted(source) or hosts(source) & busy_hosts:
                 continue
             chosen.append(source)
             busy_hosts |= hosts(source)
@@ -204,7 +197,7 @@ class Scheduler:
             )
         finally:
             log.close()
-        self.running[source.name] = Crawl(source, process, slot, now, watch, moved_at=now)
+        self.running[source.name] = Crawl(source, process, watch, moved_at=now)
         if not watch:
             self.last_slots[source.name] = slot.isoformat()
         self.last_watches[source.name] = now.isoformat()  # a crawl, too, looks at everything a watch would

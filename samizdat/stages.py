@@ -127,9 +127,10 @@ def reindex(
             for url, when, status in gone:  # articles deleted on the site, as the crawls saw them
                 store.mark_gone(url, when, status)
             counts["documents"] = store.count()
-            for row in _copy_crawl_log(datadir):
+            runs, listed = _history(datadir)
+            for row in runs:
                 store.copy_run(row)
-            for source, urls in _copy_listed(datadir).items():
+            for source, urls in listed.items():
                 for run, entries in urls.items():
                     store.record_listed(source, entries, run)
         # A rebuild writes everything at once: large batches in two processes, merged once.
@@ -203,20 +204,13 @@ def _facts(files: list[Path], sources: dict[Path, Source], kinds: dict[str, str]
     return facts
 
 
-def _copy_crawl_log(datadir: DataDir) -> list[dict[str, Any]]:
-    """Crawl runs are history, not derived data: carry them over into the rebuilt store."""
+def _history(datadir: DataDir) -> tuple[list[dict[str, Any]], dict[str, dict[int, list[str]]]]:
+    """What the old store holds that is history, not derived data, to carry over into the rebuilt one: the
+    crawl runs (oldest first), and what the feeds listed at each run (to tell next time which posts vanished)."""
     if not datadir.store_path.exists():
-        return []
+        return [], {}
     with Store(datadir.store_path) as old:
-        return list(reversed(old.runs(limit=-1)))
-
-
-def _copy_listed(datadir: DataDir) -> dict[str, dict[int, list[str]]]:
-    """What the feeds listed at each run (to tell next time which posts vanished from them): history too."""
-    if not datadir.store_path.exists():
-        return {}
-    with Store(datadir.store_path) as old:
-        return old.listed_by_run()
+        return list(reversed(old.runs(limit=-1))), old.listed_by_run()
 
 
 def _swap(datadir: DataDir, store_tmp: Path, index_tmp: Path) -> None:

@@ -57,12 +57,17 @@ def index() -> str:
     return render_template("admin/index.html", user=current_user(), sources=rows, runs=runs, timezone=zone)
 
 
-@blueprint.get("/runs/<int:run_id>")
-@sign_in_required
-def run(run_id: int) -> str:
+def run_or_404(run_id: int) -> dict[str, Any]:
     found = store().run(run_id)
     if found is None:
         abort(404, f"there is no run {run_id}; the admin page lists them")
+    return found
+
+
+@blueprint.get("/runs/<int:run_id>")
+@sign_in_required
+def run(run_id: int) -> str:
+    found = run_or_404(run_id)
     log = None
     path = inside(archive().root, str(found.get("log_file") or ""))
     if path is not None:
@@ -121,9 +126,7 @@ def crawl_now(name: str) -> Any:
 @blueprint.post("/runs/<int:run_id>/stop")
 @sign_in_required
 def stop_run(run_id: int) -> Any:
-    found = store().run(run_id)
-    if found is None:
-        abort(404, f"there is no run {run_id}; the admin page lists them")
+    found = run_or_404(run_id)
     pid = found.get("pid")
     if found["status"] != RUNNING or not pid or not process_alive(int(pid)):
         flash(f"Run {run_id} is not running ({found['status']}); nothing to stop.")
