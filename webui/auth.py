@@ -17,7 +17,19 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import Forbidden, TooManyRequests
@@ -152,8 +164,6 @@ def check_origin() -> None:
 
 
 def guard_private() -> Response | None:
-    from flask import current_app
-
     if not current_app.config.get("SAMIZDAT_PRIVATE") or request.endpoint in OPEN_ENDPOINTS:
         return None
     if current_user() is not None:
@@ -186,8 +196,6 @@ def safe_next(target: str | None) -> str:
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> Any:
-    from flask import current_app
-
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("admin/sign_in.html", next=target, message=None)
