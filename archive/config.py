@@ -59,6 +59,12 @@ SOURCE_KEYS = {
         Key("obey_robots", bool, True, "obey robots.txt"),
         Key("include", list, [], "URL regexes: when given, only matching URLs are followed"),
         Key("exclude", list, [], "URL regexes never followed"),
+        Key(
+            "enabled",
+            bool,
+            True,
+            "false: never crawled on schedule nor by a bare `samizdat crawl` (only when named); its archive stays",
+        ),
     )
 }
 
@@ -114,6 +120,7 @@ class Source:
     obey_robots: bool = True
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    enabled: bool = True
     line: int = 0  # where the [[source]] table starts, for messages
 
     @property
@@ -160,9 +167,13 @@ class Config:
     settings: Settings = field(default_factory=Settings)
 
     def select(self, names: tuple[str, ...] | list[str]) -> list[Source]:
-        """The named sources (all when none are named); an unknown name is an error with a suggestion."""
+        """The named sources (all enabled ones when none are named); an unknown name is an error with a
+        suggestion."""
         if not names:
-            return list(self.sources)
+            enabled = [s for s in self.sources if s.enabled]
+            if not enabled:
+                raise ConfigError(f"{self.path}: every source is disabled (enabled = false); name one to crawl it")
+            return enabled
         known = {s.name: s for s in self.sources}
         chosen = []
         for name in names:
@@ -212,9 +223,9 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> Config:
     for index, raw in enumerate(raw_sources):
         source = _parse_source(raw, index, lines, where)
         if source.name in seen:
+            problem = f"name already used by the source at line {seen[source.name]}; names must be unique"
             raise ConfigError(
-                f"{where}{lines.key(index, 'name')}: source {source.name!r}: name already used by the source "
-                f"at line {seen[source.name]}; names must be unique"
+                f"{where}{lines.key(index, 'name')}: source {source.name!r}: {problem}", key="name", problem=problem
             )
         seen[source.name] = source.line
         sources.append(source)
@@ -227,7 +238,7 @@ def _parse_source(raw: dict[str, Any], index: int, lines: _LineFinder, where: st
 
     def fail(key: str | None, problem: str) -> ConfigError:
         line = lines.key(index, key) if key else lines.table(index)
-        return ConfigError(f"{where}{line}: {label}: {problem}")
+        return ConfigError(f"{where}{line}: {label}: {problem}", key=key, problem=problem)
 
     for key in raw:
         if key not in SOURCE_KEYS:

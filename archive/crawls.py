@@ -166,6 +166,8 @@ def describe_run(run: dict[str, Any]) -> dict[str, Any]:
         "sessions": run.get("sessions", 0),
         "kind": run.get("kind"),
         "pages": run.get("pages", 0),
+        "pages_per_second": run.get("pages_per_second", 0.0),
+        "queued": run.get("queued", 0),
         "bytes_archived": run.get("bytes_archived", 0),
         "not_modified": run.get("not_modified", 0),
         "revisits": run.get("revisits", 0),

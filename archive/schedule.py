@@ -57,7 +57,8 @@ def is_due(schedule: str, zone: str, last: datetime | None, now: datetime) -> bo
 
 
 def next_run(source: Source, zone: str, last: datetime | None, now: datetime) -> datetime | None:
-    """When the source will be crawled next by the scheduler (`now` if it is due), or None without a schedule."""
-    if not source.schedule:
+    """When the source will be crawled next by the scheduler (`now` if it is due), or None without a schedule
+    or when the source is disabled."""
+    if not source.schedule or not source.enabled:
         return None
     return now if is_due(source.schedule, zone, last, now) else next_slot(source.schedule, now, zone)

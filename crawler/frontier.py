@@ -33,6 +33,7 @@ from crawler.jobstate import open_job_db
 logger = logging.getLogger(__name__)
 
 FILE_NAME = "frontier.sqlite"
+QUEUED_STAT = "samizdat/frontier/queued"
 QUEUED, IN_FLIGHT = 0, 1
 CHECKPOINT_SECONDS = 1.0  # how often finished in-flight requests are cleared (more often costs writes)
 
@@ -182,8 +183,11 @@ class DurableScheduler(BaseScheduler):
         return db
 
     def _stats(self, key: str, count: int = 1) -> None:
-        if self.crawler.stats is not None and count:
-            self.crawler.stats.inc_value(key, count)
+        if self.crawler.stats is not None:
+            if count:
+                self.crawler.stats.inc_value(key, count)
+            # The queue's length, for the run's figures (live progress; what an interrupted run left).
+            self.crawler.stats.set_value(QUEUED_STAT, len(self))
 
 
 def engine_in_progress(crawler: Crawler) -> Any:

@@ -30,6 +30,7 @@ from archive.datadir import DataDir
 from archive.store import FAILED, FINISHED, INTERRUPTED, WATCH, Store
 from archive.warc import iter_entries
 from crawler.extraction import running_pool
+from crawler.frontier import QUEUED_STAT
 from crawler.jobstate import SkippedUrls, load_state
 from crawler.spiders import spider_for
 
@@ -54,6 +55,7 @@ class Run:
     previous: dict[str, Any] = field(default_factory=dict)  # figures of the earlier sessions of this run
     watch: bool = False  # only what the feeds and sitemaps list as new or changed (never resumed)
     crawler: Crawler | None = None
+    log_file: str = ""  # this session's log, relative to the data directory
     stop_reason: str | None = None  # why it was stopped before the end: "interrupted (SIGINT)", "time limit"
 
 
@@ -151,6 +153,8 @@ def run_crawl(
     base = scrapy_settings(settings, datadir, log_file)
     with Store(datadir.store_path) as store:
         runs = [open_run(store, datadir, source, watch) for source in sources]
+    for run in runs:
+        run.log_file = f"logs/{Path(log_file).name}"
     t0 = time.monotonic()
     with running_pool(settings.workers, settings.extract_timeout_seconds) as pool:
         process = DurableCrawlerProcess(base, runs)
@@ -176,7 +180,7 @@ def run_crawl(
             if checkpoint.running:
                 checkpoint.stop()
             logging.getLogger("scrapy").handlers.clear()
-            summaries = [finish_run(store, datadir, run, t0, log_file) for run in runs]
+            summaries = [finish_run(store, datadir, run, t0) for run in runs]
     return summaries, process.signal_received
 
 
@@ -240,9 +244,8 @@ class Checkpoint:
             self.pending = self.pool.submit(self.background, timeout=None)
 
 
-def finish_run(store: Store, datadir: DataDir, run: Run, t0: float, log_file: str) -> dict[str, Any]:
+def finish_run(store: Store, datadir: DataDir, run: Run, t0: float) -> dict[str, Any]:
     summary = summarize(run, time.monotonic() - t0)
-    summary["log_file"] = f"logs/{log_file.rsplit('/', 1)[-1]}"
     reason = summary["finish_reason"]
     if run.stop_reason or reason not in COMPLETE_REASONS:
         summary["status"] = INTERRUPTED
@@ -294,6 +297,7 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         "pages": pages,
         "ok_responses": ok,
         "pages_per_second": round(pages / elapsed, 1) if elapsed else 0.0,
+        "queued": int(stats.get(QUEUED_STAT, 0)),  # requests waiting in the frontier, at the last count
         "bytes_archived": int(stats.get("samizdat/archived_bytes", 0)) + int(before.get("bytes_archived", 0)),
         "articles": add(
             before.get("articles", {}),
@@ -314,6 +318,7 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         "finish_reason": stats.get("finish_reason", "running"),
         "failed": ok < FAILED_SOURCE_MIN_OK,
         "started_at": run.started_at,
+        "log_file": run.log_file,  # written to while the run goes on
     }
     if summary["failed"]:
         summary["failure"] = ", ".join(f"{k} x{v}" for k, v in errors.items()) or "no page could be fetched"

@@ -82,6 +82,7 @@ def source_rows(
                 "flagged": bool(crawl and crawl.get("flag")),
                 "flag": explain_flag(crawl),
                 "schedule": source.schedule,
+                "enabled": source.enabled,
                 "timezone": config.settings.timezone,
                 "next_run": upcoming.isoformat(timespec="seconds") if upcoming else None,
                 "last_run": (
@@ -107,7 +108,7 @@ def format_sources(rows: list[dict[str, Any]]) -> str:
             "-" if row["articles"] is None else str(row["articles"]),
             *(format_percent(row["quality"], name) for name, _ in SHARES),
             _minute(row["last_crawl"]) if row["last_crawl"] else "never crawled",
-            "FLAGGED" if row["flagged"] else "",
+            " ".join(word for word, on in (("FLAGGED", row["flagged"]), ("disabled", not row["enabled"])) if on),
         ]
         if scheduled:
             cells += [

@@ -141,6 +141,8 @@ class Scheduler:
             source = known.get(name)
             if source is None:
                 logger.warning("crawl of %s asked for by %s: no such source in sources.toml", name, by)
+            elif not source.enabled:
+                logger.warning("crawl of %s asked for by %s: the source is disabled", name, by)
             elif name in self.running or self.datadir.crawling(name):
                 logger.info("crawl of %s asked for by %s: it is being crawled already", name, by)
             elif len(self.running) >= self.config.settings.max_parallel_crawls:
@@ -165,7 +167,7 @@ class Scheduler:
         chosen: list[Source] = []
         busy_hosts = {host for crawl in self.running.values() for host in hosts(crawl.source)}
         for source in self.config.sources:
-            if source.name in self.running:
+            if source.name in self.running or not source.enabled:
                 continue
             if len(self.running) + len(chosen) >= self.config.settings.max_parallel_crawls:
                 break

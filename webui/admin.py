@@ -1,6 +1,7 @@
 """The archivists' area (`/admin/`, signed in only): every source with its newest run, next scheduled run and
 schedule, and "crawl now"; the runs, newest first, with their figures; one run with the end of its log, live
-while it runs, and "stop".
+while it runs (its figures as JSON for the page's script), and "stop"; a source's page with its runs; sources
+added, edited, disabled and deleted in sources.toml (archive/sources_file.py).
 
 "Crawl now" is handed to the scheduler when one runs (it starts the crawl at its next tick), else the server
 starts `samizdat crawl NAME` in a process of its own. Either way a source is never crawled twice at once.
@@ -15,9 +16,12 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
+from archive import sources_file
+from archive.config import KINDS, SOURCE_KEYS, Source
 from archive.crawls import describe_run
+from archive.errors import ConfigError
 from archive.schedule import last_slot, next_run, read_last_slots
 from archive.store import RUNNING
 from archive.warc import process_alive
@@ -39,7 +43,7 @@ def index() -> str:
     zone = config.settings.timezone if config else "UTC"
     rows: list[dict[str, Any]] = []
     for name in archive().catalog.names(store()):
-        source, _ = archive().catalog.definition(name, store())
+        source, configured = archive().catalog.definition(name, store())
         newest = store().runs(name, limit=1)
         upcoming = next_run(source, zone, last_slot(slots, name, store()), now) if source else None
         rows.append(
@@ -47,14 +51,23 @@ def index() -> str:
                 "name": name,
                 "schedule": source.schedule if source else None,
                 "watch_minutes": source.watch_minutes if source else None,
+                "enabled": source.enabled if source else True,
                 "next_run": upcoming.isoformat(timespec="seconds") if upcoming else None,
                 "last_run": describe_run(newest[0]) if newest else None,
                 "archived": store().count(name),
-                "configured": bool(config and any(s.name == name for s in config.sources)),
+                "configured": configured,
             }
         )
     runs = [describe_run(run) for run in store().runs(limit=30)]
-    return render_template("admin/index.html", user=current_user(), sources=rows, runs=runs, timezone=zone)
+    return render_template(
+        "admin/index.html",
+        user=current_user(),
+        sources=rows,
+        runs=runs,
+        timezone=zone,
+        config_path=archive().config_path,
+        config_error=archive().config_error,
+    )
 
 
 def run_or_404(run_id: int) -> dict[str, Any]:
@@ -82,15 +95,26 @@ def run(run_id: int) -> str:
     )
 
 
+@blueprint.get("/runs/<int:run_id>.json")
+@sign_in_required
+def run_json(run_id: int) -> Response:
+    """The run's figures so far, for the run page's script (saved by the crawl every few seconds)."""
+    response = jsonify(describe_run(run_or_404(run_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @blueprint.post("/sources/<name>/crawl")
 @sign_in_required
 def crawl_now(name: str) -> Any:
     config = archive().config
     user = current_user() or ""
-    if not is_source_name(name) or config is None or name not in {s.name for s in config.sources}:
-        abort(404, f"there is no source {name!r} in sources.toml (serve the archive with --config to crawl from here)")
+    source = configured_source(name)
     datadir = archive().datadir
-    if datadir.crawling(name):
+    assert config is not None  # configured_source found the source in it
+    if not source.enabled:
+        flash(f"{name} is disabled: enable it first to crawl it.")
+    elif datadir.crawling(name):
         flash(f"{name} is being crawled already; its run is listed below.")
     elif datadir.scheduler_running():
         datadir.request_crawl(name, by=user)
@@ -120,7 +144,7 @@ def crawl_now(name: str) -> Any:
             log.close()
         accounts().record(user, "crawl now", name, "started by the server")
         flash(f"Crawl of {name} started.")
-    return redirect(url_for("admin.index"))
+    return redirect(url_for("admin.source", name=name))
 
 
 @blueprint.post("/runs/<int:run_id>/stop")
@@ -135,3 +159,213 @@ def stop_run(run_id: int) -> Any:
         accounts().record(current_user() or "", "stop", f"run {run_id}", found["source"])
         flash(f"Stopping run {run_id}: what is in flight finishes first; the next crawl resumes it.")
     return redirect(url_for("admin.run", run_id=run_id))
+
+
+# -- sources ------------------------------------------------------------------------------------------------
+
+
+def configured_source(name: str) -> Source:
+    """The source as sources.toml defines it now; 404 when it does not (or the server has no sources.toml)."""
+    config = archive().config
+    if config is None:
+        abort(404, "this server was started without --config: sources are managed in sources.toml by hand")
+    for source in config.sources if is_source_name(name) else ():
+        if source.name == name:
+            return source
+    abort(404, f"there is no source {name!r} in {config.path}")
+
+
+def sources_path() -> Any:
+    """sources.toml, or 404 when the server was started without one."""
+    path = archive().config_path
+    if path is None or archive().config is None:
+        abort(404, "this server was started without --config: sources are managed in sources.toml by hand")
+    return path
+
+
+@blueprint.get("/sources/<name>")
+@sign_in_required
+def source(name: str) -> str:
+    """One source: its definition, its actions, and its runs with their figures and logs."""
+    found, configured = archive().catalog.definition(name, store()) if is_source_name(name) else (None, False)
+    runs = store().runs(name, limit=100) if is_source_name(name) else []
+    if found is None and not runs:
+        abort(404, f"there is no source {name!r}; the admin page lists them")
+    config = archive().config
+    upcoming = None
+    if found is not None and config is not None:
+        last = last_slot(read_last_slots(archive().root), name, store())
+        upcoming = next_run(found, config.settings.timezone, last, datetime.now(UTC))
+    return render_template(
+        "admin/source.html",
+        user=current_user(),
+        name=name,
+        source=found,
+        configured=configured,
+        runs=[describe_run(run) for run in runs],
+        archived=store().count(name),
+        next_run=upcoming.isoformat(timespec="seconds") if upcoming else None,
+        timezone=config.settings.timezone if config else "UTC",
+        revision=sources_file.read(archive().config_path)[1] if configured and archive().config_path else "",
+    )
+
+
+@blueprint.get("/sources/new")
+@sign_in_required
+def new_source() -> str:
+    path = sources_path()
+    return source_form(values={}, revision=sources_file.read(path)[1], name=None)
+
+
+@blueprint.post("/sources/new")
+@sign_in_required
+def add_source() -> Any:
+    path = sources_path()
+    values = sources_file.form_values(submitted())
+    try:
+        sources_file.add(path, values, request.form.get("revision", ""), os.environ)
+    except ConfigError as exc:
+        return refused_form(exc, values, None)
+    accounts().record(current_user() or "", "add source", str(values.get("name")), f"written to {path}")
+    flash(f"Source {values.get('name')} added to {path}.")
+    return redirect(url_for("admin.source", name=values.get("name")))
+
+
+@blueprint.get("/sources/<name>/edit")
+@sign_in_required
+def edit_source(name: str) -> str:
+    configured_source(name)
+    revision = sources_file.read(sources_path())[1]
+    return source_form(values=sources_file.raw_source(sources_path(), name), revision=revision, name=name)
+
+
+@blueprint.post("/sources/<name>/edit")
+@sign_in_required
+def save_source(name: str) -> Any:
+    configured_source(name)
+    path = sources_path()
+    values = {**sources_file.form_values(submitted()), "name": name}  # a source is not renamed: its archive
+    try:  # is filed under its name
+        sources_file.edit(path, name, values, request.form.get("revision", ""), os.environ, keep=("enabled",))
+    except ConfigError as exc:
+        return refused_form(exc, values, name)
+    accounts().record(current_user() or "", "edit source", name, f"written to {path}")
+    flash(f"Source {name} saved in {path}.")
+    return redirect(url_for("admin.source", name=name))
+
+
+@blueprint.post("/sources/<name>/disable")
+@sign_in_required
+def disable_source(name: str) -> Any:
+    return switch_source(name, enabled=False)
+
+
+@blueprint.post("/sources/<name>/enable")
+@sign_in_required
+def enable_source(name: str) -> Any:
+    return switch_source(name, enabled=True)
+
+
+def switch_source(name: str, enabled: bool) -> Any:
+    configured_source(name)
+    path = sources_path()
+    try:
+        sources_file.set_enabled(path, name, enabled, request.form.get("revision", ""), os.environ)
+    except ConfigError as exc:
+        flash(f"Nothing changed: {exc.problem}")
+        return redirect(url_for("admin.source", name=name))
+    action = "enable source" if enabled else "disable source"
+    accounts().record(current_user() or "", action, name, f"written to {path}")
+    flash(
+        f"{name} is enabled again: its schedule applies."
+        if enabled
+        else f"{name} is disabled: it is not crawled on schedule; its archive stays searchable."
+    )
+    return redirect(url_for("admin.source", name=name))
+
+
+@blueprint.get("/sources/<name>/delete")
+@sign_in_required
+def confirm_delete(name: str) -> str:
+    configured_source(name)
+    return render_template(
+        "admin/delete_source.html",
+        user=current_user(),
+        name=name,
+        archived=store().count(name),
+        revision=sources_file.read(sources_path())[1],
+        path=sources_path(),
+    )
+
+
+@blueprint.post("/sources/<name>/delete")
+@sign_in_required
+def delete_source(name: str) -> Any:
+    configured_source(name)
+    path = sources_path()
+    if archive().datadir.crawling(name):
+        flash(f"{name} is being crawled: stop its run first, then delete it.")
+        return redirect(url_for("admin.source", name=name))
+    try:
+        sources_file.delete(path, name, request.form.get("revision", ""), os.environ)
+    except ConfigError as exc:
+        flash(f"Nothing changed: {exc.problem}")
+        return redirect(url_for("admin.source", name=name))
+    accounts().record(current_user() or "", "delete source", name, f"removed from {path}")
+    flash(f"{name} removed from {path}. What it archived stays in the archive (a takedown hides or purges it).")
+    return redirect(url_for("admin.index"))
+
+
+def submitted() -> dict[str, str]:
+    """The form's fields, each its last value: a checkbox follows a hidden "false" of the same name, so an
+    unticked box still says so."""
+    return {key: values[-1] for key, values in request.form.lists() if values}
+
+
+def source_form(
+    values: dict[str, Any],
+    revision: str,
+    name: str | None,
+    errors: dict[str, str] | None = None,
+    problem: str | None = None,
+) -> str:
+    return render_template(
+        "admin/source_form.html",
+        user=current_user(),
+        name=name,
+        fields=form_fields(values),
+        kinds=KINDS,
+        revision=revision,
+        errors=errors or {},
+        problem=problem,
+        path=sources_path(),
+    )
+
+
+def refused_form(exc: ConfigError, values: dict[str, Any], name: str | None) -> tuple[str, int]:
+    """The form again with what was typed, the problem next to its field; nothing was written."""
+    path = sources_path()
+    revision = request.form.get("revision", "")
+    if isinstance(exc, sources_file.StaleRevision):
+        revision = sources_file.read(path)[1]  # saving again overwrites the other change knowingly
+    elif exc.key in SOURCE_KEYS:
+        return source_form(values, revision, name, errors={exc.key: exc.problem}), 400
+    return source_form(values, revision, name, problem=exc.problem), 400
+
+
+def form_fields(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every source key for the form, in the documented order, with its help and its value as text."""
+    fields = []
+    for key, spec in SOURCE_KEYS.items():
+        if key == "enabled":
+            continue  # its own buttons
+        value = values.get(key)
+        if spec.type is list:
+            widget, text = "lines", "\n".join(str(v) for v in value or [])
+        elif spec.type is bool:
+            widget, text = "checkbox", spec.default if value is None else value
+        else:
+            widget, text = ("kind" if key == "kind" else "text"), "" if value is None else str(value)
+        default = spec.default if spec.default not in (None, [], True, False) else None
+        fields.append({"key": key, "widget": widget, "value": text, "help": spec.help, "default": default})
+    return fields

@@ -14,7 +14,6 @@ from archive.datadir import DataDir
 from search import SearchService
 from webui import admin, api, auth, errors, exports, pages, security
 from webui.formatting import FILTERS
-from webui.sources import SourceCatalog
 from webui.state import EXTENSION, Archive, close_store
 
 
@@ -65,8 +64,8 @@ def create_app(settings: Any) -> Flask:
     app.extensions[EXTENSION] = Archive(
         datadir=datadir,
         search=SearchService(datadir.index_dir, refresh_seconds=conf.refresh_seconds),
-        catalog=SourceCatalog(datadir.root, config),
-        config=config,
+        config_path=conf.config_path,
+        _config=config,
     )
     app.jinja_env.filters.update(FILTERS)
     app.register_blueprint(pages.blueprint)

@@ -10,6 +10,7 @@ the pages work on a bare data directory.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +32,23 @@ from archive.warc import iter_entries, resolve_warc_path
 class SourceCatalog:
     """Which sources exist and how each is defined; thread-safe, shared by the app's requests."""
 
-    def __init__(self, root: Path, config: Config | None) -> None:
+    def __init__(self, root: Path, config: Callable[[], Config | None]) -> None:
         self.root = root
-        self.config = config
+        self.config = config  # sources.toml as it is now
         self._recorded: dict[str, Source | None] = {}  # WARC file -> the source its warcinfo names
         self._lock = threading.Lock()
 
     def names(self, store: Store) -> list[str]:
         """The sources of sources.toml first, in its order, then any other source the archive holds."""
-        configured = [s.name for s in self.config.sources] if self.config else []
+        config = self.config()
+        configured = [s.name for s in config.sources] if config else []
         return configured + [name for name in store.source_names() if name not in configured]
 
     def definition(self, name: str, store: Store) -> tuple[Source | None, bool]:
         """(the source's definition or None, whether sources.toml defines it)."""
-        if self.config:
-            for source in self.config.sources:
+        config = self.config()
+        if config:
+            for source in config.sources:
                 if source.name == name:
                     return source, True
         crawl = store.last_crawls().get(name)

@@ -3,13 +3,16 @@ what it opens per request (a Store: SQLite in WAL mode, so a crawl may write mea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app, g
 
-from archive.config import Config
+from archive.config import Config, load_config
 from archive.datadir import DataDir
+from archive.errors import ConfigError
 from archive.store import Store
 from search import SearchService
 from webui.sources import SourceCatalog
@@ -21,12 +24,46 @@ EXTENSION = "samizdat"
 class Archive:
     datadir: DataDir
     search: SearchService
-    catalog: SourceCatalog
-    config: Config | None
+    config_path: Path | None = None  # sources.toml, when the app was given one
+    # The last good reading of sources.toml, and why the file as it is now cannot be read (a bad hand edit).
+    config_error: str | None = None
+    _config: Config | None = field(default=None, repr=False)
+    _stamp: tuple[int, int] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    catalog: SourceCatalog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.catalog = SourceCatalog(self.datadir.root, lambda: self.config)
 
     @property
     def root(self) -> Path:
         return self.datadir.root
+
+    @property
+    def config(self) -> Config | None:
+        """sources.toml as it is now: read again whenever the file changed (by hand or from the admin area);
+        after a bad edit, the last good reading (and `config_error` says what is wrong)."""
+        if self.config_path is None:
+            return None
+        try:
+            info = os.stat(self.config_path)
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError as exc:
+            self.config_error = f"{self.config_path}: cannot read it: {exc.strerror}"
+            return self._config
+        with self._lock:
+            if stamp != self._stamp:
+                try:
+                    self.use(load_config(self.config_path))
+                    self.config_error = None
+                except ConfigError as exc:
+                    self.config_error = str(exc)
+                self._stamp = stamp
+            return self._config
+
+    def use(self, config: Config) -> None:
+        """Take `config` as the current definition (just read, or just written by the admin area)."""
+        self._config = config
 
     def open_store(self) -> Store:
         """A new connection to the store; an empty in-memory one before the first crawl created it, so
