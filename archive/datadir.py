@@ -14,14 +14,16 @@ from archive.errors import DataDirBusy, DataDirError
 from archive.warc import warc_sort_key
 
 MARKER = "samizdat.json"
+TAKEDOWNS_NAME = "takedowns.sqlite"
 FORMAT_VERSION = 1
 
 
 class DataDir:
     """Layout: warc/ (the archive of record), store.sqlite, index/, jobs/ (unfinished crawl runs), logs/,
     locks/ (which sources are being crawled, whether a scheduler runs), requests/ (crawls asked for from the web),
-    accounts.sqlite and session.key (the admin area's).
-    All but warc/ can be rebuilt; a lost jobs/ only means an interrupted run starts its walk again."""
+    accounts.sqlite and session.key (the admin area's), takedowns.sqlite (what is hidden or purged).
+    All but warc/, accounts.sqlite and takedowns.sqlite can be rebuilt; a lost jobs/ only means an interrupted
+    run starts its walk again."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -51,6 +53,12 @@ class DataDir:
     def accounts_path(self) -> Path:
         """The archivists' accounts and what they did (archive.accounts): not derived, never rebuilt."""
         return self.root / "accounts.sqlite"
+
+    @property
+    def takedowns_path(self) -> Path:
+        """What is hidden from search, export and the API, and what was purged (archive.takedowns): not
+        derived, never rebuilt; back it up with the WARC files."""
+        return self.root / TAKEDOWNS_NAME
 
     def session_secret(self) -> bytes:
         """The key that signs the web UI's session cookies: made on first use, readable by the owner only,

@@ -277,6 +277,61 @@ class Store:
             return int(self.db.execute("SELECT COUNT(*) FROM documents WHERE source = ?", (source,)).fetchone()[0])
         return int(self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
+    # -- purges: documents removed from the archive of record ------------------------------------------------
+
+    def document_ids(self, source: str) -> list[str]:
+        """The ids of a source's documents (read-only)."""
+        return [row[0] for row in self.db.execute("SELECT id FROM documents WHERE source = ? ORDER BY id", (source,))]
+
+    def remove_purged(
+        self,
+        ids: Iterable[str],
+        urls: Iterable[str] = (),
+        moved: dict[str, dict[int, int]] | None = None,
+        removed_files: Iterable[str] = (),
+    ) -> dict[str, int]:
+        """After a purge rewrote or removed WARC files, in one transaction: the documents `ids` go with all their
+        versions, the capture and feed-listing rows of `urls` and of `removed_files` go, and every record
+        pointer into a rewritten file is moved (`moved`: warc_file -> {old offset: new offset}). A pointer
+        to a record the rewrite left out stays as it was (counted as `unresolved`). Returns the counts."""
+        counts = {"documents": 0, "versions": 0, "captures": 0, "moved": 0, "unresolved": 0}
+        with self._transaction():
+            for doc_id in dict.fromkeys(ids):
+                counts["versions"] += self.db.execute("DELETE FROM versions WHERE doc_id = ?", (doc_id,)).rowcount
+                counts["documents"] += self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount
+            for url in dict.fromkeys(urls):
+                counts["captures"] += self.db.execute("DELETE FROM captures WHERE url = ?", (url,)).rowcount
+                self.db.execute("DELETE FROM listed WHERE url = ?", (url,))
+            for warc_file in dict.fromkeys(removed_files):
+                counts["captures"] += self.db.execute("DELETE FROM captures WHERE warc_file = ?", (warc_file,)).rowcount
+            for warc_file, offsets in (moved or {}).items():
+                rows = self.db.execute(
+                    "SELECT vid, record FROM versions WHERE json_extract(record, '$.warc_file') = ?", (warc_file,)
+                ).fetchall()
+                for vid, raw in rows:
+                    record = json.loads(raw)
+                    new = offsets.get(int(record.get("warc_offset") or 0))
+                    if new is None:
+                        counts["unresolved"] += 1
+                    elif new != record["warc_offset"]:
+                        record["warc_offset"] = new
+                        self.db.execute(
+                            "UPDATE versions SET record = ? WHERE vid = ?",
+                            (json.dumps(record, ensure_ascii=False), vid),
+                        )
+                        counts["moved"] += 1
+                captured = self.db.execute(
+                    "SELECT url, warc_offset FROM captures WHERE warc_file = ?", (warc_file,)
+                ).fetchall()
+                for url, offset in captured:
+                    new = offsets.get(int(offset))
+                    if new is None:
+                        counts["unresolved"] += 1
+                    elif new != offset:
+                        self.db.execute("UPDATE captures SET warc_offset = ? WHERE url = ?", (new, url))
+                        counts["moved"] += 1
+        return counts
+
     # -- captures: the newest full capture of each URL, for recrawls ---------------------------------------
 
     def record_capture(self, original: Original) -> None:

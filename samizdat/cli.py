@@ -462,6 +462,138 @@ def user_remove(name: str, data_dir: Path) -> None:
     click.echo(f"removed {name}")
 
 
+@main.group()
+def takedown() -> None:
+    """Hide documents or sources from search, export and the API (kept in the WARC files), or purge them
+    from the WARC files; list and lift takedowns. Each is kept with who, when and why."""
+
+
+def takedown_target(target: str | None, source: str | None) -> str | None:
+    """The document id a TARGET names (an id, or an archived page's address); None for --source."""
+    from archive.document import document_id
+
+    if (target is None) == (source is None):
+        raise click.UsageError("name one document (its id or address) or one --source NAME")
+    if target is None:
+        return None
+    if re.fullmatch(r"[0-9a-f]{16}", target):
+        return target
+    if re.match(r"https?://", target, re.IGNORECASE):
+        return document_id(target)
+    raise click.UsageError(f"{target!r} is neither a document id (16 hexadecimal characters) nor an http(s) address")
+
+
+def takedown_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("target", required=False),
+        click.option("--source", help="A whole source instead of one document."),
+        click.option("--reason", required=True, help="Why (kept with who and when; required)."),
+        click.option("--by", default=None, help="Who takes it down (default: the OS user)."),
+        data_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def os_user(by: str | None) -> str:
+    import getpass
+
+    return by or getpass.getuser()
+
+
+def audit(datadir: DataDir, by: str, action: str, target: str, detail: str) -> None:
+    """Into the admin area's audit log too, when the archive has one."""
+    from archive.accounts import Accounts
+
+    if datadir.accounts_path.exists():
+        with Accounts(datadir.accounts_path) as accounts:
+            accounts.record(by, action, target, detail)
+
+
+@takedown.command("hide")
+@takedown_options
+@handle_errors
+def takedown_hide(target: str | None, source: str | None, reason: str, by: str | None, data_dir: Path) -> None:
+    """Hide TARGET (a document id or address) or a --source from search, export and the API."""
+    from archive.purge import hide_document, hide_source
+
+    doc_id, by = takedown_target(target, source), os_user(by)
+    datadir = DataDir.open(data_dir)
+    if doc_id is None:
+        assert source is not None
+        number = hide_source(datadir, source, by, reason)
+        what = f"source {source}"
+    else:
+        number = hide_document(datadir, doc_id, by, reason)
+        what = f"document {doc_id}"
+    audit(datadir, by, "hide", what, reason)
+    click.echo(f"takedown {number}: {what} hidden (lift it with `samizdat takedown lift {number}`)")
+
+
+@takedown.command("purge")
+@takedown_options
+@handle_errors
+def takedown_purge(target: str | None, source: str | None, reason: str, by: str | None, data_dir: Path) -> None:
+    """Purge TARGET or a --source: its records removed from the WARC files, the store and the index. Cannot be
+    undone; refused while a crawl or reindex runs."""
+    from samizdat import stages
+
+    doc_id, by = takedown_target(target, source), os_user(by)
+    datadir = DataDir.open(data_dir)
+    result = stages.purge(datadir, by, reason, doc_id=doc_id, source=source)
+    what = f"source {source}" if source is not None else f"document {doc_id}"
+    audit(datadir, by, "purge", what, reason)
+    click.echo(
+        f"takedown {result['takedown']}: {what} purged: {len(result['documents'])} document(s), "
+        f"{len(result['files_rewritten'])} WARC file(s) rewritten, {len(result['files_removed'])} removed"
+    )
+
+
+@takedown.command("lift")
+@click.argument("number", type=int)
+@click.option("--by", default=None, help="Who lifts it (default: the OS user).")
+@data_option
+@handle_errors
+def takedown_lift(number: int, by: str | None, data_dir: Path) -> None:
+    """Lift hide NUMBER: its document or source is shown again (a purge cannot be lifted)."""
+    from archive.takedowns import Takedowns
+
+    by = os_user(by)
+    datadir = DataDir.open(data_dir)
+    with Takedowns(datadir.takedowns_path) as takedowns:
+        row = takedowns.lift(number, by)
+    what = f"{row['scope']} {row['doc_id'] or row['source']}"
+    audit(datadir, by, "lift", what, f"takedown {number}")
+    click.echo(f"takedown {number} lifted: {what} is shown again")
+
+
+@takedown.command("list")
+@click.option("--all", "include_lifted", is_flag=True, help="Lifted hides too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the takedowns as a JSON object.")
+@data_option
+@handle_errors
+def takedown_list(include_lifted: bool, as_json: bool, data_dir: Path) -> None:
+    """The takedowns in force, newest first: what, who, when, why."""
+    from archive.takedowns import Takedowns
+
+    datadir = DataDir.open(data_dir)
+    rows: list[dict[str, Any]] = []
+    if datadir.takedowns_path.exists():
+        with Takedowns(datadir.takedowns_path) as takedowns:
+            rows = takedowns.rows(include_lifted=include_lifted)
+    if as_json:
+        click.echo(json.dumps({"takedowns": rows}, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no takedowns")
+    for row in rows:
+        what = f"document {row['doc_id']} {row['url']}" if row["scope"] == "document" else f"source {row['source']}"
+        lifted = f" (lifted by {row['lifted_by']} at {row['lifted_at']})" if row["lifted_at"] else ""
+        who = f"by {row['by']} at {row['at']}"
+        click.echo(f"{row['id']:>4}  {row['action']:<5}  {what}  {who}: {row['reason']}{lifted}")
+
+
 host_option = click.option(
     "--host",
     default="127.0.0.1",

@@ -243,6 +243,21 @@ def open_search(datadir: DataDir) -> SearchService:
     return SearchService(datadir.index_dir)
 
 
+def purge(
+    datadir: DataDir, by: str, reason: str, doc_id: str | None = None, source: str | None = None
+) -> dict[str, Any]:
+    """Purge a document or a whole source from the WARC files, the store and the index (archive/purge.py);
+    refused, changing nothing, while a crawl or reindex runs."""
+    from archive.purge import purge_document, purge_source
+    from search.removal import unindexer
+
+    unindex = unindexer(datadir.store_path, datadir.index_dir)
+    if source is not None:
+        return purge_source(datadir, source, by, reason, unindex)
+    assert doc_id is not None
+    return purge_document(datadir, doc_id, by, reason, unindex)
+
+
 def matching_documents(datadir: DataDir, params: SearchParams) -> Iterator[Document]:
     """Every document the search parameters select, newest version, in the requested order."""
     with open_search(datadir) as service:

@@ -3,6 +3,12 @@
 A SearchService keeps ONE Whoosh searcher per process (opening one costs ~350 ms at 100k documents) and
 its DocTable, and swaps both for new ones when a commit changed the index, so a crawl finishing while the
 server runs shows up without a restart.
+
+Takedowns (archive/takedowns.py) are applied here, at query time: a document taken down, or every document of
+a source taken down, never matches, so search, facet counts, exports and lookups by id all leave it out. The
+takedowns file is that of the index's data directory (`<data>/index` -> `<data>/takedowns.sqlite`); it is
+looked at on every call (a stat and one SQLite pragma) and re-read only when it changed, so a takedown
+shows at once, needs no index writer, and survives a reindex by construction.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from whoosh.index import EmptyIndexError
 from whoosh.query import And, ConstantScoreQuery, Every, NullQuery, Query
 from whoosh.searching import Searcher
 
+from archive.datadir import DataDir
+from archive.takedowns import HiddenSet
 from search.doctable import DocTable, build_table
 from search.facets import count_facets, empty_facets
 from search.query import SearchParams, filter_query, parse_text_query
@@ -38,11 +46,28 @@ class _State:
     # number can equal the old one's, so generations alone cannot tell the two apart.
     directory: tuple[int, int]
     _table: DocTable | None = field(default=None, repr=False)
+    # The docnums taken down, for the takedowns as of `_hidden_key` (recomputed when they change).
+    _hidden_key: object = field(default=None, repr=False)
+    _hidden_docnums: frozenset[int] = field(default=frozenset(), repr=False)
 
     def table(self) -> DocTable:
         if self._table is None:  # built on first need: `get()` alone never pays for it
             self._table = build_table(self.searcher.reader())
         return self._table
+
+    def hidden_docnums(self, hidden: tuple[frozenset[str], frozenset[str]], key: object) -> frozenset[int]:
+        ids, sources = hidden
+        if not ids and not sources:
+            return frozenset()
+        if key is None or key != self._hidden_key:
+            table = self.table()
+            self._hidden_docnums = frozenset(
+                docnum
+                for docnum, (doc_id, source) in enumerate(zip(table.ids, table.sources, strict=True))
+                if doc_id in ids or source in sources
+            )
+            self._hidden_key = key
+        return self._hidden_docnums
 
 
 class SearchService:
@@ -61,6 +86,7 @@ class SearchService:
         self._state: _State | None = None
         self._checked_at = float("-inf")
         self._closed = False
+        self._takedowns = HiddenSet(DataDir(self.index_dir.parent).takedowns_path)
 
     def __enter__(self) -> SearchService:
         return self
@@ -75,6 +101,7 @@ class SearchService:
             if self._state is not None:
                 self._state.searcher.close()
             self._state = None
+            self._takedowns.close()
             self._closed = True
 
     def refresh(self) -> None:
@@ -119,15 +146,21 @@ class SearchService:
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The stored fields of one document (id, url, source, kind, title, text, author, published,
-        labels, language), or None if it is not in the index."""
+        labels, language), or None if it is not in the index or taken down."""
         with self._lock:
             state = self._current()
             stored = state.searcher.document(id=doc_id) if state is not None else None
-        if stored is None:
+            hidden_ids, hidden_sources = self._takedowns.current()[0]
+        if stored is None or doc_id in hidden_ids or stored.get("source") in hidden_sources:
             return None
         record = {name: stored.get(name) for name in STORED_FIELDS}
         record["labels"] = list(record["labels"] or [])
         return record
+
+    def hidden(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(document ids, source names) taken down now."""
+        with self._lock:
+            return self._takedowns.current()[0]
 
     # --- internals, called with the lock held ---------------------------------------------------------
 
@@ -156,8 +189,9 @@ class SearchService:
         return self._state
 
     def _match(self, state: _State, params: SearchParams, text_query: Query | None) -> tuple[list[int], list[int]]:
-        """(matching docnums in any order, the same in the requested order)."""
+        """(matching docnums in any order, the same in the requested order); taken-down documents never match."""
         searcher, table = state.searcher, state.table()
+        hidden = state.hidden_docnums(*self._takedowns.current())
         filters = filter_query(params)
         sort = params.effective_sort()
         if text_query is not None and sort == "relevance":
@@ -165,10 +199,14 @@ class SearchService:
             query = text_query if filters is None else And([text_query, ConstantScoreQuery(filters, 0.0)])
             # limit=None scores every match: the total is exact, and ties can be broken by id.
             scored = searcher.search(query, limit=None).top_n
+            if hidden:
+                scored = [pair for pair in scored if pair[1] not in hidden]
             return [docnum for _, docnum in scored], table.order_by_score(scored)
         parts = [part for part in (text_query, filters) if part is not None]
         query = Every() if not parts else parts[0] if len(parts) == 1 else And(parts)
         docnums = list(searcher.docs_for_query(query))
+        if hidden:
+            docnums = [docnum for docnum in docnums if docnum not in hidden]
         return docnums, table.order(docnums, sort)
 
     def _no_index_warning(self) -> str:

@@ -21,7 +21,8 @@ GET /api/search?q=&label=&source=&author=&from=&to=&year=&month=&sort=&page=&per
 GET /api/documents/<id>
     The export record of the newest version (README, "Export record"): id, url, source, kind, title,
     author, published, labels, text, language, fetched_at, warc_file, warc_offset, digest. 404 for an
-    unknown id; ids are 16 hexadecimal characters.
+    unknown id; ids are 16 hexadecimal characters. 410 for a document taken down (hidden or purged by the
+    archive, or of a source taken down); the same for /versions.
 
 GET /api/documents/<id>/versions
     {"id", "url", "first_seen", "last_seen", "versions": [{"number", "fetched_at", "content_hash",
@@ -36,7 +37,8 @@ GET /api/sources
     errors by kind, skipped URLs by reason), flagged and flag (why the last crawl needs a look).
 
 GET /api/sources/<name>
-    One source, as in /api/sources, plus `history`: its last 10 crawls, newest first.
+    One source, as in /api/sources, plus `history`: its last 10 crawls, newest first. A source taken down is
+    left out of /api/sources and answers 410 here.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from webui.errors import not_found
+from webui.errors import not_found, taken_down
 from webui.pages import load_document, search_params
 from webui.security import is_source_name
 from webui.sources import all_figures, source_figures
@@ -111,7 +113,8 @@ def versions(doc_id: str) -> Response:
 
 @blueprint.get("/sources")
 def sources() -> Response:
-    return jsonify({"sources": all_figures(archive().catalog, store())})
+    hidden = archive().search.hidden()[1]
+    return jsonify({"sources": [row for row in all_figures(archive().catalog, store()) if row["source"] not in hidden]})
 
 
 @blueprint.get("/sources/<name>")
@@ -119,4 +122,6 @@ def source(name: str) -> Response:
     figures = source_figures(name, archive().catalog, store()) if is_source_name(name) else None
     if figures is None:
         raise not_found("source", f"no source named {name!r} in this archive; GET /api/sources lists them")
+    if name in archive().search.hidden()[1]:
+        raise taken_down("source")
     return jsonify(figures)

@@ -12,7 +12,7 @@ from flask import Flask
 from archive.config import environment_settings, load_config
 from archive.datadir import DataDir
 from search import SearchService
-from webui import admin, api, auth, errors, exports, pages, security
+from webui import admin, api, auth, errors, exports, pages, security, takedowns
 from webui.formatting import FILTERS
 from webui.state import EXTENSION, Archive, close_store
 
@@ -73,6 +73,7 @@ def create_app(settings: Any) -> Flask:
     app.register_blueprint(exports.blueprint)
     auth.setup(app, private=(config.settings if config else environment_settings()).private)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(takedowns.blueprint)
     app.after_request(security.add_headers)
     app.teardown_appcontext(close_store)
     errors.register(app)

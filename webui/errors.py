@@ -18,6 +18,7 @@ _DETAILS = {
     400: "the request could not be understood; check the address",
     404: "there is no page at this address; start from the search page",
     405: "this address does not accept that method; use GET",
+    410: "this page was taken down by the archive",
     413: "the request is too large",
     414: "the address is too long; use fewer or shorter parameters",
     431: "the request headers are too large",
@@ -56,6 +57,15 @@ class WebError(Exception):
 
 def not_found(what: str, detail: str) -> WebError:
     return WebError(404, f"{what} not found", detail)
+
+
+def taken_down(what: str) -> WebError:
+    """A document or source the archive took down (archive/takedowns.py): gone for visitors and the API."""
+    return WebError(
+        410,
+        f"{what} taken down",
+        f"this {what} was taken down by the archive and is no longer shown; it is left out of search and export",
+    )
 
 
 def bad_parameter(param: str, problem: str) -> WebError:

@@ -13,12 +13,14 @@ from flask.typing import ResponseReturnValue
 from warcio.exceptions import ArchiveLoadFailed
 
 from archive.document import Document, document_id
+from archive.takedowns import Takedowns
 from archive.warc import read_capture
 from search import SearchParams
 from search.query import ParamError
 from webui import diff, searchview
+from webui.auth import current_user
 from webui.captured import is_html, render_capture
-from webui.errors import PARAM_LABELS, bad_parameter, not_found
+from webui.errors import PARAM_LABELS, bad_parameter, not_found, taken_down
 from webui.querystring import QueryState
 from webui.security import is_document_id, is_source_name, raw_headers
 from webui.sources import SHARES, all_figures, source_figures
@@ -70,8 +72,10 @@ def search_params(args: Any) -> SearchParams:
 
 @blueprint.get("/documents/<doc_id>")
 def document(doc_id: str) -> str:
-    """One document: metadata, clean text, its captures over time."""
-    doc = load_document(doc_id)
+    """One document: metadata, clean text, its captures over time. Taken down: 410 for visitors; a signed-in
+    archivist sees it with who took it down, when and why."""
+    archivist = current_user()
+    doc = load_document(doc_id, reveal=archivist is not None)
     versions = store().versions(doc.id)
     span = store().capture_span(doc.id)
     captures = [
@@ -90,6 +94,8 @@ def document(doc_id: str) -> str:
         span=span,
         gone=store().gone(doc.id),
         more_labels=doc.labels[:MORE_LABELS],
+        archivist=archivist,
+        takedown=takedown_of(doc) if archivist else None,
     )
 
 
@@ -97,7 +103,7 @@ def document(doc_id: str) -> str:
 def changes(doc_id: str) -> str:
     """What changed between two captured versions: `from` and `to` are version numbers (1 = the first),
     by default the two newest."""
-    doc = load_document(doc_id)
+    doc = load_document(doc_id, reveal=current_user() is not None)
     versions = store().versions(doc.id)
     count = len(versions)
     old_number = version_number(request.args.get("from"), "from", count, default=max(1, count - 1))
@@ -120,7 +126,7 @@ def changes(doc_id: str) -> str:
 @blueprint.get("/documents/<doc_id>/captured/<int:number>")
 def captured(doc_id: str, number: int | None = None) -> str:
     """The page as captured, in a sandboxed frame (no scripts, no plugins, nothing from the live site)."""
-    doc = load_document(doc_id)
+    doc = load_document(doc_id, reveal=current_user() is not None)
     versions = store().versions(doc.id)
     number = checked_number(number, len(versions))
     version = versions[number - 1]
@@ -138,7 +144,7 @@ def captured(doc_id: str, number: int | None = None) -> str:
 @blueprint.get("/documents/<doc_id>/raw/<int:number>")
 def raw(doc_id: str, number: int | None = None) -> Response:
     """The archived response itself, made inert (see webui/captured.py), for the frame of `captured`."""
-    doc = load_document(doc_id)
+    doc = load_document(doc_id, reveal=current_user() is not None)
     versions = store().versions(doc.id)
     version = versions[checked_number(number, len(versions)) - 1].document
     root = archive().root
@@ -185,7 +191,9 @@ def go() -> ResponseReturnValue:
 @blueprint.get("/sources")
 def sources() -> str:
     """Every source with its kind, articles, completeness and last crawl."""
-    return render_template("sources.html", rows=all_figures(archive().catalog, store()), shares=SHARES)
+    hidden = archive().search.hidden()[1]
+    rows = [row for row in all_figures(archive().catalog, store()) if row["source"] not in hidden]
+    return render_template("sources.html", rows=rows, shares=SHARES)
 
 
 @blueprint.get("/sources/<name>")
@@ -194,6 +202,8 @@ def source(name: str) -> str:
     figures = source_figures(name, archive().catalog, store()) if is_source_name(name) else None
     if figures is None:
         raise not_found("source", f"no source named {name!r} in this archive; see /sources for the list")
+    if name in archive().search.hidden()[1]:
+        raise taken_down("source")
     result = archive().search.search(SearchParams(source=name, per_page=1))
     state = QueryState([("source", name)])
     return render_template(
@@ -209,13 +219,27 @@ def source(name: str) -> str:
 # --- shared by the document views ----------------------------------------------------------------------
 
 
-def load_document(doc_id: str) -> Document:
+def load_document(doc_id: str, reveal: bool = False) -> Document:
+    """The document's newest version; 404 for an unknown id, 410 for one taken down (unless `reveal`: a
+    signed-in archivist's view, of a document still in the store)."""
     if not is_document_id(doc_id):
         raise not_found("document", f"{doc_id!r} is not a document id (16 hexadecimal characters)")
     doc = store().get(doc_id)
+    hidden_ids, hidden_sources = archive().search.hidden()
+    if (doc_id in hidden_ids or (doc is not None and doc.source in hidden_sources)) and not (reveal and doc):
+        raise taken_down("document")
     if doc is None:
         raise not_found("document", f"no document with id {doc_id} in this archive; search for it from /")
     return doc
+
+
+def takedown_of(doc: Document) -> dict[str, Any] | None:
+    """The takedown in force on a document (its own or its source's), for the archivist's banner."""
+    path = archive().datadir.takedowns_path
+    if not path.exists():
+        return None
+    with Takedowns(path) as takedowns:
+        return takedowns.for_document(doc.id, doc.source)
 
 
 def checked_number(number: int | None, count: int) -> int:
