@@ -158,9 +158,9 @@ def check_origin() -> None:
         return
     parts = urlsplit(origin)
     if parts.netloc != request.host or parts.scheme not in ("http", "https"):
-        raise Forbidden(
-            f"refused: this request came from another site ({parts.scheme}://{parts.netloc}); nothing was changed"
-        )
+        # "null": a sandboxed frame, a file, or a page that withholds its origin.
+        where = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"an origin of {origin[:80]!r}"
+        raise Forbidden(f"refused: this request came from another site ({where}); nothing was changed")
 
 
 def guard_private() -> Response | None:

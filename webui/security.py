@@ -1,7 +1,9 @@
 """Response headers and input checks: archived content is hostile, and so is any URL a visitor types.
 
-Every response gets a Content-Security-Policy without inline script, nosniff, a frame policy and no
-referrer. The archived page itself (`raw`) is served with a stricter policy of its own: the CSP
+Every response gets a Content-Security-Policy without inline script, nosniff, a frame policy and a
+referrer policy that tells other sites nothing (`same-origin`: our own forms must still send their Origin,
+which browsers replace by `null` under `no-referrer`, and the admin area's POSTs are checked against it).
+The archived page itself (`raw`) is served with a stricter policy of its own: no referrer at all, the CSP
 `sandbox` directive (no scripts, a unique origin), nothing loaded but inline styles and data: images,
 and framing only by our own pages.
 """
@@ -56,7 +58,7 @@ def add_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", PAGE_CSP)
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     return response
 
@@ -65,5 +67,6 @@ def raw_headers(response: Response) -> Response:
     """The headers of an archived page served for the as-captured frame."""
     response.headers["Content-Security-Policy"] = RAW_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
