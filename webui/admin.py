@@ -152,13 +152,32 @@ def crawl_now(name: str) -> Any:
 def stop_run(run_id: int) -> Any:
     found = run_or_404(run_id)
     pid = found.get("pid")
-    if found["status"] != RUNNING or not pid or not process_alive(int(pid)):
+    # The recorded pid is only signalled while a crawl of the source holds its lock and the process is a
+    # samizdat one: a crawl killed outright leaves its pid behind, free for the system to give to another.
+    if (
+        found["status"] != RUNNING
+        or not pid
+        or not process_alive(int(pid))
+        or not archive().datadir.crawling(found["source"])
+        or not is_samizdat_process(int(pid))
+    ):
         flash(f"Run {run_id} is not running ({found['status']}); nothing to stop.")
     else:
         os.kill(int(pid), signal.SIGTERM)  # the crawl drains what is in flight and records the run interrupted
         accounts().record(current_user() or "", "stop", f"run {run_id}", found["source"])
         flash(f"Stopping run {run_id}: what is in flight finishes first; the next crawl resumes it.")
     return redirect(url_for("admin.run", run_id=run_id))
+
+
+def is_samizdat_process(pid: int) -> bool:
+    """Whether the process runs samizdat, as far as /proc tells (on systems without it: assumed)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"samizdat" in fh.read(4096)
+    except FileNotFoundError:
+        return not os.path.isdir("/proc")
+    except OSError:
+        return True  # not ours to read: the lock and the run record have vouched for it
 
 
 # -- sources ------------------------------------------------------------------------------------------------
