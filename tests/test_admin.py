@@ -174,6 +174,9 @@ def test_crawl_now_starts_a_crawl_that_can_be_watched_and_stopped(archive_copy, 
     started = client.post("/admin/sources/tenants-voice/crawl", data={"csrf_token": token(client, "/admin/")})
     assert started.status_code == 302
     assert "Crawl of tenants-voice started." in client.get("/admin/").get_data(as_text=True)
+    # A second click before the crawl holds its lock starts nothing more.
+    client.post("/admin/sources/tenants-voice/crawl", data={"csrf_token": token(client, "/admin/")})
+    assert "being crawled already" in client.get("/admin/").get_data(as_text=True)
     wait_for(lambda: (run := newest_run(archive_copy, "tenants-voice"))["id"] > before and run.get("pages", 0) > 3)
     run = newest_run(archive_copy, "tenants-voice")
     live = client.get(f"/admin/runs/{run['id']}").get_data(as_text=True)

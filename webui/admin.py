@@ -13,13 +13,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from archive import sources_file
-from archive.config import KINDS, SOURCE_KEYS, Source
+from archive.config import KINDS, SOURCE_KEYS, Config, Source
 from archive.crawls import describe_run
 from archive.errors import ConfigError
 from archive.schedule import last_slot, next_run, read_last_slots
@@ -110,41 +111,39 @@ def crawl_now(name: str) -> Any:
     config = archive().config
     user = current_user() or ""
     source = configured_source(name)
-    datadir = archive().datadir
     assert config is not None  # configured_source found the source in it
+    with _children_lock:  # one decision at a time: two quick clicks start one crawl
+        message = start_crawl(source, config, user)
+    flash(message)
+    return redirect(url_for("admin.source", name=name))
+
+
+def start_crawl(source: Source, config: Config, user: str) -> str:
+    """Hand the crawl to the scheduler or start it here, unless the source is disabled or being crawled;
+    says which."""
+    name, datadir = source.name, archive().datadir
     if not source.enabled:
-        flash(f"{name} is disabled: enable it first to crawl it.")
-    elif datadir.crawling(name):
-        flash(f"{name} is being crawled already; its run is listed below.")
-    elif datadir.scheduler_running():
+        return f"{name} is disabled: enable it first to crawl it."
+    if datadir.crawling(name) or started_here(name):
+        return f"{name} is being crawled already; its run is listed below."
+    if datadir.scheduler_running():
         datadir.request_crawl(name, by=user)
         accounts().record(user, "crawl now", name, "handed to the scheduler")
-        flash(f"Crawl of {name} handed to the scheduler: it starts within seconds.")
-    else:
-        log = open(datadir.logs_dir / f"web-{name}.out", "ab")  # noqa: SIM115 (the child's)
-        try:
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "samizdat",
-                    "crawl",
-                    name,
-                    "--config",
-                    str(config.path),
-                    "--data",
-                    str(datadir.root),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # it outlives the request, and a stop of the server
-            )
-        finally:
-            log.close()
-        accounts().record(user, "crawl now", name, "started by the server")
-        flash(f"Crawl of {name} started.")
-    return redirect(url_for("admin.source", name=name))
+        return f"Crawl of {name} handed to the scheduler: it starts within seconds."
+    command = ["crawl", name, "--config", str(config.path), "--data", str(datadir.root)]
+    log = open(datadir.logs_dir / f"web-{name}.out", "ab")  # noqa: SIM115 (the child's)
+    try:
+        _children[name] = subprocess.Popen(
+            [sys.executable, "-m", "samizdat", *command],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # it outlives the request, and a stop of the server
+        )
+    finally:
+        log.close()
+    accounts().record(user, "crawl now", name, "started by the server")
+    return f"Crawl of {name} started."
 
 
 @blueprint.post("/runs/<int:run_id>/stop")
@@ -167,6 +166,21 @@ def stop_run(run_id: int) -> Any:
         accounts().record(current_user() or "", "stop", f"run {run_id}", found["source"])
         flash(f"Stopping run {run_id}: what is in flight finishes first; the next crawl resumes it.")
     return redirect(url_for("admin.run", run_id=run_id))
+
+
+# The crawls this server started, by source: a second "crawl now" before the first crawl holds its lock is
+# refused, and an ended one is reaped (waited for) rather than left a zombie.
+_children: dict[str, subprocess.Popen[bytes]] = {}
+_children_lock = threading.RLock()
+
+
+def started_here(name: str) -> bool:
+    """Whether a crawl of `name` this server started still runs; reaps those that ended."""
+    with _children_lock:
+        for source, child in list(_children.items()):
+            if child.poll() is not None:
+                del _children[source]
+        return name in _children
 
 
 def is_samizdat_process(pid: int) -> bool:
