@@ -1,15 +1,22 @@
 """End to end in real headless Chromium (Debian's, driven by Playwright) against `samizdat serve` on the
 crawl of the sample sites: search, facets, the histogram, paging, a document, its captures and its
-as-captured view, where nothing from the archived page may run or call out."""
+as-captured view, where nothing from the archived page may run or call out; and an archivist's day in the
+admin area, from adding a source to hiding an article."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from samizdat.sample_sites.truth import sources_toml
+from tests.conftest import Server
 
 CHROMIUM = "/usr/bin/chromium"
 # As root in a container Chromium needs --no-sandbox; the rest stop it calling Google on start.
@@ -151,3 +158,91 @@ def test_screenshot_of_the_search_page_with_facets(page, tmp_path):
     path = tmp_path / "search.png"
     page.screenshot(path=str(path), full_page=False)
     assert path.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def test_an_archivist_adds_a_source_crawls_it_watches_it_and_hides_an_article(browser, sample_sites, tmp_path):
+    """Sign in, add a source, crawl it now, follow its figures live to the end, find its articles in search,
+    hide one: gone from search and from the export."""
+    data, config = tmp_path / "data", tmp_path / "sources.toml"
+    config.write_text(
+        sources_toml(sample_sites.urls, sites=("hugo",)) + "\n[settings]\nprogress_seconds = 0\n", encoding="utf-8"
+    )
+    added = subprocess.run(
+        [sys.executable, "-m", "samizdat", "user", "add", "ana", "--data", str(data)],
+        input="a long enough passphrase\n",
+        capture_output=True,
+        text=True,
+    )
+    assert added.returncode == 0, added.stderr
+    server = Server("serve", "--port", "0", "--data", data, "--config", config)
+    context = browser.new_context(base_url=server.url)
+    try:
+        page = context.new_page()
+        watch = Watch(page, server.url)
+        page.goto("/admin/")
+        page.wait_for_url(re.compile(r"/admin/sign-in"))
+        page.fill("#name", "ana")
+        page.fill("#password", "a long enough passphrase")
+        page.click("form.sign-in button")
+        page.wait_for_url(re.compile(r"/admin/$"))
+
+        page.click("text=Add a source")
+        page.fill("#f-name", "red-lantern")
+        page.select_option("#f-kind", "magazine")
+        page.fill("#f-start_urls", sample_sites.urls["magazine"].rstrip("/") + "/")
+        page.fill("#f-labels", "Magazine")
+        page.fill("#f-delay", "0.5")  # slow enough to be watched at work: figures are saved every 5 s
+        page.click("form.source-form button[type=submit]")
+        page.wait_for_url(re.compile(r"/admin/sources/red-lantern$"))
+        assert 'name = "red-lantern"' in config.read_text()
+
+        page.click("button:has-text('Crawl now')")
+        page.wait_for_url(re.compile(r"/admin/sources/red-lantern$"))
+        assert "Crawl of red-lantern started" in page.inner_text(".notice")
+        run_link = page.locator("table.admin-runs a[href*='/admin/runs/']").first
+        for _ in range(60):  # the crawl process records its run as it starts
+            if run_link.count():
+                break
+            page.wait_for_timeout(500)
+            page.reload()
+        run_link.click()
+        page.wait_for_url(re.compile(r"/admin/runs/\d+"))
+        page.evaluate("window.stillTheSamePage = true")
+        seen = []
+        while page.evaluate("window.stillTheSamePage === true"):
+            status = page.inner_text("[data-figure=status]")
+            seen.append((status, int(page.inner_text("[data-figure=pages]").replace(",", ""))))
+            if status != "running":
+                break
+            page.wait_for_timeout(300)
+        # The figures moved while the page stayed (the script, not reloads), then the page loaded once more.
+        assert len({pages for status, pages in seen if status == "running"}) >= 2, seen
+        page.wait_for_load_state()
+        page.wait_for_function("document.querySelector('[data-figure=status]').textContent === 'finished'")
+        assert int(page.inner_text("[data-figure=new]")) > 5 and "Spider closed" in page.inner_text("pre.log")
+
+        page.goto("/?source=red-lantern")
+        total = int(page.inner_text(".total strong"))
+        assert total > 5
+        first = page.locator(".hit h2 a").first
+        title, href = first.inner_text(), first.get_attribute("href")
+        doc_id = href.rstrip("/").rsplit("/", 1)[-1]
+        first.click()
+        page.fill("form.takedown[action$='/hide'] input[name=reason]", "asked by the author, 2026-12-01")
+        page.click("form.takedown[action$='/hide'] button")
+        page.wait_for_load_state()
+        assert "asked by the author" in page.inner_text(".takedown")
+
+        page.goto("/?source=red-lantern")
+        assert int(page.inner_text(".total strong")) == total - 1
+        assert title not in page.locator(".hit h2 a").all_inner_texts()
+        exported = page.request.get("/export.jsonl?source=red-lantern").text()
+        ids = [json.loads(line)["id"] for line in exported.splitlines()]
+        assert len(ids) == total - 1 and doc_id not in ids
+        visitor = browser.new_context(base_url=server.url).new_page()
+        assert visitor.goto(f"/documents/{doc_id}").status in (404, 410)
+        visitor.context.close()
+        assert watch.errors == [] and watch.outside == []
+    finally:
+        context.close()
+        server.stop()
