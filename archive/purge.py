@@ -127,7 +127,9 @@ def purge_source(datadir: DataDir, name: str, by: str, reason: str, unindex: Uni
         with Store(datadir.store_path) as store:
             ids = store.document_ids(name)
             known = name in store.source_names()
-        if not files and not ids and not known:
+        if not files and not ids:
+            if known:
+                raise TakedownError(f"source {name} has nothing archived (purged already?); nothing was purged")
             raise TakedownError(f"no source named {name!r} in {datadir.root}; `samizdat sources` lists them")
         with Takedowns(datadir.takedowns_path) as takedowns:
             takedown = takedowns.record_purge(SOURCE, name, by, reason)

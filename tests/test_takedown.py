@@ -327,6 +327,9 @@ def test_a_purged_source_loses_its_warc_files_and_stays_gone_after_reindex(data)
     with Store(data / "store.sqlite") as store:
         assert store.count(name) == 0
     assert search_ids(client, source=name) == []
+    again = run_cli("takedown", "purge", "--source", name, "--reason", REASON, "--data", data)
+    assert again.returncode == 1 and "nothing archived" in again.stderr
+    assert len(takedown_rows(data)) == 1
     assert run_cli("reindex", "--data", data).returncode == 0
     assert export_records(data) == others
     visitor = create_app({"data_dir": data}).test_client()
