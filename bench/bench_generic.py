@@ -1,0 +1,140 @@
+"""The generic reader against trafilatura alone, on public pages from many sites, in the same run.
+
+    python bench/bench_generic.py [--data bench/data/readability] [--show 10]
+
+The data: the real-site test pages of Mozilla's Readability (bench/data/readability, Apache-2.0; see its
+README.md): each page as it was captured and the article text its maintainers expect. Every page is read
+as one page of an unknown site (kind "generic"), exactly as a crawl reads it, and by `trafilatura.extract`
+with its defaults (comments left out). Prints, for both: body token F1, precision and recall (means over
+the pages; a page not taken for an article counts as empty text), the same over the pages both took, and
+the share of article pages taken for articles. No figure is asserted: compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import re
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import trafilatura
+
+from archive.config import Source
+from archive.extract import extract
+from archive.warc import Capture
+
+DATA = Path(__file__).parent / "data" / "readability"
+SOURCE = Source(name="bench", start_urls=("http://fakehost/",))
+BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "figcaption", "td", "th", "dt", "dd"}
+
+
+def load(data: Path) -> list[dict[str, Any]]:
+    with lzma.open(data / "pages.jsonl.xz", "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def page_url(html: str, name: str) -> str:
+    """The page's own address (og:url, canonical) when it states one; else the one Readability's tests use."""
+    tree = lxml.html.fromstring(html.encode("utf-8"))
+    for xpath in ("//meta[@property='og:url']/@content", "//link[@rel='canonical']/@href"):
+        for value in tree.xpath(xpath):
+            if str(value).startswith(("http://", "https://")):
+                return str(value)
+    return f"http://fakehost/test/{name}.html"
+
+
+def expected_text(html: str) -> str:
+    return " ".join(lxml.html.fromstring(html.encode("utf-8")).text_content().split())
+
+
+def tokens(text: str) -> Counter[str]:
+    return Counter(re.findall(r"\w+", text.casefold()))
+
+
+def prf(got: str, want: str) -> tuple[float, float, float]:
+    a, b = tokens(got), tokens(want)
+    common = sum((a & b).values())
+    if not common:
+        return 0.0, 0.0, 0.0
+    p, r = common / sum(a.values()), common / sum(b.values())
+    return p, r, 2 * p * r / (p + r)
+
+
+def ours(html: str, url: str) -> tuple[str | None, str]:
+    """Our text (None when the page is not taken for an article) and why not."""
+    capture = Capture(
+        url=url,
+        status=200,
+        headers=[("Content-Type", "text/html; charset=utf-8")],
+        payload=html.encode("utf-8"),
+        fetched_at="2030-01-01T00:00:00Z",
+    )
+    result = extract(capture, SOURCE, "generic")
+    return (result.document.text if result.document else None), f"{result.page_type}: {result.reason}"
+
+
+def alone(html: str, url: str) -> str | None:
+    return trafilatura.extract(html, url=url, include_comments=False, include_tables=True)
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--show", type=int, default=10, help="list the N pages where we trail trafilatura most")
+    args = parser.parse_args()
+    pages = load(args.data)
+    rows = []
+    seconds = {"ours": 0.0, "trafilatura": 0.0}
+    for page in pages:
+        url = page_url(page["source_html"], page["name"])
+        want = expected_text(page["expected_html"])
+        t0 = time.perf_counter()
+        text, why = ours(page["source_html"], url)
+        t1 = time.perf_counter()
+        reference = alone(page["source_html"], url)
+        seconds["ours"] += t1 - t0
+        seconds["trafilatura"] += time.perf_counter() - t1
+        rows.append(
+            {
+                "name": page["name"],
+                "article": bool(page["metadata"].get("readerable")),
+                "why": why,
+                "ours": (text is not None, prf(text or "", want)),
+                "trafilatura": (reference is not None, prf(reference or "", want)),
+            }
+        )
+    articles = [r for r in rows if r["article"]]
+    both = [r for r in articles if r["ours"][0] and r["trafilatura"][0]]
+    print(f"data: {args.data} ({len(pages)} pages, {len(articles)} of them articles by the data's own word)")
+    print(f"{'':<30}{'ours':>12}{'trafilatura':>12}")
+    for label, subset in ((f"all {len(articles)} article pages", articles), (f"the {len(both)} both took", both)):
+        for i, figure in ((2, "F1"), (0, "precision"), (1, "recall")):
+            cells = [mean([r[who][1][i] for r in subset]) for who in ("ours", "trafilatura")]
+            print(f"{figure + ' (' + label + ')':<30}{cells[0]:>12.3f}{cells[1]:>12.3f}")
+    shares = [mean([float(r[who][0]) for r in articles]) for who in ("ours", "trafilatura")]
+    print(f"{'taken for articles':<30}{shares[0]:>12.3f}{shares[1]:>12.3f}")
+    print(f"{'ms per page':<30}" + "".join(f"{seconds[w] * 1000 / len(pages):>12.1f}" for w in seconds))
+    dropped = [r for r in articles if not r["ours"][0]]
+    if dropped:
+        print("\narticle pages not taken for articles:")
+        for r in dropped:
+            print(f"  {r['name']:<28} {r['why']}")
+    behind = sorted(both, key=lambda r: r["ours"][1][2] - r["trafilatura"][1][2])[: args.show]
+    if behind:
+        print(f"\nwhere we trail trafilatura most (F1 ours / trafilatura; precision, recall):")
+        for r in behind:
+            (p, rc, f), (tp, tr, tf) = r["ours"][1], r["trafilatura"][1]
+            print(f"  {r['name']:<28} {f:.3f} / {tf:.3f}   P {p:.3f} / {tp:.3f}   R {rc:.3f} / {tr:.3f}")
+
+
+if __name__ == "__main__":
+    main()
