@@ -203,6 +203,13 @@ class Takedowns:
                 sources.add(source)
         return frozenset(ids), frozenset(sources)
 
+    def purged_documents(self, source: str) -> frozenset[str]:
+        """The ids of the source's documents purged one by one: a crawl never fetches them again."""
+        rows = self.db.execute(
+            "SELECT doc_id FROM takedowns WHERE action = 'purge' AND scope = 'document' AND source = ?", (source,)
+        )
+        return frozenset(doc_id for (doc_id,) in rows if doc_id)
+
     def stamp(self) -> tuple[int, int]:
         """Changes whenever the takedowns change: commits by other connections (SQLite's data_version) or by
         this one (its change count)."""
@@ -214,6 +221,14 @@ def _row(row: tuple[Any, ...]) -> dict[str, Any]:
     data = dict(zip((*COLUMNS, "lifted_at", "lifted_by"), row, strict=True))
     data["by"] = data.pop("by_user")
     return data
+
+
+def purged_documents(path: str | Path, source: str) -> frozenset[str]:
+    """`Takedowns.purged_documents` of the file at `path`, which is not created when missing."""
+    if not Path(path).exists():
+        return frozenset()
+    with Takedowns(path) as takedowns:
+        return takedowns.purged_documents(source)
 
 
 class HiddenSet:

@@ -14,6 +14,7 @@ import json
 import shutil
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -243,7 +244,7 @@ def test_a_hidden_source_is_gone_until_lifted_and_the_cli_says_what_is_wrong(dat
 # -- purging --------------------------------------------------------------------------------------------------
 
 
-def test_a_purged_document_leaves_valid_warc_files_without_its_records_and_survives_reindex(data):
+def test_a_purged_document_leaves_valid_warc_files_without_its_records_and_survives_reindex(data, crawl):
     with Store(data / "store.sqlite") as store:  # the first article captured: records after it move up
         doc = min(store.iter_latest("tenants-voice"), key=lambda d: (d.warc_file, d.warc_offset))
     before = warc_records(data)
@@ -305,6 +306,18 @@ def test_a_purged_document_leaves_valid_warc_files_without_its_records_and_survi
     assert export_records(data) == exported
     with Store(data / "store.sqlite") as store:
         assert store.get(doc.id) is None
+
+    # A later crawl of the source never fetches the purged page again: counted as left out, not archived.
+    before = len(crawl.sites.requests())
+    result = run_cli("crawl", "tenants-voice", "--config", crawl.config, "--data", data)
+    assert result.returncode == 0, result.stderr
+    fetched = {request["path"] for request in crawl.sites.requests()[before:]}
+    assert fetched and urlsplit(doc.url).path not in fetched
+    with Store(data / "store.sqlite") as store:
+        assert store.get(doc.id) is None and store.runs("tenants-voice", limit=1)[0]["skipped"]["taken-down"] == 1
+    assert not any(
+        of_document(r[1], doc) and r[0] != "metadata" for records in warc_records(data).values() for r in records
+    )
 
 
 def test_a_purged_source_loses_its_warc_files_and_stays_gone_after_reindex(data):

@@ -24,8 +24,11 @@ from twisted.python.failure import Failure
 
 from archive.config import Source
 from archive.crawls import parse_utc
+from archive.datadir import DataDir
+from archive.document import document_id
 from archive.extract import Extraction, Facts, merge_facts, reader_for
 from archive.store import Store
+from archive.takedowns import purged_documents
 from archive.urls import host_port, normalize_url
 from archive.warc import Capture
 from crawler.extraction import WarcPointer, extract_detached, shared_pool
@@ -76,6 +79,7 @@ class SourceSpider(Spider):
         self.store: Store | None = None
         self.watch = False  # a watch run: only what the feeds and sitemaps list as new or changed
         self.run_id = 0
+        self.purged: frozenset[str] = frozenset()  # ids of documents purged by a takedown: never fetched again
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -86,6 +90,9 @@ class SourceSpider(Spider):
         spider.run_id = crawler.settings.getint("SAMIZDAT_RUN_ID")
         if crawler.settings.get("SAMIZDAT_STORE_PATH"):
             spider.store = Store(crawler.settings["SAMIZDAT_STORE_PATH"])
+        if crawler.settings.get("SAMIZDAT_DATA_DIR"):
+            datadir = DataDir(crawler.settings["SAMIZDAT_DATA_DIR"])
+            spider.purged = purged_documents(datadir.takedowns_path, spider.source.name)
         return spider
 
     def on_closed(self) -> None:
@@ -338,7 +345,9 @@ class SourceSpider(Spider):
         if self.include and not any(p.search(url) for p in self.include):
             return "not-included"
         trap = find_trap(url, self.traps)
-        return f"trap:{trap}" if trap else None
+        if trap:
+            return f"trap:{trap}"
+        return "taken-down" if self.purged and document_id(url) in self.purged else None
 
     def in_scope(self, netloc: str) -> bool:
         host = netloc.split(":")[0]
