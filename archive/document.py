@@ -24,6 +24,7 @@ EXPORT_FIELDS = (
     "warc_file",
     "warc_offset",
     "digest",
+    "date_precision",
 )
 
 
@@ -47,6 +48,9 @@ class Document:
     warc_file: str = ""  # relative to the data directory
     warc_offset: int = 0  # byte offset of the response record
     digest: str = ""  # WARC-Payload-Digest of the response
+    # How much of `published` the site gave: "day", "month" (an issue of "July/August 2012" is dated
+    # 2012-07-01), "season" or "year"; None when undated. Records stored before it load with None.
+    date_precision: str | None = None
     id: str = ""
 
     def __post_init__(self) -> None:

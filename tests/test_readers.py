@@ -8,7 +8,7 @@ import pytest
 from archive.config import Source
 from archive.extract import extract, merge_facts, read_facts
 from archive.extract.detect import detect_kind
-from archive.extract.magazine import issue_key
+from archive.extract.magazine import issue_key, read_issue
 from archive.extract.page import Page
 from archive.extract.rules import parse_human_date
 from archive.warc import Capture
@@ -141,15 +141,112 @@ def test_magazine_author_is_the_name_after_the_last_paragraph_or_nobody(ending, 
 def test_magazine_article_takes_its_issues_date_and_label():
     facts: dict = {}
     merge_facts(facts, read_facts(capture("http://site.test/back-issues.html", BACK_ISSUES), SOURCE, "magazine"))
-    assert facts[issue_key("http://site.test/issues/158/x.html")] == {"published": "2023-11-01"}
+    assert facts[issue_key("http://site.test/issues/158/x.html")] == {"published": "2023-11-01", "precision": "month"}
     completed = merge_facts(facts, read_facts(capture("http://site.test/issues/159/", ISSUE), SOURCE, "magazine"))
     assert completed == [issue_key("http://site.test/issues/159/")]
     url = "http://site.test/issues/159/co-op.html"
     doc = extract(capture(url, article("")), SOURCE, "magazine", facts).document
-    assert (doc.published, doc.labels) == ("2024-03-01", ["Red Lantern 159", "Ours"])
+    assert (doc.published, doc.date_precision, doc.labels) == ("2024-03-01", "month", ["Red Lantern 159", "Ours"])
     # without its issue, an article is undated: the footer's "Page updated" is never its date
     assert extract(capture(url, article("")), SOURCE, "magazine", {}).document.published is None
     assert extract(capture("http://site.test/issues/159/", ISSUE), SOURCE, "magazine").page_type == "listing"
+
+
+@pytest.mark.parametrize(
+    ("line", "found"),
+    [
+        ("Clarion Review 41 - July/August 2012", ("2012-07-01", "month", "Clarion Review 41")),
+        ("Clarion Review 43 - December/January 2013", ("2012-12-01", "month", "Clarion Review 43")),
+        ("Red Lantern 159 — March 2024", ("2024-03-01", "month", "Red Lantern 159")),
+        ("Quarry Quarterly No. 7 — Spring 2013", ("2013-03-01", "season", "Quarry Quarterly No. 7")),
+        ("Winter 2012/13", ("2012-12-01", "season", None)),
+        ("The Lamplighter No. 12 · 2011", ("2011-01-01", "year", "The Lamplighter No. 12")),
+        ("Special issue, 5 March 2024", ("2024-03-05", "day", "Special issue")),
+        ("Issue 160", None),
+    ],
+)
+def test_an_issue_is_dated_by_the_first_day_of_its_period(line, found):
+    issue = read_issue(line)
+    assert (issue and (issue["published"], issue["precision"], issue["label"])) == found
+
+
+MORE_INFO = """<html><body><table><tr><td class="main">
+<p><font size="5"><b>ClarionReview</b></font> A journal of the shop floor</p>
+<p class="issue"><b>Clarion Review 41 - July/August 2012</b></p>
+<h1>The depot that said no</h1>{paras}
+<p>Ilse Brandvold</p>
+<p><b>For more info:</b></p>
+<ul><li><a href="http://depot.example/">Depot workers' support group</a></li>
+<li><a href="http://news.example/">Strike bulletin</a></li></ul>
+<p><a href="../index.html">Home</a> <a href="../about.html">About Us</a> | <a href="../backissues.html">Back Issues</a>
+| <a href="../links.html">Links</a> | <a href="#top">Top of page</a></p>
+</td></tr></table></body></html>"""
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [
+        '<p><b>For more info:</b></p><ul><li><a href="http://x.example/">Support group</a></li></ul>',
+        '<h4>Links</h4><p><a href="http://x.example/">Support group</a><br><a href="http://y.example/">Bulletin</a></p>',
+        '<p><a href="#top">Back to top</a></p>',
+    ],
+)
+def test_magazine_author_comes_before_a_trailing_block_of_links_which_is_not_text(trailer):
+    html = MORE_INFO.format(paras=PARAS).replace(MORE_INFO.split("<p>Ilse Brandvold</p>")[1].split("<p><a")[0], trailer)
+    doc = extract(capture("http://site.test/41/depot.html", html), SOURCE, "magazine", {}).document
+    assert (doc.title, doc.author) == ("The depot that said no", "Ilse Brandvold")
+    assert (doc.published, doc.date_precision, doc.labels) == ("2012-07-01", "month", ["Clarion Review 41", "Ours"])
+    assert doc.text.startswith("Paragraph 0") and doc.text.endswith("Ilse Brandvold")
+    for chrome in ("For more info", "Support group", "Links", "Back to top", "Top of page", "Clarion Review 41"):
+        assert chrome not in doc.text
+
+
+def test_an_issue_index_carrying_an_article_with_a_page_of_its_own_is_a_listing():
+    lead = f'<div class="lead"><h3><a href="depot.html">The depot that said no</a></h3>{PARAS}</div>'
+    html = f"""<html><body><h2>Clarion Review 41 - July/August 2012</h2>
+    <ul><li><a href="depot.html">The depot that said no</a></li><li><a href="pay.html">Pay talks</a></li></ul>
+    {lead}</body></html>"""
+    for url in ("http://site.test/41/index.html", "http://site.test/41/"):
+        result = extract(capture(url, html), SOURCE, "magazine", {})
+        assert (result.page_type, result.document) == ("listing", None)
+        assert result.facts == {
+            "http://site.test/41": {
+                "published": "2012-07-01",
+                "precision": "month",
+                "label": "Clarion Review 41",
+                "index": True,
+            }
+        }
+
+
+def test_an_article_only_a_contents_page_carries_is_read_from_it_and_its_articles_wait_for_it():
+    url = "http://site.test/issues/2013-spring/contents.html"
+    html = f"""<html><body><h1>Quarry Quarterly</h1><h2>Quarry Quarterly No. 7 &mdash; Spring 2013</h2>
+    <ul><li><a href="features/walls.html">Dry stone walls</a></li><li><a href="reviews/songs.html">Songs</a></li></ul>
+    <div class="editorial"><h3>From the editors</h3>{PARAS}</div>
+    <p><a href="../">Back issues</a></p></body></html>"""
+    result = extract(capture(url, html), SOURCE, "magazine", {})
+    assert result.page_type == "article" and result.needs is None
+    doc = result.document
+    assert (doc.url, doc.title, doc.author) == (url, "From the editors", None)
+    assert (doc.published, doc.date_precision, doc.labels) == (
+        "2013-03-01",
+        "season",
+        ["Quarry Quarterly No. 7", "Ours"],
+    )
+    assert "Dry stone walls" not in doc.text and "Quarry Quarterly" not in doc.text
+    facts: dict = {}
+    assert merge_facts(facts, read_facts(capture(url, html), SOURCE, "magazine")) == [url]
+    # an article in a section folder waits for the contents page it links to
+    page = f"""<html><body><h1>Dry stone walls</h1>{PARAS}<p><i>Moira Tulloch</i></p>
+    <p><a href="../contents.html">Contents of this issue</a></p></body></html>"""
+    article = extract(
+        capture("http://site.test/issues/2013-spring/features/walls.html", page), SOURCE, "magazine", facts
+    )
+    assert article.needs == url
+    doc = article.document
+    assert (doc.author, doc.published, doc.date_precision) == ("Moira Tulloch", "2013-03-01", "season")
+    assert doc.labels == ["Quarry Quarterly No. 7", "Ours"]
 
 
 @pytest.mark.parametrize(
@@ -161,6 +258,17 @@ def test_magazine_article_takes_its_issues_date_and_label():
             "<html><body><a href='issues/160/'>160</a><a href='back-issues.html'>Back issues</a></body></html>",
             "magazine",
         ),
+        (
+            "<html><body><a href='160/index.html'>Contents</a><a href='160/depot.html'>The depot</a>"
+            "<p><a href='index.html'>Home</a> | <a href='backissues.html'>Back Issues</a></p></body></html>",
+            "magazine",
+        ),
+        (
+            "<html><body><h1>No. 13</h1><p>An essay.</p><a href='/issues/12.html'>No. 12</a>"
+            "<a href='/issues/'>Back numbers</a></body></html>",
+            "magazine",
+        ),
+        ("<html><body><a href='/2024/'>2024</a><a href='/page/2/'>Older posts</a></body></html>", None),
         ("<html><head><meta name='generator' content='Hugo 0.121.1'></head><body></body></html>", None),
         ("<html><body><p>Hello</p></body></html>", None),
     ],

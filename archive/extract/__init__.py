@@ -84,9 +84,9 @@ def read_facts(capture: Capture, source: Source, kind: str | None = None) -> Fac
     if not reader.offers_facts:
         return {}
     page = parse(capture)
-    if isinstance(page, Extraction) or reader.classify(page)[0] == "article":
+    if isinstance(page, Extraction):
         return {}
-    return reader.facts(page)
+    return reader.facts(page)  # an index that carries an article of its own still dates its issue
 
 
 def extract(capture: Capture, source: Source, kind: str | None = None, facts: Facts | None = None) -> Extraction:
@@ -99,8 +99,8 @@ def extract(capture: Capture, source: Source, kind: str | None = None, facts: Fa
     detected = detect_kind(page) if not (kind or source.kind) else None  # only while the kind is unknown
     result = Extraction("article", reader.canonical_url(page), detected_kind=detected, page=page)
     result.page_type, result.reason = reader.classify(page)
+    result.facts = reader.facts(page) if reader.offers_facts else {}
     if result.page_type != "article":
-        result.facts = reader.facts(page) if reader.offers_facts else {}
         return result
     result.needs = reader.needs(page)
     text = reader.text(page)
@@ -108,13 +108,15 @@ def extract(capture: Capture, source: Source, kind: str | None = None, facts: Fa
         result.page_type, result.reason = "page", f"only {len(text)} characters of text"
         return result
     reading = Reading(page=page, capture=capture, source=source, facts=facts or {})
+    published = reader.published(reading)
     result.document = Document(
         url=result.url,
         source=source.name,
         kind=reader.kind if reader.kind != "generic" else (kind or source.kind or "generic"),
         title=reader.title(reading) or result.url,
         author=reader.author(reading),
-        published=reader.published(reading),
+        published=published,
+        date_precision=reader.date_precision(reading) if published else None,
         labels=unique([*reader.labels(reading), *source.labels]),
         text=text,
         language=detect_language(text, page.lang()),

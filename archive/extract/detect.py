@@ -7,7 +7,13 @@ from urllib.parse import urlsplit
 
 from archive.extract.page import Page, has_class
 
-ISSUE_DIR = re.compile(r"/(issues?|editions?|numbers?|archive)/[\w-]*\d[\w-]*/(index\.html?)?$", re.IGNORECASE)
+# An issue's index or contents page, or an issue that is one page: /issues/159/, /issues/2013-spring/contents.html,
+# /issues/12.html; or a numbered directory at the top of the site, /160/ or /160/index.html (not a year).
+ISSUE_DIR = re.compile(
+    r"/(issues?|editions?|numbers?|archive)/[\w-]*\d[\w-]*(/((index|contents?|toc)\.html?)?|\.html?)$"
+    r"|^/(?!(?:19|20)\d\d/)\d{1,4}/((index|contents?|toc)\.html?)?$",
+    re.IGNORECASE,
+)
 BACK_ISSUES = re.compile(r"\b(back|past|previous|old)\s+(issues|numbers|editions)\b", re.IGNORECASE)
 
 

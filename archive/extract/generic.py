@@ -143,6 +143,11 @@ class Reader:
     def published(self, r: Reading) -> str | None:
         return r.meta.get("date") or None
 
+    def date_precision(self, r: Reading) -> str | None:
+        """How much of `published` the site gave: "day" (a post's date, htmldate's), "month", "season" or
+        "year" (a magazine issue's period). Asked only of a dated article."""
+        return "day"
+
     def author(self, r: Reading) -> str | None:
         return r.meta.get("author") or None
 

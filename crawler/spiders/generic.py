@@ -29,7 +29,7 @@ from archive.document import document_id
 from archive.extract import Extraction, Facts, merge_facts, reader_for
 from archive.store import Store
 from archive.takedowns import purged_documents
-from archive.urls import host_port, normalize_url
+from archive.urls import host_port, normalize_url, url_key
 from archive.warc import Capture
 from crawler.extraction import WarcPointer, extract_detached, shared_pool
 from crawler.jobstate import SkippedUrls, save_state
@@ -211,7 +211,10 @@ class SourceSpider(Spider):
             # Its issue index has not been read: hold the article until it is, and fetch the index now.
             self.pending.setdefault(needs, []).append(self.pointer(capture))
             self.save_state()
-            for request in self.follow(urljoin(response.url, "."), self.parse_page, step="discovery"):
+            # The index it links to (a contents page), else its own directory's.
+            directory = urljoin(response.url, ".")
+            index = directory if url_key(directory) == needs else needs
+            for request in self.follow(index, self.parse_page, step="discovery"):
                 yield request
             result.document = None
         if result.document is not None:
