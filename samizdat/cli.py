@@ -61,9 +61,14 @@ def optional_config_option(help_text: str) -> Callable[[Callable[..., Any]], Cal
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The filters shared by `search` and `export`: they select the same documents."""
     options = [
-        click.option("--label", "labels", multiple=True, help="Only documents with this label (repeat: all of them)."),
+        click.option(
+            "--label",
+            "labels",
+            multiple=True,
+            help="Only documents with this label, in any case (repeat: all of them).",
+        ),
         click.option("--source", help="Only this source."),
-        click.option("--author", help="Only this author."),
+        click.option("--author", help="Only documents whose author's name has these words, in any case and order."),
         click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Published on or after."),
         click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Published on or before."),
         click.option(

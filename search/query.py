@@ -8,6 +8,7 @@ are repaired *and reported* as plain-English warnings.
 from __future__ import annotations
 
 import calendar
+import copy
 import datetime as dt
 import functools
 import re
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from whoosh import qparser
+from whoosh.qparser import syntax
 from whoosh.query import And, DateRange, NullQuery, Query, Term
 
 from archive.errors import QueryError
-from search.schema import QUERY_FIELDS, SCHEMA, label_term
+from search.schema import QUERY_FIELDS, SCHEMA, STEMMED_LANGUAGES, label_term
 
 SORTS: Final = ("relevance", "newest", "oldest")
 MAX_PER_PAGE: Final = 100
@@ -188,12 +190,18 @@ def _month_bounds(param: str, value: str) -> tuple[dt.date, dt.date]:
 
 
 def filter_query(params: SearchParams) -> Query | None:
-    """The filters as one query that only restricts (see service: it never contributes to scores)."""
-    parts: list[Query] = [Term("labels", label_term(label)) for label in params.labels]
+    """The filters as one query that only restricts (see service: it never contributes to scores).
+
+    A label matches whatever its case ("mining" selects "Mining" and "MINING"); a source is a
+    lower-case slug, so its filter is lower-cased; an author matches when every word of the filter is
+    a word of the name, in any case and order ("yerlan" and "Dzhaksybekov Yerlan" both select
+    "Yerlan Dzhaksybekov"; "yer" selects nothing)."""
+    # `label` is the lower-cased copy of `labels`, indexed by the same KEYWORD analysis.
+    parts: list[Query] = [Term("label", label_term(label).lower()) for label in params.labels]
     if params.source:
-        parts.append(Term("source", params.source))
+        parts.append(Term("source", params.source.lower()))
     if params.author:
-        parts.append(Term("author_exact", params.author))
+        parts.append(author_query(params.author))
     if params.year:
         parts.append(Term("year", params.year))
     if params.month:
@@ -204,6 +212,15 @@ def filter_query(params: SearchParams) -> Query | None:
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else And(parts)
+
+
+def author_query(author: str) -> Query:
+    """Every word of `author` among the words of the name (the `author` field's own analysis)."""
+    words = list(dict.fromkeys(token.text for token in SCHEMA["author"].analyzer(author)))
+    if not words:  # nothing word-like ("—"): only the very same name can match
+        return Term("author_exact", author)
+    terms: list[Query] = [Term("author", word) for word in words]
+    return terms[0] if len(terms) == 1 else And(terms)
 
 
 def _midnight(day: dt.date | None) -> dt.datetime | None:
@@ -226,11 +243,13 @@ class _Token:
     kind: str  # "quote" | "paren" | "word" | "op" | "field" (a bare `name:` before a quote or paren)
 
 
-def parse_text_query(q: str) -> tuple[Query | None, list[str]]:
+def parse_text_query(q: str, languages: tuple[str, ...] = ()) -> tuple[Query | None, list[str]]:
     """(query, warnings) for the `q` parameter; None for a blank one (browse everything).
 
     Supports AND by default, "phrases", OR, NOT, field:value for the QUERY_FIELDS, wildcards (* and ?)
     and (grouping). Malformed input is repaired, searched, and described in the warnings.
+    `languages` are the stemmers whose fields the index holds (schema.STEMMED_LANGUAGES, e.g. ("ru",)):
+    titles and text are then searched in those fields too, each analysed with its own stemmer.
     """
     if not q.strip():
         return None, []
@@ -238,7 +257,7 @@ def parse_text_query(q: str) -> tuple[Query | None, list[str]]:
     if not cleaned:
         # Everything typed was ignored (a lone "AND", "author:"): the warnings say so; browse all.
         return None, warnings
-    query = _parser().parse(cleaned)
+    query = _parser(tuple(sorted(set(languages) & set(STEMMED_LANGUAGES)))).parse(cleaned)
     if query is NullQuery:
         warnings.append(
             f"nothing searchable in {q!r}: very common words (the, and, of...) and punctuation are not "
@@ -366,10 +385,39 @@ def _dangles(op: str, before: _Token | None, after: _Token | None) -> bool:
 
 
 @functools.cache
-def _parser() -> qparser.QueryParser:
-    """Built once: parsing keeps no state in the parser, so threads can share it."""
+def _parser(languages: tuple[str, ...]) -> qparser.QueryParser:
+    """Built once per set of languages: parsing keeps no state in the parser, so threads can share it."""
     parser = qparser.MultifieldParser(["title", "text"], SCHEMA, group=qparser.AndGroup)
     # 'single quotes' would search a word unanalyzed (no stemming, case-sensitive): people don't mean that.
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
     parser.add_plugin(qparser.FieldAliasPlugin({"label": ["labels"]}))
+    if languages:
+        copies = {name: [f"{name}_{language}" for language in languages] for name in ("title", "text")}
+        parser.add_plugin(_LanguageFieldsPlugin(copies))
     return parser
+
+
+class _LanguageFieldsPlugin(qparser.Plugin):  # type: ignore[misc]  # whoosh is untyped
+    """`title` and `text` nodes, typed (`text:завод`) or from the default fields, become an OR over the
+    same node in each language's field, which analyses the word with its own stemmer.
+
+    Whoosh's CopyFieldPlugin copies to one field only, and before the default fields are applied."""
+
+    def __init__(self, copies: dict[str, list[str]]):
+        self.copies = copies
+
+    def filters(self, parser: qparser.QueryParser) -> list[tuple[Any, int]]:
+        return [(self.do_copies, 111)]  # after MultifieldPlugin (110) has named the default fields
+
+    def do_copies(self, parser: qparser.QueryParser, group: Any) -> Any:
+        for index, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[index] = self.do_copies(parser, node)
+            elif node.has_fieldname and node.fieldname in self.copies:
+                nodes = [node]
+                for name in self.copies[node.fieldname]:
+                    copied = copy.copy(node)
+                    copied.set_fieldname(name, override=True)
+                    nodes.append(copied)
+                group[index] = syntax.OrGroup(nodes)
+        return group

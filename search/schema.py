@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from whoosh import columns, fields
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+from whoosh.lang import stemmer_for_language
 
 from archive.document import Document
 
@@ -26,12 +27,43 @@ _LABEL_SEP = "\x1e"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
+# Documents are stemmed in their own language. English (and every language without a stemmer here) uses
+# `title`/`text` with the Porter stemmer, which leaves non-Latin words as written (lower-cased). A language
+# below gets its own `title_<stemmer>`/`text_<stemmer>` pair with Snowball's stemmer. Kazakh has no
+# Snowball stemmer: it shares the Russian fields, because Kazakh pages quote Russian and the language
+# detector confuses the two on short texts; Kazakh suffixes (-лар, -ға, -ның) are mostly left alone.
+STEMMERS = {"ru": "ru", "kk": "ru"}  # document language -> stemmer of its fields
+STEMMED_LANGUAGES = tuple(sorted(set(STEMMERS.values())))  # the field suffixes, e.g. ("ru",)
+
+
+def stemming_analyzer(stemmer: str | None = None) -> Analyzer:
+    """Words lower-cased, stop words and one-letter words dropped, then stemmed (Porter for English).
+
+    Every language uses the same stop words (English ones): a query is parsed over the fields of
+    several languages, and a word dropped in one field but kept in another would then have to occur
+    in documents of that other language only ("the strike" would find no English document)."""
+    if stemmer is None:
+        return StemmingAnalyzer()
+    return StemmingAnalyzer(stemfn=stemmer_for_language(stemmer))
+
+
+def text_field(language: str | None) -> str:
+    """The indexed text field of a document in `language`: "text", or "text_ru" for Russian and Kazakh."""
+    stemmer = STEMMERS.get(language or "")
+    return f"text_{stemmer}" if stemmer else "text"
+
 
 def build_schema() -> fields.Schema:
     """The index schema. Changing it requires a rebuild (Indexer.clear() recreates the index)."""
-    stemming = StemmingAnalyzer()
+    stemming = stemming_analyzer()
     # Names are not stemmed ("Okonkwo" must not become "okonkwo" minus a suffix) but are case-insensitive.
     names = RegexTokenizer() | LowercaseFilter()
+    per_language: dict[str, fields.FieldType] = {}
+    for stemmer in STEMMED_LANGUAGES:
+        analyzer = stemming_analyzer(stemmer)
+        # Indexed only: the text is stored once, in `title`/`text` (see record_for).
+        per_language[f"title_{stemmer}"] = fields.TEXT(analyzer=analyzer, field_boost=2.0)
+        per_language[f"text_{stemmer}"] = fields.TEXT(analyzer=analyzer)
     return fields.Schema(
         id=fields.ID(unique=True, stored=True),
         url=fields.ID(stored=True),
@@ -50,6 +82,7 @@ def build_schema() -> fields.Schema:
         # A lower-cased copy so that `label:housing` in a query ignores case.
         label=fields.KEYWORD(commas=True, lowercase=True),
         language=fields.ID(stored=True),
+        **per_language,
         **{ROW_FIELD: fields.COLUMN(columns.VarBytesColumn())},
     )
 
@@ -106,13 +139,15 @@ def record_for(doc: Document) -> dict[str, Any]:
     day = parse_published(doc.published)
     labels = list(dict.fromkeys(label for label in doc.labels if label.strip()))  # a repeat must not count twice
     indexed_labels = ",".join(label_term(label) for label in labels)
+    title, text = doc.title or "", doc.text or ""
+    field = text_field(doc.language)
     record: dict[str, Any] = {
         "id": doc.id,
         "url": doc.url,
         "source": doc.source,
         "kind": doc.kind,
-        "title": doc.title or "",
-        "text": doc.text or "",
+        "title": title,
+        "text": text,
         "labels": indexed_labels,
         # Whoosh stores what `_stored_<field>` says: keep the real list, commas and all.
         "_stored_labels": labels,
@@ -130,4 +165,10 @@ def record_for(doc: Document) -> dict[str, Any]:
         record["month"] = f"{day.year:04d}-{day.month:02d}"
     if doc.language:
         record["language"] = doc.language
+    if field != "text":
+        # Indexed in its language's fields only (one stemming per document, so no word counts twice),
+        # and still stored in `title`/`text`, which every reader of stored fields uses.
+        suffix = field.removeprefix("text")
+        record.update({f"title{suffix}": title, f"text{suffix}": text})
+        record.update({"title": "", "_stored_title": title, "text": "", "_stored_text": text})
     return record

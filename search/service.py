@@ -32,6 +32,7 @@ from archive.takedowns import HiddenSet
 from search.doctable import DocTable, build_table
 from search.facets import count_facets, empty_facets
 from search.query import SearchParams, filter_query, parse_text_query
+from search.schema import STEMMED_LANGUAGES, text_field
 from search.snippets import snippet
 
 STORED_FIELDS = ("id", "url", "source", "kind", "title", "text", "author", "published", "labels", "language")
@@ -49,6 +50,19 @@ class _State:
     # The docnums taken down, for the takedowns as of `_hidden_key` (recomputed when they change).
     _hidden_key: object = field(default=None, repr=False)
     _hidden_docnums: frozenset[int] = field(default=frozenset(), repr=False)
+    _languages: tuple[str, ...] | None = field(default=None, repr=False)
+
+    def languages(self) -> tuple[str, ...]:
+        """The stemmers (schema.STEMMED_LANGUAGES) whose fields hold words in this index: a query is
+        parsed over those fields only, since every field added to it costs time."""
+        if self._languages is None:
+            reader = self.searcher.reader()
+            self._languages = tuple(
+                language
+                for language in STEMMED_LANGUAGES
+                if reader.field_length(f"text_{language}") or reader.field_length(f"title_{language}")
+            )
+        return self._languages
 
     def table(self) -> DocTable:
         if self._table is None:  # built on first need: `get()` alone never pays for it
@@ -112,9 +126,9 @@ class SearchService:
 
     def search(self, params: SearchParams) -> dict[str, Any]:
         """The public result contract: total (exact), page, per_page, hits, facets, warnings."""
-        text_query, warnings = parse_text_query(params.q)
         with self._lock:
             state = self._current()
+            text_query, warnings = parse_text_query(params.q, state.languages() if state is not None else ())
             if state is None:
                 return _empty_result(params, [*warnings, self._no_index_warning()])
             table = state.table()
@@ -135,11 +149,11 @@ class SearchService:
     def iter_ids(self, params: SearchParams) -> Iterator[str]:
         """Every matching id in the requested order, ignoring page and per_page (for exports).
         Computed at call time: later commits do not change an iteration under way."""
-        text_query, _warnings = parse_text_query(params.q)
         with self._lock:
             state = self._current()
             if state is None:
                 return iter(())
+            text_query, _warnings = parse_text_query(params.q, state.languages())
             ids = state.table().ids
             _docnums, ordered = self._match(state, params, text_query)
         return (ids[docnum] for docnum in ordered)
@@ -229,26 +243,32 @@ def _empty_result(params: SearchParams, warnings: list[str]) -> dict[str, Any]:
     }
 
 
-def _highlight_terms(searcher: Searcher, text_query: Query | None) -> frozenset[str]:
-    """The indexed words of the `text` field the query looks for, wildcards expanded.
+_TEXT_FIELDS = frozenset({"text", *(f"text_{language}" for language in STEMMED_LANGUAGES)})
+
+
+def _highlight_terms(searcher: Searcher, text_query: Query | None) -> dict[str, frozenset[str]]:
+    """The indexed words the query looks for in each text field ("text", "text_ru"), wildcards expanded.
 
     Not Query.existing_terms(): in whoosh 2.7 its loop variable shadows its `fieldname` filter and it
     drops terms, so the leaves are walked here.
     """
     if text_query is None or text_query is NullQuery:
-        return frozenset()
+        return {}
     reader = searcher.reader()
-    words: set[str] = set()
+    words: dict[str, set[str]] = {}
     for leaf in text_query.leaves():
-        if leaf.field() != "text":
+        if leaf.field() not in _TEXT_FIELDS:
             continue
+        found = words.setdefault(leaf.field(), set())
         for _fieldname, word in leaf.expanded_terms(reader, phrases=True):
-            words.add(word.decode("utf-8") if isinstance(word, bytes) else str(word))
-    return frozenset(words)
+            found.add(word.decode("utf-8") if isinstance(word, bytes) else str(word))
+    return {name: frozenset(found) for name, found in words.items()}
 
 
-def _hit(stored: dict[str, Any], terms: frozenset[str]) -> dict[str, Any]:
+def _hit(stored: dict[str, Any], terms: dict[str, frozenset[str]]) -> dict[str, Any]:
     text = stored.get("text") or ""
+    # The words of the field this document was indexed in, found again by that field's analysis.
+    field_name = text_field(stored.get("language"))
     return {
         "id": stored.get("id"),
         "url": stored.get("url"),
@@ -257,5 +277,5 @@ def _hit(stored: dict[str, Any], terms: frozenset[str]) -> dict[str, Any]:
         "labels": list(stored.get("labels") or []),
         "source": stored.get("source"),
         "author": stored.get("author"),
-        "snippet": snippet(text, terms),
+        "snippet": snippet(text, terms.get(field_name, frozenset()), field_name),
     }

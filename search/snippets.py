@@ -40,11 +40,12 @@ _FORMATTER = MarkFormatter()
 _SCORER = BasicFragmentScorer()
 
 
-def snippet(text: str, terms: frozenset[str]) -> str:
-    """The best passages with <mark>ed matches of `terms` (indexed, stemmed words of the text field),
-    or the escaped start of the text when there are no terms or none occurs."""
+def snippet(text: str, terms: frozenset[str], field_name: str = "text") -> str:
+    """The best passages with <mark>ed matches of `terms` (indexed, stemmed words of the text field the
+    document was indexed in: "text", "text_ru"), or the escaped start of the text when there are no
+    terms or none occurs."""
     if terms:
-        marked = _highlight(text, terms)
+        marked = _highlight(text, terms, field_name)
         if marked:
             return marked
     return html.escape(leading_text(text), quote=False)
@@ -59,8 +60,8 @@ def leading_text(text: str) -> str:
     return text[: cut if cut > SNIPPET_CHARS // 2 else SNIPPET_CHARS] + "…"
 
 
-def _highlight(text: str, terms: frozenset[str]) -> str:
-    analyzer = SCHEMA["text"].analyzer
+def _highlight(text: str, terms: frozenset[str], field_name: str) -> str:
+    analyzer = SCHEMA[field_name].analyzer
     fragmenter = ContextFragmenter(maxchars=100, surround=40)
     scored: list[tuple[float, int, Any]] = []
     for start, end in _candidate_windows(text, terms):

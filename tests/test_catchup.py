@@ -3,6 +3,8 @@ step after every kind of interruption and damage the index can suffer."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 import signal
 import subprocess
@@ -14,13 +16,17 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+from whoosh import index
 from whoosh.filedb.filestore import FileStorage
 
+from archive.datadir import DataDir
 from archive.document import Document
 from archive.errors import DataDirError
 from archive.store import CHANGED, NEW, Store
 from search import Indexer, SearchParams, SearchService, catch_up, index_lag
-from search.catchup import CATCH_UP_LOCK_NAME, read_watermark
+from search.catchup import CATCH_UP_LOCK_NAME, Watermark, read_watermark, write_watermark
+from search.schema import build_schema, record_for
+from tests.conftest import run_cli
 
 WORDS = ("tenants", "harbour", "picket", "bakery", "shipyard", "leaflet", "council", "eviction")
 
@@ -198,6 +204,53 @@ def test_clearing_the_index_forgets_the_watermark(paths: tuple[Path, Path]) -> N
     assert read_watermark(index_dir) is None
     assert catch_up(store_path, index_dir) == 12
     assert_in_step(store_path, index_dir)
+
+
+def old_schema_index(index_dir: Path, store_path: Path) -> None:
+    """The index as samizdat wrote it before Russian and Kazakh had their own fields (issue 10), holding
+    every store document in the English fields, with a watermark that vouches for all of them."""
+    schema = build_schema()
+    for name in ("title_ru", "text_ru"):
+        schema.remove(name)
+    ix = index.create_in(str(index_dir), schema)
+    with Store(store_path) as store, ix.writer() as writer:
+        for doc in store.iter_changed_since(0):
+            record = record_for(dataclasses.replace(doc, language="en"))
+            writer.add_document(**{k: v for k, v in record.items() if k.removeprefix("_stored_") in schema})
+        target = store.max_version()
+    write_watermark(index_dir, Watermark(target, ix.latest_generation()))
+
+
+def test_an_index_of_the_old_schema_is_rebuilt_with_the_language_fields(paths: tuple[Path, Path]) -> None:
+    store_path, index_dir = paths
+    fill(store_path, range(6))
+    russian = Document(url="https://kz-news.example/zavod", source="kz-news", kind="wordpress",
+                       title="Забастовка на заводе", text="Рабочие завода прекратили работу и требуют зарплату.",
+                       language="ru", fetched_at="2024-01-01T00:00:00Z")  # fmt: skip
+    with Store(store_path) as store:
+        assert store.upsert(russian) == NEW
+    index_dir.mkdir()
+    old_schema_index(index_dir, store_path)
+    assert search(index_dir, "заводе")["total"] == 1 and search(index_dir, "заводом")["total"] == 0
+    lines: list[str] = []
+    assert catch_up(store_path, index_dir, progress=lines.append) == 7
+    assert "built with another schema" in lines[0]
+    assert_in_step(store_path, index_dir)
+    assert search(index_dir, "заводом")["total"] == 1  # another form of the word, by the Russian stemmer
+    assert search(index_dir, "bakery")["total"] == 1
+
+
+def test_the_next_command_rebuilds_an_index_of_the_old_schema(tmp_path: Path) -> None:
+    datadir = DataDir.create(tmp_path / "data")
+    fill(datadir.store_path, range(3))
+    datadir.index_dir.mkdir(parents=True, exist_ok=True)
+    old_schema_index(datadir.index_dir, datadir.store_path)
+    result = run_cli("search", "notes", "--json", "--data", datadir.root)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total"] == 3
+    rebuilt = index.open_dir(str(datadir.index_dir))
+    assert "text_ru" in rebuilt.schema
+    rebuilt.close()
 
 
 def test_a_replaced_store_rebuilds_the_index(paths: tuple[Path, Path], tmp_path: Path) -> None:

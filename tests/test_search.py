@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -11,9 +13,17 @@ from typing import Any
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from archive.config import Source
+from archive.datadir import DataDir
 from archive.document import Document
 from archive.errors import DataDirError, QueryError
-from search import Indexer, SearchParams, SearchService
+from archive.extract import extract
+from archive.store import Store
+from archive.warc import Capture
+from search import Indexer, SearchParams, SearchService, catch_up
+from search.query import parse_text_query
+from tests.conftest import run_cli
+from webui import create_app
 
 # slug, source, author, published, labels, title, text
 CORPUS: list[tuple[str, str, str | None, str | None, list[str], str, str]] = [
@@ -230,22 +240,228 @@ def test_non_latin_text_is_searchable(service: SearchService) -> None:
     assert slugs(service, q="забастовку") == {"zabastovka"}
 
 
+# --- languages -----------------------------------------------------------------------------------------
+
+# Our own words. slug, language, title, text
+MULTILINGUAL: list[tuple[str, str, str, str]] = [
+    ("zavod", "ru", "Забастовка на заводе",
+     "Рабочие металлургического завода в Темиртау прекратили работу. Они требуют повысить зарплату."),
+    ("hleb", "ru", "Очереди в пекарнях",
+     "В городе не хватает хлеба. Люди стоят в очередях с утра, а пекарни закрываются к обеду."),
+    ("ereuil", "kk", "Жұмысшылар ереуілі",
+     "Зауыт жұмысшылары жалақыны көтеруді талап етті. Ереуіл үш күнге созылды. Олар орысша "
+     "«Мы требуем хлеба и работы» деп жазылған плакат ұстады."),
+]  # fmt: skip
+
+
+def make_multilingual(slug: str, language: str, title: str, text: str) -> Document:
+    return Document(url=f"https://kz-news.example/{slug}", source="kz-news", kind="wordpress", title=title,
+                    text=text, author="Yerlan Dzhaksybekov", published="2014-05-01", labels=["Mining"],
+                    language=language)  # fmt: skip
+
+
+MULTI_DOCS = [make_multilingual(*row) for row in MULTILINGUAL]
+MULTI_SLUG = {**SLUG, **{doc.id: row[0] for doc, row in zip(MULTI_DOCS, MULTILINGUAL, strict=True)}}
+
+
+@pytest.fixture(scope="module")
+def multilingual(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchService]:
+    """The English corpus and a few Russian and Kazakh documents, in one index."""
+    index_dir = tmp_path_factory.mktemp("multilingual")
+    with Indexer(index_dir) as indexer:
+        indexer.update([*DOCS, *MULTI_DOCS], batch_size=9)
+    with SearchService(index_dir) as svc:
+        yield svc
+
+
+def found(svc: SearchService, q: str) -> dict[str, dict[str, Any]]:
+    result = run(svc, q=q)
+    assert result["total"] == len(result["hits"])
+    return {MULTI_SLUG[hit["id"]]: hit for hit in result["hits"]}
+
+
+@pytest.mark.parametrize(
+    ("q", "expected", "marked"),
+    [
+        ("завод", {"zavod"}, "<mark>завода</mark>"),  # the text says "завода", the title "заводе"
+        ("заводе", {"zavod"}, "<mark>завода</mark>"),
+        ("хлеб", {"hleb", "ereuil"}, "<mark>хлеба</mark>"),  # Russian words in a Kazakh page too
+        ("хлебом", {"hleb", "ereuil"}, "<mark>хлеба</mark>"),
+        ("Пекарня", {"hleb"}, "<mark>пекарни</mark>"),
+        ("рабочих зарплата", {"zavod"}, "<mark>Рабочие</mark>"),
+    ],
+)
+def test_russian_is_found_by_other_word_forms_and_the_form_is_marked(
+    multilingual: SearchService, q: str, expected: set[str], marked: str
+) -> None:
+    hits = found(multilingual, q)
+    assert set(hits) == expected
+    assert marked in hits[sorted(expected)[-1]]["snippet"]
+
+
+def test_russian_phrases_fields_and_wildcards(multilingual: SearchService) -> None:
+    assert set(found(multilingual, '"не хватает хлеба"')) == {"hleb"}
+    assert set(found(multilingual, '"хватает хлебом"')) == {"hleb"}  # a phrase of stems
+    assert set(found(multilingual, "text:заводом")) == {"zavod"}
+    assert set(found(multilingual, "title:заводы")) == {"zavod"}
+    assert set(found(multilingual, "title:зарплата")) == set()  # only in the text
+    assert set(found(multilingual, "пекар*")) == {"hleb"}
+    # "zabastovka" is an English document titled "Забастовка": matched as written, unstemmed.
+    assert set(found(multilingual, "забастовка OR хлеб NOT пекарни")) == {"zavod", "ereuil", "zabastovka"}
+    assert set(found(multilingual, "забастовку")) == {"zavod", "zabastovka"}  # its text says "забастовку"
+
+
+def test_kazakh_words_are_found_as_written_or_by_prefix(multilingual: SearchService) -> None:
+    hits = found(multilingual, "ереуіл")
+    assert set(hits) == {"ereuil"}
+    assert "<mark>Ереуіл</mark>" in hits["ereuil"]["snippet"]
+    assert set(found(multilingual, "жұмыс*")) == {"ereuil"}
+
+
+def test_english_stemming_is_unchanged_beside_russian(multilingual: SearchService) -> None:
+    assert set(found(multilingual, "evictions")) == EVICTION_SLUGS
+    hits = found(multilingual, "evicted")
+    assert "<mark>evicted</mark>" in hits["first-evicted"]["snippet"]
+    # Stop words are the same in every language's fields, so they never make a query one-language-only.
+    assert found(multilingual, "the strike").keys() == found(multilingual, "strike").keys() != set()
+    assert run(multilingual, q="the of")["total"] == 0
+
+
+def test_a_query_is_parsed_over_the_languages_the_index_holds() -> None:
+    english_only, _ = parse_text_query("завод")
+    both, _ = parse_text_query("завод", ("ru",))
+    assert english_only is not None and both is not None
+    assert {leaf.field() for leaf in english_only.leaves()} == {"title", "text"}
+    assert {leaf.field() for leaf in both.leaves()} == {"title", "text", "title_ru", "text_ru"}
+    assert {leaf.text for leaf in both.leaves() if leaf.field() == "text_ru"} == {"завод"}
+    assert ["заводе" in leaf.text for leaf in both.leaves() if leaf.field() == "text"] == [False]
+
+
+def test_languages_are_detected_per_searcher(service: SearchService, multilingual: SearchService) -> None:
+    assert service.search(SearchParams(q="завод"))["total"] == 0
+    states = [svc._current() for svc in (service, multilingual)]
+    assert [state.languages() if state else None for state in states] == [(), ("ru",)]
+
+
+def test_a_russian_document_keeps_its_stored_text_and_filters(multilingual: SearchService) -> None:
+    doc = MULTI_DOCS[0]
+    record = multilingual.get(doc.id)
+    assert record is not None
+    assert (record["title"], record["text"], record["language"]) == (doc.title, doc.text, "ru")
+    result = run(multilingual, q="заводах", labels=["mining"], author="yerlan")
+    assert [hit["title"] for hit in result["hits"]] == ["Забастовка на заводе"]
+    assert facet(result, "labels") == {"Mining": 1}
+    assert facet(result, "authors") == {"Yerlan Dzhaksybekov": 1}
+
+
 # --- filters -------------------------------------------------------------------------------------------
 
 
-def test_label_filters_are_anded_and_exact(service: SearchService) -> None:
+@pytest.fixture(scope="module")
+def archive_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory whose store holds the English corpus and the Russian and Kazakh documents;
+    the index is built from the store by catch-up, as every command does."""
+    datadir = DataDir.create(tmp_path_factory.mktemp("archive"))
+    with Store(datadir.store_path) as store:
+        for doc in [*DOCS, *MULTI_DOCS]:
+            store.upsert(dataclasses.replace(doc, fetched_at="2025-01-10T12:00:00Z"))
+    catch_up(datadir.store_path, datadir.index_dir)
+    return datadir.root
+
+
+MINING = {row[0] for row in MULTILINGUAL}  # labelled "Mining", by Yerlan Dzhaksybekov
+
+
+def test_label_and_author_filters_ignore_case_through_the_api_page_and_export(archive_dir: Path) -> None:
+    client = create_app({"data_dir": archive_dir}).test_client()
+    for query in ("label=mining", "label=MINING", "author=yerlan", "author=DZHAKSYBEKOV%20yerlan"):
+        body = client.get(f"/api/search?{query}&per_page=100").get_json()
+        assert {MULTI_SLUG[hit["id"]] for hit in body["hits"]} == MINING, query
+        assert body["facets"]["labels"] == [{"value": "Mining", "count": 3}]  # as the site wrote it
+        assert body["facets"]["authors"] == [{"value": "Yerlan Dzhaksybekov", "count": 3}]
+    body = client.get("/api/search?q=хлеб&label=mining&author=yerlan").get_json()
+    assert {MULTI_SLUG[hit["id"]] for hit in body["hits"]} == {"hleb", "ereuil"}
+    page = client.get("/?label=mining&q=заводу")
+    assert page.status_code == 200
+    assert "<mark>завода</mark>" in page.get_data(as_text=True)
+    export = client.get("/export.jsonl?label=mining&author=yerlan&q=хлебом")
+    titles = {json.loads(line)["title"] for line in export.get_data(as_text=True).splitlines()}
+    assert titles == {"Очереди в пекарнях", "Жұмысшылар ереуілі"}
+
+
+def test_label_and_author_filters_ignore_case_on_the_command_line(archive_dir: Path) -> None:
+    result = run_cli("search", "--label", "mining", "--author", "yerlan", "--json", "--data", archive_dir)
+    assert result.returncode == 0, result.stderr
+    assert {MULTI_SLUG[hit["id"]] for hit in json.loads(result.stdout)["hits"]} == MINING
+    result = run_cli("search", "завод", "--label", "MINING", "--data", archive_dir)
+    assert result.returncode == 0, result.stderr
+    assert "1 article(s)" in result.stdout and "Забастовка на заводе" in result.stdout
+
+
+def test_label_filters_are_anded_and_ignore_case(service: SearchService) -> None:
     assert slugs(service, labels=["Rent strike", "Housing"]) == {"rent-strike-begins", "landlord-replies"}
-    assert slugs(service, labels=["rent strike"]) == {"letters-page"}  # exact: case matters
+    rent_strike = where(lambda row: any(label.lower() == "rent strike" for label in row[4]))
+    assert "letters-page" in rent_strike  # written "rent strike" there, "Rent strike" elsewhere
+    assert slugs(service, labels=["rent strike"]) == slugs(service, labels=["RENT STRIKE"]) == rent_strike
+    assert slugs(service, labels=["housing", "rent  STRIKE"]) == {"rent-strike-begins", "landlord-replies"}
+    assert slugs(service, labels=["Squatting, history of"]) == slugs(service, labels=["squatting, HISTORY of"])
     assert slugs(service, labels=["Squatting, history of"]) == {"review-book"}
+    assert slugs(service, labels=["rent"]) == set()  # a whole label, not a word of one
+
+
+def test_facets_keep_labels_and_names_as_written(service: SearchService) -> None:
+    result = run(service, labels=["rent strike"])
+    assert facet(result, "labels")["Rent strike"] == 5
+    assert facet(result, "labels")["rent strike"] == 1  # each spelling as the site wrote it
+    assert facet(run(service, author="okonkwo"), "authors") == {"Ada Okonkwo": 5}
+    assert {hit["author"] for hit in run(service, author="ADA")["hits"]} == {"Ada Okonkwo"}
+
+
+def test_a_sources_own_label_keeps_its_spelling_beside_the_sites(tmp_path: Path) -> None:
+    # The site files the post under "magazine" and "Mining"; the source's own label is "Magazine".
+    page = (
+        "<html><head><meta name='generator' content='blogger'></head><body><div class='post hentry'>"
+        "<h3 class='post-title entry-title'>Night shift</h3><div class='post-body entry-content'>"
+        + "".join(
+            f"<p>On night {n} the miners of the shift met the manager and were sent home without pay.</p>"
+            for n in range(4)
+        )
+        + "</div><div class='post-footer'><abbr class='published' title='2024-03-05T02:40:00+06:00'>2:40</abbr>"
+        "<span class='post-labels'><a rel='tag' href='/search/label/magazine'>magazine</a>, "
+        "<a rel='tag' href='/search/label/Mining'>Mining</a></span></div></div></body></html>"
+    )
+    capture = Capture(url="http://site.test/2024/03/night.html", status=200,
+                      headers=[("Content-Type", "text/html; charset=utf-8")], payload=page.encode(),
+                      fetched_at="2025-01-10T12:00:00Z")  # fmt: skip
+    source = Source(name="steppe", start_urls=("http://site.test/",), labels=("Magazine", "Steppe"))
+    doc = extract(capture, source, "blogger").document
+    assert doc is not None
+    assert doc.labels == ["Magazine", "Mining", "Steppe"]  # one "Magazine", in the source's spelling
+    with Indexer(tmp_path) as indexer:
+        indexer.update([doc])
+    with SearchService(tmp_path) as svc:
+        for label in ("magazine", "Magazine", "MINING"):
+            assert svc.search(SearchParams(labels=[label]))["total"] == 1
+        assert facet(svc.search(SearchParams()), "labels") == {"Magazine": 1, "Mining": 1, "Steppe": 1}
 
 
 def test_source_and_author_filters(service: SearchService) -> None:
     assert slugs(service, source="kz-news") == where(lambda row: row[1] == "kz-news")
+    assert slugs(service, source="KZ-News") == where(lambda row: row[1] == "kz-news")
     assert slugs(service, author="Lin Wei", q="strike") == {
         "interview-okonkwo",
         "bakery-victory",
         "letters-page",
     }
+
+
+def test_author_filter_matches_words_of_the_name_in_any_case(service: SearchService) -> None:
+    okonkwo = where(lambda row: row[2] == "Ada Okonkwo")
+    for author in ("Ada Okonkwo", "ada okonkwo", "okonkwo", "ADA", "Okonkwo Ada", " okonkwo,  ada "):
+        assert slugs(service, author=author) == okonkwo, author
+    assert slugs(service, author="okon") == set()  # words, not parts of words
+    assert slugs(service, author="Ada Wei") == set()  # every word, of one name
+    assert slugs(service, author="wei", q="bakery") == {"bakery-union", "bakery-victory", "letters-page"}
 
 
 @pytest.mark.parametrize(
