@@ -7,6 +7,7 @@ per site kind knows how to read that platform's pages; `facts` carry what one pa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,7 +118,7 @@ def extract(capture: Capture, source: Source, kind: str | None = None, facts: Fa
         author=reader.author(reading),
         published=published,
         date_precision=reader.date_precision(reading) if published else None,
-        labels=unique([*reader.labels(reading), *source.labels]),
+        labels=unique([*reader.labels(reading), *source.labels], prefer=source.labels),
         text=text,
         language=detect_language(text, page.lang()),
         fetched_at=capture.fetched_at,
@@ -142,12 +143,16 @@ def merge_facts(facts: Facts, new: Facts) -> list[str]:
     return completed
 
 
-def unique(values: list[str]) -> list[str]:
+def unique(values: list[str], prefer: Iterable[str] = ()) -> list[str]:
+    """Each value once, ignoring case and spacing, where it first occurs; spelled as in `prefer` (a
+    source's own labels) when one of those differs from it only in case: the site's "magazine" never
+    swallows the source's "Magazine"."""
+    spelling = {" ".join(value.split()).casefold(): " ".join(value.split()) for value in prefer}
     seen: dict[str, None] = {}
     folded: set[str] = set()
     for value in values:
         value = " ".join(value.split())
         if value and value.casefold() not in folded:
-            seen[value] = None
+            seen[spelling.get(value.casefold(), value)] = None
             folded.add(value.casefold())
     return list(seen)
