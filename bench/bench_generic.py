@@ -130,7 +130,7 @@ def main() -> None:
             print(f"  {r['name']:<28} {r['why']}")
     behind = sorted(both, key=lambda r: r["ours"][1][2] - r["trafilatura"][1][2])[: args.show]
     if behind:
-        print(f"\nwhere we trail trafilatura most (F1 ours / trafilatura; precision, recall):")
+        print("\nwhere we trail trafilatura most (F1 ours / trafilatura; precision, recall):")
         for r in behind:
             (p, rc, f), (tp, tr, tf) = r["ours"][1], r["trafilatura"][1]
             print(f"  {r['name']:<28} {f:.3f} / {tf:.3f}   P {p:.3f} / {tp:.3f}   R {rc:.3f} / {tr:.3f}")

@@ -157,6 +157,7 @@ def test_magazine_article_takes_its_issues_date_and_label():
     [
         ("Clarion Review 41 - July/August 2012", ("2012-07-01", "month", "Clarion Review 41")),
         ("Clarion Review 43 - December/January 2013", ("2012-12-01", "month", "Clarion Review 43")),
+        ("Clarion Review 43 - December 2012/January 2013", ("2012-12-01", "month", "Clarion Review 43")),
         ("Red Lantern 159 — March 2024", ("2024-03-01", "month", "Red Lantern 159")),
         ("Quarry Quarterly No. 7 — Spring 2013", ("2013-03-01", "season", "Quarry Quarterly No. 7")),
         ("Winter 2012/13", ("2012-12-01", "season", None)),
@@ -304,3 +305,77 @@ def test_koi8r_declared_in_the_header_only():
     )
     doc = extract(cap, SOURCE, "magazine", {}).document
     assert doc.title == "Забастовка" and "потребовали выплатить" in doc.text and doc.language == "ru"
+
+
+# -- the generic reader: article or not by evidence, text at least trafilatura's, the title once -----------
+
+LONG = "".join(
+    f"<p>Paragraph {i} of the report on the river: the wardens walked the embankment at dawn, measured the "
+    "gauge under the footbridge and wrote down every gully that had blocked since the last storm.</p>"
+    for i in range(8)
+)
+
+
+def teaser(i: int, tag: str = "article") -> str:
+    return (
+        f"<{tag} class='card'><h3><a href='/stories/other-story-number-{i}/'>Another story, number {i}</a></h3>"
+        f"<p>A short summary of story {i}, a sentence or two long.</p></{tag}>"
+    )
+
+
+def generic_article(og_type: str = "article", cards: int = 0) -> str:
+    strip = f"<section class='more'><h2>More stories</h2>{''.join(teaser(i) for i in range(cards))}</section>"
+    return f"""<html><head><title>Wardens at dawn | Valley news</title>
+    <meta property="og:type" content="{og_type}"><meta property="og:title" content="Wardens at dawn">
+    <meta property="article:published_time" content="2024-03-05T08:00:00+02:00"></head><body>
+    <nav><a href="/">Home</a> <a href="/stories/">Stories</a></nav>
+    <main><article class="story"><h1>Wardens at dawn</h1><p class="byline">By Ana Ferreira, 5 March 2024</p>
+    {LONG}</article>{strip if cards else ""}</main></body></html>"""
+
+
+@pytest.mark.parametrize(("og_type", "cards"), [("article", 0), ("article", 6), ("website", 0), ("website", 6)])
+def test_generic_article_with_a_strip_of_cards_or_og_type_website_is_an_article(og_type, cards):
+    url = "http://site.test/stories/wardens-at-dawn-on-the-river/"
+    result = extract(capture(url, generic_article(og_type, cards)), SOURCE, "generic")
+    assert result.page_type == "article", result.reason
+    assert "Paragraph 7 of the report" in result.document.text
+    assert "Another story" not in result.document.text and "A short summary" not in result.document.text
+
+
+def test_generic_title_is_not_the_first_paragraph():
+    url = "http://site.test/stories/wardens-at-dawn-on-the-river/"
+    doc = extract(capture(url, generic_article()), SOURCE, "generic").document
+    assert doc.title == "Wardens at dawn"
+    assert not doc.text.startswith("Wardens at dawn") and doc.text.count("Wardens at dawn") == 0
+
+
+SECTION_FRONT = f"""<html><head><title>Stories | Valley news</title><meta property="og:type" content="website">
+</head><body><nav><a href="/">Home</a></nav><main><h1>Stories</h1>{"".join(teaser(i) for i in range(10))}
+</main></body></html>"""
+
+
+@pytest.mark.parametrize("path", ["/stories/", "/tags/wardens/", "/river-and-weather"])
+def test_generic_section_fronts_and_tag_pages_are_listings_with_their_evidence(path):
+    result = extract(capture("http://site.test" + path, SECTION_FRONT), SOURCE, "generic")
+    assert result.page_type == "listing"
+    assert "10 entries of like size" in result.reason or "listing path" in result.reason
+    assert "(-" in result.reason  # each piece of evidence with its weight
+
+
+def test_generic_static_page_is_a_page():
+    html = """<html><head><meta property="og:type" content="website"><title>About us</title></head><body>
+    <main><h1>About us</h1><p>We are a residents' group of the valley, formed after the flood of 2021, and
+    we meet on the first Thursday of every month.</p><p>Membership is free to anyone who lives here.</p>
+    </main></body></html>"""
+    result = extract(capture("http://site.test/about/", html), SOURCE, "generic")
+    assert result.page_type == "page" and "og:type website" in result.reason
+
+
+def test_generic_text_survives_an_empty_body_element_and_a_body_classed_like_a_sidebar():
+    html = f"""<html><head><meta property="og:type" content="article"></head>
+    <body class="single no-sidebars has-sidebar"><div class="entry-content"></div>
+    <div class="story-text">{LONG}</div><div class="sidebar"><p>Sign our petition today.</p></div></body></html>"""
+    result = extract(capture("http://site.test/stories/wardens-at-dawn-on-the-river/", html), SOURCE, "generic")
+    assert result.page_type == "article", result.reason
+    assert "Paragraph 0 of the report" in result.document.text and "Paragraph 7" in result.document.text
+    assert "Sign our petition" not in result.document.text

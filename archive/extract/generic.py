@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -28,14 +29,20 @@ BODY_XPATH = (
     f".//*[{has_class('article-body')}]",
 )
 
-# Boilerplate that trafilatura sometimes keeps: share blocks, related posts, sidebars, comments.
+# Boilerplate that trafilatura sometimes keeps: share blocks, related posts, sidebars, comments. Class
+# names are matched whole (a body classed "no-sidebars" is not a sidebar), and never on the page itself.
+_BOILERPLATE_CLASSES = (
+    "sharedaddy", "sharing", "share-buttons", "social-share", "relatedposts", "related-posts", "read-next",
+    "sidebar", "widget", "widget-area", "comments", "comment-respond",
+)  # fmt: skip
 PRUNE_XPATH = [
-    "//*[contains(@class, 'sharedaddy') or contains(@class, 'share-') or contains(@class, 'sharing')]",
-    "//*[contains(@class, 'relatedposts') or contains(@class, 'related-posts') or contains(@class, 'read-next')]",
-    "//*[contains(@class, 'sidebar') or @id='sidebar' or @id='secondary' or contains(@class, 'widget')]",
-    "//*[@id='comments' or contains(@class, 'comments') or contains(@class, 'comment-respond')]",
-    "//nav | //footer | //aside",
+    "//*[not(self::html or self::body or self::main)]"
+    f"[{' or '.join(has_class(name) for name in _BOILERPLATE_CLASSES)} or @id='sidebar' or @id='secondary'"
+    " or @id='comments']",
+    "//nav | //footer[not(ancestor::article)] | //aside",
 ]
+# Our text keeps at least this share of the words trafilatura alone finds on the page, or is not ours.
+MIN_AGREEMENT = 0.7
 
 # Links that name the post's labels: rel=tag (Blogger labels, WordPress tags) and rel="category tag".
 LABEL_XPATH = (
@@ -88,12 +95,8 @@ class Reader:
 
     def classify(self, page: Page) -> tuple[str, str]:
         """("article", "") or (another page type, the reason)."""
-        reason = rules.listing_reason(page)
-        if reason:
-            return "listing", reason
-        if (page.meta("og:type") or "").lower() == "website":  # what most engines say of their static pages
-            return "page", "og:type website"
-        return "article", ""
+        decision = rules.decide(page)
+        return decision.page_type, decision.reason
 
     def canonical_url(self, page: Page) -> str:
         return page.canonical_url()
@@ -117,6 +120,17 @@ class Reader:
 
     def text(self, page: Page) -> str:
         body = self.body(page)
+        ours = self._text_of(page, body)
+        if self.kind != "generic":
+            return without_title(page, ours)
+        # Checked against trafilatura alone on the whole page: when our container or our cleanup lost most
+        # of what it finds (an empty body element, a prune gone too far), its text is the better one.
+        alone = paragraphs(
+            trafilatura.extract(page.tree, url=page.url, include_comments=False, include_tables=True) or ""
+        )
+        return without_title(page, alone if agreement(ours, alone) < MIN_AGREEMENT else ours)
+
+    def _text_of(self, page: Page, body: Any) -> str:
         if body is not None:
             body = copy.deepcopy(body)
             self.clean_body(body)
@@ -157,6 +171,22 @@ class Reader:
 
 
 # -- helpers shared by the readers -------------------------------------------------------------------------
+
+
+def agreement(ours: str, reference: str) -> float:
+    """The share of the reference's words (counted with repeats) that our text has too; 1.0 for no reference."""
+    want = Counter(re.findall(r"\w+", reference.casefold()))
+    if not want:
+        return 1.0
+    got = Counter(re.findall(r"\w+", ours.casefold()))
+    return sum((got & want).values()) / sum(want.values())
+
+
+def without_title(page: Page, text: str) -> str:
+    """The text without its heading: a first paragraph that is the page's <h1> is the title, kept in title."""
+    first, _, rest = text.partition("\n\n")
+    headings = {" ".join(h.text_content().split()).casefold() for h in page.tree.iterfind(".//h1")}
+    return rest if rest and " ".join(first.split()).casefold() in headings else text
 
 
 def paragraphs(text: str) -> str:

@@ -5,8 +5,11 @@ Site readers (one per kind) refine these; what is here must hold for an unknown 
 
 from __future__ import annotations
 
+import json
 import re
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from archive.extract.page import Page
 
@@ -107,3 +110,166 @@ def _child_links(page: Page, path: str) -> int:
         if below and not re.search(r"/index\.(html?|php)$", parts.path):
             found.add(parts.path)
     return len(found)
+
+
+# -- the generic decision: evidence weighed, not one rule ---------------------------------------------------
+
+# schema.org types that say "this page is one article" (JSON-LD @type or microdata itemtype).
+ARTICLE_TYPES = {
+    "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "backgroundnewsarticle", "reviewnewsarticle", "techarticle", "scholarlyarticle", "report", "liveblogposting",
+    "socialmediaposting", "discussionforumposting", "posting", "review", "recipe", "howto",
+}  # fmt: skip
+LISTING_TYPES = {"collectionpage", "itemlist", "searchresultspage", "blog", "profilepage"}
+# Where the page's own chrome lives: its paragraphs are not the article's.
+CHROME = "ancestor::nav or ancestor::footer or ancestor::aside or ancestor::header[not(ancestor::article)]"
+PARAGRAPH_XPATH = f"(.//body//p | .//body//pre)[not({CHROME})][not(ancestor::a)]"
+# An article's address: a slug of three or more words, a numeric id, or a dated path.
+ARTICLE_URL = re.compile(r"/[^/]*\w+[-_]\w+[-_]\w+[^/]*/?$|/\d{5,}[^/]*/?$|\d{4,}\.s?html?$|/\d{4}/\d{1,2}/.+")
+ARTICLE_THRESHOLD = 0.0  # a score above it is an article
+PRIOR = 0.5  # an unknown page with text is, more often than not, an article (what the generic path assumed)
+
+
+@dataclass
+class Decision:
+    """What a page is, and the evidence weighed for it: [(signal, weight)], article evidence positive."""
+
+    page_type: str  # "article" | "listing" | "page"
+    signals: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return PRIOR + sum(weight for _, weight in self.signals)
+
+    @property
+    def reason(self) -> str:
+        """`3 entries of like size (-3); og:type website (-1.5)`: the signals that decided, strongest first."""
+        against = self.page_type != "article"
+        kept = sorted((s for s in self.signals if (s[1] < 0) == against), key=lambda s: -abs(s[1]))
+        return "; ".join(f"{name} ({weight:+g})" for name, weight in kept) if against else ""
+
+
+def decide(page: Page) -> Decision:
+    """Article, listing or page, by weighing what the page shows (see `signals`)."""
+    signals = list(page_signals(page))
+    score = PRIOR + sum(weight for _, weight in signals)
+    if score > ARTICLE_THRESHOLD:
+        return Decision("article", signals)
+    listing = sum(weight for name, weight in signals if weight < 0 and not name.startswith(("og:type", "no ")))
+    return Decision("listing" if listing <= -2 else "page", signals)
+
+
+def page_signals(page: Page) -> list[tuple[str, float]]:
+    """Each piece of evidence with its weight: positive says article, negative says listing or page."""
+    out: list[tuple[str, float]] = []
+    parts = urlsplit(page.url)
+    path = unquote(parts.path)
+    # The address.
+    if LISTING_PATH.search(parts.path):
+        out.append((f"listing path {parts.path}", -6.0))
+    elif parts.query and LISTING_QUERY.search(parts.query):
+        out.append((f"listing query ?{parts.query}", -6.0))
+    elif ARTICLE_URL.search(path):
+        out.append(("article-like URL", 1.0))
+    children = _child_links(page, parts.path)
+    if children >= 3:
+        out.append((f"index of {children} pages below {parts.path}", -2.5))
+    # Structured data: what the page says it is.
+    types = structured_types(page)
+    if types & ARTICLE_TYPES:
+        out.append((f"schema.org {sorted(types & ARTICLE_TYPES)[0]}", 3.0))
+    elif types & LISTING_TYPES:
+        out.append((f"schema.org {sorted(types & LISTING_TYPES)[0]}", -2.0))
+    og_type = (page.meta("og:type") or "").lower()
+    if og_type == "article":
+        out.append(("og:type article", 2.0))
+    elif og_type == "website":  # what most engines say of their static pages, and some of their articles
+        out.append(("og:type website", -1.5))
+    elif og_type:
+        out.append((f"og:type {og_type}", -0.5 if og_type.startswith(("profile", "book", "music", "video")) else 0.0))
+    if page.meta("article:published_time", "datePublished", "date", "dc.date", "DC.date.issued"):
+        out.append(("dated (published time)", 1.0))
+    # The entries: one main article among teaser cards, or many like-sized entries.
+    entries = _entries(page)
+    if len(entries) >= 2:
+        sizes = sorted(entries, reverse=True)
+        if sizes[0] >= 800 and sizes[0] >= 2 * sizes[1]:
+            out.append((f"one main entry among {len(entries)} (the others teasers)", 0.5))
+        else:
+            out.append((f"{len(entries)} entries of like size", -3.0 if len(entries) >= 3 else -2.0))
+    # The text: one dominant block of paragraphs, or text spread thin over many.
+    block, share, _total = _dominant_block(page)
+    if block >= 1500 and share >= 0.4:
+        out.append((f"one text block of {block} characters ({share:.0%} of the text)", 2.0))
+    elif block >= 600 and share >= 0.4:
+        out.append((f"one text block of {block} characters ({share:.0%} of the text)", 1.0))
+    elif block < 400:
+        out.append((f"no text block over {block} characters", -1.0))
+    linked = _linked_share(page)
+    if linked >= 0.6:
+        out.append((f"{linked:.0%} of the text is links", -1.5))
+    return out
+
+
+def structured_types(page: Page) -> set[str]:
+    """schema.org types the page states of itself: JSON-LD @type (top level and @graph) and microdata."""
+    found: set[str] = set()
+    for script in page.tree.xpath(".//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict):
+                for node in [item, *(n for n in item.get("@graph", []) if isinstance(n, dict))]:
+                    kinds = node.get("@type", [])
+                    for kind in kinds if isinstance(kinds, list) else [kinds]:
+                        if isinstance(kind, str):
+                            found.add(kind.rsplit("/", 1)[-1].lower())
+    for itemtype in page.tree.xpath(".//*[@itemtype][not(ancestor::*[@itemtype])]/@itemtype"):
+        found |= {t.rstrip("/").rsplit("/", 1)[-1].lower() for t in str(itemtype).split()}
+    return found
+
+
+def _entries(page: Page) -> list[int]:
+    """The text length of each entry-like element on the page."""
+    seen: dict[int, Any] = {id(el): el for el in page.tree.xpath(ENTRY_XPATH) if not _in_comments(el)}
+    return [len(" ".join(el.text_content().split())) for el in seen.values()]
+
+
+def _in_comments(el: Any) -> bool:
+    """Readers' comments are marked up as entries by many themes: they are not teasers of other pages."""
+    return any(
+        "comment" in (a.get("class") or "").lower() or "comment" in (a.get("id") or "").lower()
+        for a in (el, *el.iterancestors())
+    )
+
+
+def _dominant_block(page: Page) -> tuple[int, float, int]:
+    """(characters of the element holding the most paragraph text, its share of all paragraph text, total)."""
+    by_parent: dict[Any, int] = {}
+    total = 0
+    for p in page.tree.xpath(PARAGRAPH_XPATH):
+        length = len(" ".join(p.text_content().split()))
+        if length < 20:
+            continue
+        total += length
+        parent = p.getparent()
+        if parent is None:
+            continue
+        by_parent[parent] = by_parent.get(parent, 0) + length
+        # Some editors wrap each paragraph in a div of its own: then the block is the grandparent.
+        grandparent = parent.getparent()
+        if grandparent is not None and len(parent) == 1 and parent.tag not in ("article", "li", "td"):
+            by_parent[grandparent] = by_parent.get(grandparent, 0) + length
+    best = max(by_parent.values(), default=0)
+    return best, (best / total if total else 0.0), total
+
+
+def _linked_share(page: Page) -> float:
+    body = page.tree.find(".//body")
+    if body is None:
+        return 0.0
+    text = sum(len(t.strip()) for t in body.xpath(".//text()[not(ancestor::script or ancestor::style)]"))
+    linked = sum(len(t.strip()) for t in body.xpath(".//a//text()[not(ancestor::script or ancestor::style)]"))
+    return linked / text if text else 0.0

@@ -533,6 +533,8 @@ class HugoPost:
     published: datetime  # site-local
     lastmod: datetime
     blocks: tuple[Block, ...]
+    og_type: str = "article"  # what its page says it is; some engines say "website" of every page
+    cards: bool = False  # "Read next" shown as a strip of article cards with summaries
 
     @property
     def path(self) -> str:
@@ -589,6 +591,8 @@ def load_hugo() -> HugoBlog:
                 published=published,
                 lastmod=lastmod,
                 blocks=parse_blocks(_texturized(p["paragraphs"])),
+                og_type=p.get("og_type", "article"),
+                cards=p.get("cards", False),
             )
         )
     posts.sort(key=lambda p: p.published, reverse=True)

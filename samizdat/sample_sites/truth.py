@@ -263,7 +263,8 @@ def _hugo(base: str) -> list[dict[str, Any]]:
     for i, post in enumerate(posts):
         boilerplate = [
             *chrome,
-            *[p.title for p in blog.related(post)],  # the "Read next" box
+            *[p.title for p in blog.related(post)],  # the "Read next" box, or its strip of cards
+            *(["More from the riverbank", *[_opening(p.blocks) for p in blog.related(post)]] if post.cards else []),
             *(["Next post", posts[i - 1].title] if i > 0 else []),
             *(["Previous post", posts[i + 1].title] if i + 1 < len(posts) else []),
         ]
