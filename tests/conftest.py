@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from samizdat.sample_sites import sources_toml
+from samizdat.sample_sites.sites import MAGAZINE_SITES
 
 
 @dataclass
@@ -64,8 +65,9 @@ def sample_sites(tmp_path_factory) -> SampleSites:
 
 
 def write_config(path: Path, sites: SampleSites, with_kind: bool = True, extra: str = "") -> Path:
+    chosen = tuple(sites.urls) if set(sites.urls) <= set(MAGAZINE_SITES) else None
     path.write_text(
-        sources_toml(sites.urls, with_kind=with_kind)
+        sources_toml(sites.urls, with_kind=with_kind, sites=chosen)
         + extra
         + "\n[settings]\ntimeout_seconds = 10\nprogress_seconds = 0\n",
         encoding="utf-8",
@@ -91,6 +93,35 @@ def crawl(sample_sites, tmp_path_factory) -> Crawl:
 def crawl_detected(sample_sites, tmp_path_factory) -> Crawl:
     """The same sites crawled with no `kind` given: each must be recognised from the site itself."""
     return crawl_sites(sample_sites, tmp_path_factory.mktemp("crawl-detected"), with_kind=False)
+
+
+@pytest.fixture(scope="session")
+def magazine_sites(tmp_path_factory) -> SampleSites:
+    """The three magazines laid out as real ones are (clarion, quarry, lamplighter), served apart from the
+    default sites so that the default crawl and its figures stay as they are."""
+    log = tmp_path_factory.mktemp("magazine-server") / "requests.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "samizdat.sample_sites", "--log", str(log), "--sites", ",".join(MAGAZINE_SITES)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()
+    assert line, "the sample site server printed no address"
+    yield SampleSites(urls=json.loads(line), log=log, process=process)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def crawl_magazines(magazine_sites, tmp_path_factory) -> Crawl:
+    """The three magazines crawled once, each source naming its kind (magazine)."""
+    return crawl_sites(magazine_sites, tmp_path_factory.mktemp("crawl-magazines"), with_kind=True)
+
+
+@pytest.fixture(scope="session")
+def crawl_magazines_detected(magazine_sites, tmp_path_factory) -> Crawl:
+    """The three magazines crawled with no `kind`: each must be recognised from its back issues and issues."""
+    return crawl_sites(magazine_sites, tmp_path_factory.mktemp("crawl-magazines-detected"), with_kind=False)
 
 
 def export_records(data: Path, *args: str) -> list[dict]:

@@ -49,6 +49,7 @@ _DAY = re.compile(
     re.IGNORECASE,
 )
 _RANGE = re.compile(rf"\b{_M}\s*(?:/|-|–|—|&|\band\b|\bto\b)\s*{_M}\s*,?\s+(\d{{4}})\b", re.IGNORECASE)
+_RANGE_YEARS = re.compile(rf"\b{_M}\s+(\d{{4}})\s*(?:/|-|–|—|\bto\b)\s*{_M}\s+\d{{4}}\b", re.IGNORECASE)
 _MONTH = re.compile(rf"\b{_M}\s*,?\s+(\d{{4}})\b", re.IGNORECASE)
 _SEASON = re.compile(r"\b(spring|summer|autumn|fall|winter)\s*,?\s+(\d{4})(?:\s*[/–-]\s*\d{2,4})?\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\d/.-])((?:18|19|20)\d{2})(?![\d/.-])")
@@ -62,6 +63,10 @@ def issue_date(text: str) -> tuple[str, str, tuple[int, int]] | None:
     match = _DAY.search(text)
     if match and (day := rules.parse_human_date(match.group(0))):
         return day, "day", match.span()
+    match = _RANGE_YEARS.search(text)
+    if match:  # "December 2012/January 2013"
+        month = rules.MONTHS[match.group(1).lower().rstrip(".")]
+        return f"{int(match.group(2)):04d}-{month:02d}-01", "month", match.span()
     match = _RANGE.search(text)
     if match:
         first, second = (rules.MONTHS[m.lower().rstrip(".")] for m in match.group(1, 2))
@@ -226,6 +231,7 @@ class MagazineReader(Reader):
                 body.remove(el)
             body.remove(heading)
         _cut_trailer(body)
+        _cut_navigation(body)
         # The author line is part of the printed article; trafilatura drops anything classed as a byline.
         for el in body.xpath(".//*[contains(@class, 'author') or contains(@class, 'byline')]"):
             del el.attrib["class"]
@@ -331,6 +337,15 @@ def _cut_trailer(body: Any) -> None:
             node = parent
         el.getparent().remove(el)
         return
+
+
+def _cut_navigation(body: Any) -> None:
+    """Remove the lines of links that end the page ("Home | Back Issues | ... | Top of page")."""
+    while True:
+        blocks = [el for el in body.xpath(BLOCKS) if text_of(el)]
+        if not blocks or not _is_navigation(blocks[-1]) or blocks[-1].getparent() is None:
+            return
+        blocks[-1].getparent().remove(blocks[-1])
 
 
 def _is_navigation(el: Any) -> bool:

@@ -703,3 +703,83 @@ def _campaign_stream(count: int) -> tuple[CampaignArticle, ...]:
 def load_campaign(articles: int = 400) -> Campaign:
     """The campaign site with its `articles` newest articles (newest first)."""
     return Campaign(_read("campaign")["site"], _campaign_stream(articles))
+
+
+# --- the magazines as they are (clarion, quarry, lamplighter) -------------------------------------------
+
+# How each is laid out (see data/<name>.toml): where an issue's index is and where its articles live.
+ISSUE_LAYOUTS = ("clarion", "quarry", "lamplighter")
+
+
+@dataclass
+class IssueArticle:
+    slug: str
+    title: str
+    author: str | None
+    blocks: tuple[Block, ...]
+    path: str  # its own page; for an article only its issue's contents page carries, that page
+    trailer: str = ""  # what follows the author's name: "more-info", "links", "top" or nothing
+    lead: bool = False  # its whole text is also on its issue's index page
+    own_page: bool = True
+
+
+@dataclass
+class IssueOf:
+    number: int
+    label: str  # "Clarion Review 41"
+    when: str  # the period as printed: "July/August 2012", "Spring 2013", "2011"
+    date: date  # the first day of the period
+    precision: str  # "month" | "season" | "year"
+    path: str  # the issue's index or contents page (for the lamplighter, its one page)
+    articles: list[IssueArticle] = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        return f"{self.label} - {self.when}"
+
+
+@dataclass
+class IssueMagazine:
+    name: str  # the layout: "clarion" | "quarry" | "lamplighter"
+    meta: dict[str, Any]
+    issues: list[IssueOf]  # newest first
+    last_modified: datetime
+
+
+@cache
+def load_issue_magazine(name: str) -> IssueMagazine:
+    if name not in ISSUE_LAYOUTS:
+        raise ValueError(f"no magazine laid out as {name!r}")
+    data = _read(name)
+    issues = []
+    for raw in data["issue"]:
+        number = raw["number"]
+        folder = raw.get("folder", str(number))
+        path = {
+            "clarion": f"/{folder}/index.html",
+            "quarry": f"/issues/{folder}/contents.html",
+            "lamplighter": f"/issues/{number}.html",
+        }[name]
+        issue = IssueOf(number, raw["label"], raw["when"], date.fromisoformat(raw["date"]), raw["precision"], path)
+        for a in raw["article"]:
+            own_page = a.get("own_page", True)
+            article_path = {
+                "clarion": f"/{folder}/{a['slug']}.html",
+                "quarry": f"/issues/{folder}/{a.get('section', 'features')}/{a['slug']}.html" if own_page else path,
+                "lamplighter": path,
+            }[name]
+            issue.articles.append(
+                IssueArticle(
+                    slug=a["slug"],
+                    title=a["title"],
+                    author=a.get("author"),
+                    blocks=parse_blocks(a["paragraphs"]),
+                    path=article_path,
+                    trailer=a.get("trailer", ""),
+                    lead=a.get("lead", False),
+                    own_page=own_page,
+                )
+            )
+        issues.append(issue)
+    issues.sort(key=lambda i: i.date, reverse=True)
+    return IssueMagazine(name, data["magazine"], issues, datetime.fromisoformat(data["magazine"]["last_modified"]))

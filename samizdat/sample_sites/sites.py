@@ -1486,13 +1486,145 @@ class CampaignSite(Site):
         return self.html("notfound.html", status=404, site=self.campaign.meta, path=path)
 
 
+# --- the magazines as they are ----------------------------------------------------------------------
+
+
+class IssueMagazineSite(Site):
+    """A static magazine laid out as real ones are (data/<name>.toml, templates/<name>/): every page is a
+    file at a fixed path, answered with the server's file date as Last-Modified. Subclasses say which
+    page each path is (`page_for`)."""
+
+    server_header = "Apache/2.2.16 (Debian)"
+
+    def __init__(self, base_url: str, slow_seconds: float = 1.5) -> None:
+        super().__init__(base_url, slow_seconds)
+        self.mag = c.load_issue_magazine(self.name)
+
+    def article_paths(self) -> set[str]:
+        return {a.path for i in self.mag.issues for a in i.articles if a.own_page}
+
+    def robots_txt(self) -> str:
+        return "User-agent: *\nDisallow: /cgi-bin/\n"
+
+    def handle(self, target: str) -> Response:
+        path = unquote(target.partition("?")[0])
+        if path == "/robots.txt":
+            return self.robots({})
+        if path in self.hidden:
+            return self.gone(path)
+        found = self.page_for(path)
+        if found is None:
+            return self.not_found(path)
+        template, ctx = found
+        response = self.html(template, mag=self.mag.meta, **ctx)
+        response.headers["Last-Modified"] = c.http_date(self.mag.last_modified)
+        return response
+
+    def page_for(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        raise NotImplementedError
+
+    def issue_with(self, path: str) -> c.IssueOf | None:
+        return next((i for i in self.mag.issues if i.path == path), None)
+
+    def article_at(self, path: str) -> tuple[c.IssueOf, c.IssueArticle] | None:
+        for issue in self.mag.issues:
+            for article in issue.articles:
+                if article.path == path and article.own_page:
+                    return issue, article
+        return None
+
+    def not_found(self, path: str) -> Response:
+        return Response(404, b"<html><body><h1>Not Found</h1></body></html>", "text/html; charset=iso-8859-1")
+
+
+class ClarionSite(IssueMagazineSite):
+    """Clarion Review, built like the seed magazine: numbered issue folders (/41/index.html), the issue
+    named above each article's title as "Clarion Review 41 - July/August 2012", the author's name after the
+    last paragraph followed by "For more info:", "Links" or "Back to top", then a footer line of links; an
+    issue's index prints its lead article in full under the contents."""
+
+    name = "clarion"
+
+    def page_for(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        current = self.mag.issues[0]
+        if path in ("/", "/index.html"):
+            return "home.html", {"issue": current, "articles": self.listed(current.articles)}
+        if path == "/backissues.html":
+            return "backissues.html", {"issues": self.mag.issues}
+        issue = self.issue_with(path if path.endswith(".html") else path + "index.html")
+        if issue is not None:
+            return "index.html", {"issue": issue, "articles": self.listed(issue.articles)}
+        found = self.article_at(path)
+        if found is not None:
+            issue, article = found
+            return "article.html", {"issue": issue, "article": article, "appended": self.appended(path)}
+        return None
+
+
+class QuarrySite(IssueMagazineSite):
+    """Quarry Quarterly: a contents page per issue (/issues/2013-spring/contents.html, dated by season),
+    articles in section subfolders (features/, reviews/) that name no date, and editorials printed only on
+    the contents page; /issues/ lists the back issues."""
+
+    name = "quarry"
+
+    def page_for(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        current = self.mag.issues[0]
+        if path in ("/", "/index.html"):
+            return "home.html", {"issue": current, "articles": self.listed(current.articles)}
+        if path in ("/issues/", "/issues/index.html"):
+            return "issues.html", {"issues": self.mag.issues}
+        issue = self.issue_with(path)
+        if issue is not None:
+            return "contents.html", {"issue": issue, "articles": self.listed(issue.articles)}
+        found = self.article_at(path)
+        if found is not None:
+            issue, article = found
+            return "article.html", {"issue": issue, "article": article, "appended": self.appended(path)}
+        return None
+
+
+class LamplighterSite(IssueMagazineSite):
+    """The Lamplighter: each issue is one page that is the article (/issues/13.html), named at its top
+    ("The Lamplighter No. 13 · March 2012", some by season or year only); the home page prints the newest
+    issue in full; /issues/ lists the back numbers."""
+
+    name = "lamplighter"
+
+    def page_for(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        issues = [i for i in self.mag.issues if i.path not in self.hidden]
+        if path in ("/", "/index.html"):
+            newest = issues[0] if issues else None
+            return "home.html", {"issue": newest, "article": newest.articles[0] if newest else None}
+        if path in ("/issues/", "/issues/index.html"):
+            return "issues.html", {"issues": issues}
+        found = self.article_at(path)
+        if found is not None:
+            issue, article = found
+            at = issues.index(issue)
+            return "issue.html", {
+                "issue": issue,
+                "article": article,
+                "previous": issues[at + 1] if at + 1 < len(issues) else None,
+                "later": issues[at - 1] if at > 0 else None,
+                "appended": self.appended(path),
+            }
+        return None
+
+
 SITES: dict[str, type[Site]] = {
     "blogger": BloggerSite,
     "wordpress": WordPressSite,
     "magazine": MagazineSite,
     "hugo": HugoSite,
     "campaign": CampaignSite,
+    "clarion": ClarionSite,
+    "quarry": QuarrySite,
+    "lamplighter": LamplighterSite,
 }
 # What `start()` serves and `sources_toml()` and `expected_articles()` describe unless asked otherwise:
 # the campaign site is served only when asked for.
 DEFAULT_SITES = ("blogger", "wordpress", "magazine", "hugo")
+# Three more magazines, laid out as real ones are, for the magazine quality gate (served when asked for:
+# `--sites clarion,quarry,lamplighter`).
+MAGAZINE_SITES = ("clarion", "quarry", "lamplighter")

@@ -56,7 +56,7 @@ from typing import Any
 from urllib.parse import quote
 
 from samizdat.sample_sites import content as c
-from samizdat.sample_sites.sites import DEFAULT_SITES
+from samizdat.sample_sites.sites import DEFAULT_SITES, MAGAZINE_SITES
 
 SOURCES = (
     # (source name, site key, kind, labels of the whole source: chosen not to clash with any site's
@@ -66,16 +66,25 @@ SOURCES = (
     ("red-lantern", "magazine", "magazine", ["Magazine"]),
     ("field-notes", "hugo", "generic", ["Floods"]),
     ("common-cause", "campaign", "generic", ["Ashworth"]),
+    ("clarion-review", "clarion", "magazine", ["Shop floor"]),
+    ("quarry-quarterly", "quarry", "magazine", ["Slate valleys"]),
+    ("lamplighter", "lamplighter", "magazine", ["River towns"]),
 )
 KINDS = {site: kind for _name, site, kind, _labels in SOURCES}
 
 
 def expected_articles(urls: dict[str, str]) -> list[dict[str, Any]]:
+    """The default sites' articles (all four must be in `urls`), or, for `urls` of the magazines laid out as
+    real ones are (MAGAZINE_SITES: clarion, quarry, lamplighter), theirs; both when both are given."""
+    magazines = [a for site in MAGAZINE_SITES if site in urls for a in _issue_magazine(site, urls[site].rstrip("/"))]
+    if magazines and not any(site in urls for site in DEFAULT_SITES):
+        return magazines
     return [
         *_blogger(urls["blogger"].rstrip("/")),
         *_wordpress(urls["wordpress"].rstrip("/")),
         *_magazine(urls["magazine"].rstrip("/")),
         *_hugo(urls["hugo"].rstrip("/")),
+        *magazines,
     ]
 
 
@@ -91,6 +100,7 @@ def _article(
     language: str = "en",
     extra_text: str = "",
     closing_text: str = "",
+    date_precision: str = "day",
 ) -> dict[str, Any]:
     """extra_text is the magazine's standfirst: the first paragraph of the text, not of the sentences;
     closing_text its author line, the text's last paragraph."""
@@ -103,6 +113,7 @@ def _article(
         "url": url,
         "title": title,
         "published": published,
+        "date_precision": date_precision,
         "author": author,
         "labels": sorted(labels),
         "text": "\n\n".join(paragraphs),
@@ -241,6 +252,51 @@ def _magazine(base: str) -> list[dict[str, Any]]:
                     article.language,
                     extra_text=article.standfirst,
                     closing_text=article.author or "",
+                    date_precision="month",
+                )
+            )
+    return out
+
+
+def _issue_magazine(site: str, base: str) -> list[dict[str, Any]]:
+    """The magazines laid out as real ones are (clarion, quarry, lamplighter): each article dated and
+    labelled by its issue, at the precision the issue gives; the author's line is the text's last
+    paragraph; an article only a contents page carries has that page's URL."""
+    mag = c.load_issue_magazine(site)
+    meta = mag.meta
+    chrome = [
+        meta["tagline"],
+        meta["publisher"],
+        "Back Issues" if site == "clarion" else "Back issues" if site == "quarry" else "Back numbers",
+        "For more info",
+        *[name for name, _url in meta.get("info_links", [])],
+        "Back to top",
+        "Top of page",
+        "Contents of this issue",
+        "About Us",
+        "Previous: No.",
+    ]
+    out = []
+    for issue in mag.issues:
+        for article in issue.articles:
+            printed = f"by {article.author}" if site == "lamplighter" and article.author else article.author or ""
+            boilerplate = [
+                *chrome,
+                issue.label,  # the issue line above the title, the contents page's heading
+                *[a.title for a in issue.articles if a is not article],
+            ]
+            out.append(
+                _article(
+                    site,
+                    base + article.path,
+                    article.title,
+                    issue.date.isoformat(),
+                    article.author,
+                    [issue.label],
+                    article.blocks,
+                    boilerplate,
+                    closing_text=printed,
+                    date_precision=issue.precision,
                 )
             )
     return out
