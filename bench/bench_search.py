@@ -2,6 +2,7 @@
 
     python bench/bench_search.py                 # 20,000 documents
     python bench/bench_search.py --docs 5000 --procs 2
+    python bench/bench_search.py --ru-share 0.3      # 30% of the documents in Russian
 
 Prints figures only; nothing here asserts a time (these shared machines vary 10-30% between runs).
 """
@@ -51,31 +52,42 @@ TOPIC_WORDS = [
     "editorial",
     "history",
 ]
+# Russian documents (--ru-share): word forms made from stems and case endings, so that the Russian stemmer
+# has real work and a query in one form finds the others.
+RU_STEMS = ["завод", "хлеб", "профсоюз", "шахт", "зарплат", "город", "суд", "митинг", "рабоч", "директор"]
+RU_ENDINGS = ["", "а", "у", "ом", "е", "ы", "ов", "ам", "ами", "ах"]
+RU_WORDS = [stem + ending for stem in RU_STEMS for ending in RU_ENDINGS]
 LABELS = [f"Label {n}" for n in range(60)] + ["Rent strike", "Housing", "Police", "Strikes", "Union"]
 SOURCES = ["tenants-voice", "red-press", "kz-news", "harbour-blog", "union-weekly"]
 WORDS_PER_DOC = 250
 
 
-def synthetic_docs(count: int, seed: int = 7) -> Iterator[Document]:
+def synthetic_docs(count: int, seed: int = 7, ru_share: float = 0.0) -> Iterator[Document]:
     rng = random.Random(seed)
     # A Zipf-like vocabulary: a few very common words, a long tail of rare ones, like real text.
     vocabulary = TOPIC_WORDS + [f"w{n}x" for n in range(20_000)]
     weights = [1.0 / (rank + 1) for rank in range(len(vocabulary))]
+    ru_vocabulary = RU_WORDS + [f"с{n}ш" + rng.choice(RU_ENDINGS) for n in range(20_000)]
+    ru_weights = [1.0 / (rank + 1) for rank in range(len(ru_vocabulary))]
     authors = [f"Author {n}" for n in range(300)]
     for n in range(count):
-        words = rng.choices(vocabulary, weights=weights, k=WORDS_PER_DOC)
+        russian = rng.random() < ru_share
+        if russian:
+            words = rng.choices(ru_vocabulary, weights=ru_weights, k=WORDS_PER_DOC)
+        else:
+            words = rng.choices(vocabulary, weights=weights, k=WORDS_PER_DOC)
         undated = rng.random() < 0.03
         year, month, day = rng.randint(2005, 2024), rng.randint(1, 12), rng.randint(1, 28)
         yield Document(
             url=f"https://{SOURCES[n % len(SOURCES)]}.example/post/{n}",
             source=SOURCES[n % len(SOURCES)],
             kind="blogger",
-            title=" ".join(rng.choices(vocabulary[:400], k=6)).capitalize(),
+            title=" ".join(rng.choices((ru_vocabulary if russian else vocabulary)[:400], k=6)).capitalize(),
             text=" ".join(words) + ".",
             author=rng.choice(authors) if rng.random() < 0.9 else None,
             published=None if undated else f"{year:04d}-{month:02d}-{day:02d}",
             labels=sorted(set(rng.choices(LABELS, weights=[1.0 / (i + 1) for i in range(len(LABELS))], k=3))),
-            language="en",
+            language="ru" if russian else "en",
         )
 
 
@@ -94,9 +106,9 @@ def time_calls(call: Callable[[], object], repeat: int) -> list[float]:
     return samples
 
 
-def query_shapes() -> dict[str, list[SearchParams]]:
+def query_shapes(russian: bool) -> dict[str, list[SearchParams]]:
     pairs = [("rent", "strike"), ("police", "picket"), ("union", "bakery"), ("tenants", "eviction")]
-    return {
+    shapes = {
         "single word": [SearchParams(q=w) for w in TOPIC_WORDS],
         "two words (AND)": [SearchParams(q=f"{a} {b}") for a, b in pairs],
         "phrase": [SearchParams(q=f'"{a} {b}"') for a, b in pairs],
@@ -106,6 +118,9 @@ def query_shapes() -> dict[str, list[SearchParams]]:
         "word + label, newest": [SearchParams(q=w, labels=["Label 0"], sort="newest") for w in TOPIC_WORDS],
         "browse all, oldest": [SearchParams(sort="oldest")],
     }
+    if russian:  # another form than the one most documents hold: found through the stem
+        shapes["russian word form"] = [SearchParams(q=stem + "ами") for stem in RU_STEMS]
+    return shapes
 
 
 def main() -> None:
@@ -114,11 +129,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="timed searches per query shape")
     parser.add_argument("--batch-size", type=int, default=5000, help="documents per commit")
     parser.add_argument("--procs", type=int, default=1, help="indexing processes (2 for multisegment)")
+    parser.add_argument("--ru-share", type=float, default=0.0, help="share of Russian documents (default 0)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         index_dir = Path(tmp) / "index"
-        docs = list(synthetic_docs(args.docs))
+        docs = list(synthetic_docs(args.docs, ru_share=args.ru_share))
         start = time.perf_counter()
         with Indexer(index_dir) as indexer:
             indexer.update(docs, batch_size=args.batch_size, procs=args.procs, multisegment=args.procs > 1)
@@ -132,7 +148,7 @@ def main() -> None:
                   f"{(time.perf_counter() - start) * 1000:.0f} ms")  # fmt: skip
 
             rows = []
-            for shape, variants in query_shapes().items():
+            for shape, variants in query_shapes(args.ru_share > 0).items():
                 samples: list[float] = []
                 totals: list[int] = []
                 for i in range(args.repeat):
