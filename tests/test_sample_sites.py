@@ -27,6 +27,7 @@ from samizdat.sample_sites import (
     expected_campaign,
     sources_toml,
 )
+from samizdat.sample_sites.sites import MAGAZINE_SITES
 from tests.helpers import (
     delete_page,
     edit_page,
@@ -661,3 +662,36 @@ def http_post(url: str, body: bytes) -> dict:
     except urllib.error.HTTPError as error:
         with error:
             raise AssertionError(f"{error.code} {error.read().decode()}") from None
+
+
+# --- the magazines laid out as real ones are ---------------------------------------------------------
+
+
+def test_the_three_magazines_serve_their_issues_and_carry_the_listing_cases():
+    with SampleServer(sites=MAGAZINE_SITES, slow_seconds=0) as s:
+        s.start()
+        truth = expected_articles(s.urls)
+        assert {site: sum(a["site"] == site for a in truth) for site in MAGAZINE_SITES} == {
+            "clarion": 6,
+            "quarry": 7,
+            "lamplighter": 3,
+        }
+        assert {a["date_precision"] for a in truth} == {"month", "season", "year"}
+        for article in truth:
+            page = http_get(article["url"])
+            assert page.status == 200 and page.headers["Last-Modified"], article["url"]
+            assert article["first_sentence"] in page.body.decode("utf-8")
+        clarion, quarry, lamp = (s.urls[k] for k in MAGAZINE_SITES)
+        # an issue index carries its lead article's whole text, which also has a page of its own
+        lead = next(a for a in truth if a["url"].endswith("/41/the-depot-that-said-no.html"))
+        index = http_get(clarion + "/41/index.html").body.decode("utf-8")
+        assert lead["last_sentence"] in index and "Clarion Review 41 - July/August 2012" in index
+        assert http_get(clarion + "/41/").body.decode("utf-8") == index  # Apache's DirectoryIndex
+        # an editorial only its contents page carries; the home page prints the newest issue in full
+        assert any(a["url"] == quarry + "/issues/2013-spring/contents.html" for a in truth)
+        newest = next(a for a in truth if a["url"] == lamp + "/issues/13.html")
+        assert newest["last_sentence"] in http_get(lamp + "/").body.decode("utf-8")
+        for base, path in ((clarion, "/backissues.html"), (quarry, "/issues/"), (lamp, "/issues/")):
+            assert http_get(base + path).status == 200
+        assert http_get(clarion + "/no/such.html").status == 404
+        assert sources_toml(s.urls, sites=MAGAZINE_SITES).count('kind = "magazine"') == 3

@@ -17,6 +17,9 @@
                       page, never on an article page: its articles' date is the first day of the issue
                       month ("2024-03-01"). The footer's "Page updated ..." and the Last-Modified
                       header are not publication dates, nor is a Hugo post's lastmod.
+    date_precision    how much of `published` the site gives: "day" (posts), "month" (a magazine issue
+                      month, or a two-month issue "July/August 2012" dated 2012-07-01), "season" ("Spring
+                      2013" is 2013-03-01) or "year" ("2011" is 2011-01-01)
     author            the byline without "by", or None (one magazine editorial and the two unsigned
                       Hugo statements have none)
     labels            sorted: Blogger post labels; WordPress category and tag names (names, not
@@ -38,6 +41,12 @@
                       footer phrases. Each phrase is verified absent from the article's own title and
                       body.
     language          "en", or "ru" for the three Russian magazine articles
+
+For `urls` of the magazines laid out as real ones are (sites.MAGAZINE_SITES: "clarion", "quarry",
+"lamplighter", served with `--sites clarion,quarry,lamplighter`), `expected_articles(urls)` gives their 16
+articles (6, 7 and 3), kind "magazine", labelled and dated by their issue; Quarry Quarterly's editorials
+exist only on their issue's contents page and have its URL. `sources_toml(urls, sites=MAGAZINE_SITES)`
+writes their sources ("clarion-review", "quarry-quarterly", "lamplighter").
 
 `non_article_paths(site)` lists paths of pages that exist (HTTP 200) but are not articles.
 `sources_toml(urls)` writes a sources.toml for the four sites.
