@@ -379,3 +379,16 @@ def test_generic_text_survives_an_empty_body_element_and_a_body_classed_like_a_s
     assert result.page_type == "article", result.reason
     assert "Paragraph 0 of the report" in result.document.text and "Paragraph 7" in result.document.text
     assert "Sign our petition" not in result.document.text
+
+
+def test_date_precision_is_the_last_export_field_and_old_records_load_without_it():
+    from archive.document import EXPORT_FIELDS, Document
+
+    assert EXPORT_FIELDS[-1] == "date_precision" and EXPORT_FIELDS[:3] == ("id", "url", "source")
+    old = {k: v for k, v in Document("http://s.test/a", "s", "magazine", "T", "x").to_record().items()}
+    del old["date_precision"]
+    assert Document.from_record(old).date_precision is None
+    doc = extract(capture("http://site.test/2024/03/night.html", blogger_page()), SOURCE, "blogger").document
+    assert (doc.published, doc.to_record()["date_precision"]) == ("2024-03-05", "day")
+    undated = extract(capture("http://site.test/issues/159/co-op.html", article("")), SOURCE, "magazine", {})
+    assert (undated.document.published, undated.document.date_precision) == (None, None)
