@@ -131,6 +131,7 @@ def describe_crawl(crawl: dict[str, Any]) -> dict[str, Any]:
         "other_pages": sort_by_count(crawl.get("other_pages", {})),
         "errors": sort_by_count(crawl.get("errors", {})),
         "skipped": sort_by_count(crawl.get("skipped", {})),
+        "not_articles": sort_by_count(crawl.get("not_articles", {})),
         "log_file": crawl.get("log_file"),
     }
 

@@ -304,6 +304,8 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
             {k: int(stats.get(f"samizdat/articles/{k}", 0)) for k in ("new", "changed", "unchanged")},
         ),
         "other_pages": grouped("samizdat/pages/", "other_pages"),
+        # Pages not taken for articles, by type and strongest evidence (see archive.extract.rules.decide).
+        "not_articles": grouped("samizdat/not_articles/", "not_articles"),
         "errors": errors,
         "skipped": skipped,
         "refused": refused,  # Scrapy's share of `skipped`, kept apart to add up over sessions

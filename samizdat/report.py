@@ -171,6 +171,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['archived']} in the archive",
         f"  errors      {_counts(crawl['errors'])}",
         f"  skipped     {_counts(crawl['skipped'])}",
+        f"  other pages {_counts(crawl['not_articles'])}",
     ]
     quality = quality_line({"quality": report["quality"]})
     lines.append(f"  quality     {quality.removeprefix('quality: ') if quality else 'not measured'}")

@@ -136,6 +136,13 @@ def test_report_shows_the_last_crawl_with_skips_by_reason_quality_and_history(cr
     )
     assert wordpress["last_crawl"]["skipped"].get("trap:calendar", 0) >= 1  # the endless events calendar
     assert "trap:calendar" not in magazine["last_crawl"]["skipped"]
+    # Pages not taken for articles, by type and the strongest evidence against them.
+    generic = json.loads(
+        run_cli("report", "field-notes", "--config", crawl.config, "--data", crawl.data, "--json").stdout
+    )
+    left_out = generic["last_crawl"]["not_articles"]
+    assert left_out.get("listing: listing path", 0) >= 2 and "listing: N entries of like size" in left_out, left_out
+    assert all(key.startswith(("listing: ", "page: ")) and not re.search(r"[\d/?()]", key) for key in left_out)
 
     text = run_cli("report", "tenants-voice", "--config", crawl.config, "--data", crawl.data)
     assert text.returncode == 0, text.stderr
@@ -148,6 +155,7 @@ def test_report_shows_the_last_crawl_with_skips_by_reason_quality_and_history(cr
         r"\S+ \S+ UTC -> \S+ \S+ UTC \(\d+ s\): \d+ pages, [\d.]+ pages/s, finished", fields["last crawl"]
     ), fields
     assert re.search(r"trap:calendar x\d+", fields["skipped"]), fields
+    assert fields["other pages"] == "none" or re.search(r"(listing|page): .+ x\d+", fields["other pages"]), fields
     assert re.fullmatch(r"\d+ articles; date \d+%, author \d+%, labels \d+%, text \d+%", fields["quality"])
     assert fields["flag"] == "none"
     assert fields["history"] == "last 1 crawl(s), newest first"

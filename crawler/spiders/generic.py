@@ -43,6 +43,14 @@ KEEP_EXTENSIONS = {"pdf", "doc", "docx", "odt", "rtf", "epub"}
 SKIP_EXTENSION = re.compile(r"\.(" + "|".join(sorted(set(IGNORED_EXTENSIONS) - KEEP_EXTENSIONS)) + r")$", re.IGNORECASE)
 
 
+def evidence(reason: str) -> str:
+    """The strongest evidence of a decision's reason, without its weight, address and numbers, so that pages
+    left out for the same cause add up in the run's figures ("N entries of like size", "listing path")."""
+    strongest = re.sub(r"\s*\(-?[\d.]+\)$", "", reason.split(";")[0].strip())  # its weight
+    strongest = re.split(r" (?=[/?])", strongest, maxsplit=1)[0]  # its address: "listing path", not each path
+    return re.sub(r"\d+", "N", strongest)[:100]
+
+
 class SourceSpider(Spider):
     """Walks any site; the platform spiders below add their own ways in and trap rules. A source that did
     not name its kind starts here and takes on the platform's rules once its first page shows the kind.
@@ -221,6 +229,8 @@ class SourceSpider(Spider):
             yield result.document
         elif result.page_type != "article":
             self.count(f"pages/{result.page_type}")
+            if result.page_type in ("listing", "page") and result.reason:
+                self.count(f"not_articles/{result.page_type}: {evidence(result.reason)}")
         if result.page_type not in PARSED:
             return
         step = "listed" if response.meta.get("step") == "start" else "link"
