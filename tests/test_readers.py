@@ -4,6 +4,7 @@ authors as the platform names them, labels, what is an article, and the magazine
 from __future__ import annotations
 
 import pytest
+import trafilatura
 
 from archive.config import Source
 from archive.extract import extract, merge_facts, read_facts
@@ -392,3 +393,36 @@ def test_date_precision_is_the_last_export_field_and_old_records_load_without_it
     assert (doc.published, doc.to_record()["date_precision"]) == ("2024-03-05", "day")
     undated = extract(capture("http://site.test/issues/159/co-op.html", article("")), SOURCE, "magazine", {})
     assert (undated.document.published, undated.document.date_precision) == (None, None)
+
+
+def test_generic_text_takes_the_paragraphs_trafilatura_finds_outside_the_body_element_but_no_read_next():
+    # Microdata marks the story up to a "continued" block as its body; trafilatura alone reads the theme's
+    # wrapper, finds the end, and also keeps the "read next" teaser, which our cleanup removes on purpose.
+    ending = "".join(
+        f"<p>Closing paragraph {i}: the council answered in May, and the new gauges went up on every footbridge "
+        "of the valley before the first autumn storm.</p>"
+        for i in range(2)
+    )
+    html = f"""<html><head><meta property="og:type" content="article"><title>Wardens at dawn</title></head>
+    <body><article><h1>Wardens at dawn</h1><div class="entry-content"><div itemprop="articleBody">{LONG}</div>
+    <div class="story-continued">{ending}</div>
+    <div class="read-next"><p>Read next: the volunteers of the lower town rebuilt the levee with sandbags over
+    two long weekends.</p></div></div></article></body></html>"""
+    result = extract(capture("http://site.test/stories/wardens-at-dawn-on-the-river/", html), SOURCE, "generic")
+    text = result.document.text
+    order = [text.index(s) for s in ("Paragraph 7 of the report", "Closing paragraph 0", "Closing paragraph 1")]
+    assert order == sorted(order)
+    assert "Read next" not in text and "volunteers of the lower town" not in text
+    assert text.count("Paragraph 7 of the report") == 1
+    alone = trafilatura.extract(html, include_comments=False, include_tables=True) or ""
+    assert "Closing paragraph 1" in alone and "Read next" in alone  # what the merge takes, and what it leaves
+
+
+def test_a_comment_inside_a_paragraph_does_not_cut_it_and_a_table_with_header_cells_stays_a_table():
+    films = "".join(f"<tr><td>19{i}0</td><td><p>Film number {i} of the loop</p></td></tr>" for i in range(5))
+    html = f"""<html><head><meta property="og:type" content="article"></head><body><article><h1>Loops</h1>
+    <p>The first <!-- ad slot --> paragraph names every time-loop film the critics counted, and why.</p>{LONG}
+    <table class="wikitable"><tr><th>Year</th><th>Film</th></tr>{films}</table></article></body></html>"""
+    text = extract(capture("http://site.test/stories/films-that-loop-in-time/", html), SOURCE, "generic").document.text
+    assert "The first paragraph names every time-loop film" in text
+    assert "| 1940 | Film number 4 of the loop |" in text  # a row of a data table, not two loose blocks

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -41,8 +42,6 @@ PRUNE_XPATH = [
     " or @id='comments']",
     "//nav | //footer[not(ancestor::article)] | //aside",
 ]
-# Our text keeps at least this share of the words trafilatura alone finds on the page, or is not ours.
-MIN_AGREEMENT = 0.7
 
 # Links that name the post's labels: rel=tag (Blogger labels, WordPress tags) and rel="category tag".
 LABEL_XPATH = (
@@ -123,12 +122,11 @@ class Reader:
         ours = self._text_of(page, body)
         if self.kind != "generic":
             return without_title(page, ours)
-        # Checked against trafilatura alone on the whole page: when our container or our cleanup lost most
-        # of what it finds (an empty body element, a prune gone too far), its text is the better one.
-        alone = paragraphs(
-            trafilatura.extract(page.tree, url=page.url, include_comments=False, include_tables=True) or ""
-        )
-        return without_title(page, alone if agreement(ours, alone) < MIN_AGREEMENT else ours)
+        # Never a subset of trafilatura alone on the whole page: where our container or our cleanup lost
+        # paragraphs it finds (an empty body element, a prune gone too far), its paragraphs join ours, in
+        # its order, unless they lie in a block we prune on purpose (share, related, comments, sidebars).
+        alone = trafilatura.extract(page.tree, url=page.url, include_comments=False, include_tables=True) or ""
+        return without_title(page, merge(ours, paragraphs(alone), pruned_texts(page, alone)))
 
     def _text_of(self, page: Page, body: Any) -> str:
         if body is not None:
@@ -173,13 +171,60 @@ class Reader:
 # -- helpers shared by the readers -------------------------------------------------------------------------
 
 
-def agreement(ours: str, reference: str) -> float:
-    """The share of the reference's words (counted with repeats) that our text has too; 1.0 for no reference."""
-    want = Counter(re.findall(r"\w+", reference.casefold()))
-    if not want:
-        return 1.0
-    got = Counter(re.findall(r"\w+", ours.casefold()))
-    return sum((got & want).values()) / sum(want.values())
+def norm(text: str) -> str:
+    """Text as compared between extractors: its words, casefolded, one space apart."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def shingles(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def merge(ours: str, theirs: str, excluded: Sequence[str] = ()) -> str:
+    """Our paragraphs, with each of theirs we lack inserted after the last paragraph both hold that precedes
+    it in their order. A paragraph of theirs is held when our text has it (as a paragraph, a part of one, or
+    most of its word triples, split or joined otherwise), and left out when it lies inside one of `excluded`
+    (the texts, as `norm` gives them, of blocks removed on purpose)."""
+    mine = [p for p in ours.split("\n\n") if p.strip()]
+    keys = [f" {norm(p)} " for p in mine]
+    whole = "\n".join(keys)
+    triples = shingles(whole.split())
+    after: dict[int, list[str]] = {}
+    seen: Counter[str] = Counter()  # a paragraph they repeat (a caption) is held as often as they hold it
+    anchor = -1  # the last of our paragraphs met in their order
+    for paragraph in (p for p in theirs.split("\n\n") if p.strip()):
+        key = norm(paragraph)
+        if not key:
+            continue
+        seen[key] += 1
+        held = [j for j, k in enumerate(keys) if f" {key} " in k]
+        if held and seen[key] <= whole.count(f" {key} "):
+            anchor = max(anchor, next((j for j in held if j >= anchor), held[-1]))
+            continue
+        own = shingles(key.split())
+        if not held and (f" {key} " in whole or (own and len(own & triples) >= 0.8 * len(own))):
+            continue
+        if not any(f" {key} " in f" {block} " for block in excluded):
+            after.setdefault(anchor, []).append(paragraph)
+    if not after:
+        return ours
+    out = after.get(-1, [])
+    for j, paragraph in enumerate(mine):
+        out += [paragraph, *after.get(j, [])]
+    return "\n\n".join(out)
+
+
+def pruned_texts(page: Page, reference: str) -> list[str]:
+    """The texts (as `norm` gives them) of the blocks PRUNE_XPATH removes on purpose. A block holding half
+    of the reference's words or more is where the article lives (a theme's widget wrapping its posts)."""
+    want = Counter(norm(reference).split())
+    total = sum(want.values())
+    out = []
+    for el in page.tree.xpath(" | ".join(PRUNE_XPATH)):
+        text = norm(el.text_content())
+        if text and (not total or sum((Counter(text.split()) & want).values()) < total / 2):
+            out.append(text)
+    return out
 
 
 def without_title(page: Page, text: str) -> str:

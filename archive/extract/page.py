@@ -26,7 +26,9 @@ class Page:
     @classmethod
     def parse(cls, html: str, url: str) -> Page | None:
         try:
-            tree = lxml.html.fromstring(html)
+            # Without comments and processing instructions, as trafilatura parses a page: a comment inside
+            # a paragraph otherwise cuts its text short for the extractor.
+            tree = lxml.html.fromstring(html, parser=lxml.html.HTMLParser(remove_comments=True, remove_pis=True))
         except (etree.ParserError, ValueError):
             return None
         if tree is None or not isinstance(tree, lxml.html.HtmlElement):
@@ -132,13 +134,15 @@ PAGER_URL = re.compile(r"/page/\d+/?\?|[?&](?:page|paged)=\d+")
 
 
 LAYOUT_MARKERS = ".//td//p | .//td//h1 | .//td//h2 | .//td//h3 | .//td//table | .//td//blockquote"
+DATA_MARKERS = "./caption | ./thead | ./tr/th | ./tbody/tr/th"
 
 
 def unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
     """Old hand-written sites lay pages out with tables; read as data tables, their text comes out as
-    one long row. A table whose cells hold paragraphs or headings is layout: turn it into blocks."""
+    one long row. A table whose cells hold paragraphs or headings is layout: turn it into blocks. One with
+    header cells or a caption is data (a Wikipedia table with a paragraph in a cell), kept a table."""
     for table in reversed(tree.xpath("//table")):  # innermost first
-        if not table.xpath(LAYOUT_MARKERS):
+        if not table.xpath(LAYOUT_MARKERS) or table.xpath(DATA_MARKERS):
             continue
         for el in table.iter("table", "tbody", "thead", "tfoot", "tr", "td", "th"):
             el.tag = "div"

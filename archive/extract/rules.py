@@ -197,6 +197,8 @@ def page_signals(page: Page) -> list[tuple[str, float]]:
             out.append((f"one main entry among {len(entries)} (the others teasers)", 0.5))
         else:
             out.append((f"{len(entries)} entries of like size", -3.0 if len(entries) >= 3 else -2.0))
+    elif entries and entries[0] >= 1500:  # the page marks one entry, and it is long: the article
+        out.append((f"one entry of {entries[0]} characters", 1.5))
     # The text: one dominant block of paragraphs, or text spread thin over many.
     block, share, _total = _dominant_block(page)
     if block >= 1500 and share >= 0.4:
