@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -387,6 +389,15 @@ def test_label_and_author_filters_ignore_case_through_the_api_page_and_export(ar
     export = client.get("/export.jsonl?label=mining&author=yerlan&q=хлебом")
     titles = {json.loads(line)["title"] for line in export.get_data(as_text=True).splitlines()}
     assert titles == {"Очереди в пекарнях", "Жұмысшылар ереуілі"}
+
+
+def test_a_facet_selected_by_a_filter_in_another_case_shows_as_selected(archive_dir: Path) -> None:
+    client = create_app({"data_dir": archive_dir}).test_client()
+    page = client.get("/?label=mining&author=yerlan").get_data(as_text=True)
+    for value in ("Mining", "Yerlan Dzhaksybekov"):
+        link = re.search(rf'<li class="active"><a href="([^"]*)"[^>]*><span class="name">{value}</span>', page)
+        assert link, value  # selected, and its link removes the filter that selects it, not a second one
+        assert "label=" not in html.unescape(link.group(1)) if value == "Mining" else "author=" not in link.group(1)
 
 
 def test_label_and_author_filters_ignore_case_on_the_command_line(archive_dir: Path) -> None:

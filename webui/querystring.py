@@ -7,6 +7,7 @@ URL of a changed copy. Changing a filter drops `page`: page 7 of another result 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
@@ -15,6 +16,19 @@ from werkzeug.datastructures import MultiDict
 # The parameters of a search; anything else in the address is dropped from the links we build.
 SEARCH_KEYS = ("q", "label", "source", "author", "from", "to", "year", "month", "sort", "page", "per_page")
 REPEATABLE = frozenset({"label"})
+CASELESS = frozenset({"label", "source"})  # filters that ignore case (search/query.py): "mining" selects "Mining"
+_WORDS = re.compile(r"\w+")
+
+
+def selects(key: str, given: str, value: str) -> bool:
+    """Whether the filter `key=given` in the address selects the facet value `value` as search/query.py
+    matches them: labels and sources in any case, an author by the words of the name."""
+    if key in CASELESS:
+        return given.casefold() == value.casefold()
+    if key == "author":
+        words = set(_WORDS.findall(given.casefold()))
+        return given == value or (bool(words) and words <= set(_WORDS.findall(value.casefold())))
+    return given == value
 
 
 class QueryState:
@@ -33,7 +47,7 @@ class QueryState:
         return [v for k, v in self.pairs if k == key]
 
     def has(self, key: str, value: str | None = None) -> bool:
-        return any(k == key and (value is None or v == value) for k, v in self.pairs)
+        return any(k == key and (value is None or selects(k, v, value)) for k, v in self.pairs)
 
     def url(self, path: str | None = None, drop: Iterable[str] = ()) -> str:
         """This state as a URL (on `path`, default the state's own), without the keys in `drop`."""
@@ -51,12 +65,14 @@ class QueryState:
         """`value` added to a repeatable key (a further label); other keys are replaced."""
         if key not in REPEATABLE:
             return self.with_(key, value)
-        pairs = [(k, v) for k, v in self.pairs if k != "page" and not (k == key and v == value)]
+        pairs = [(k, v) for k, v in self.pairs if k != "page" and not (k == key and selects(k, v, value))]
         return QueryState([*pairs, (key, value)], self.path).url()
 
     def without(self, key: str, value: str | None = None) -> str:
-        """The key removed (only that value of it, when given), back to page 1."""
-        pairs = [(k, v) for k, v in self.pairs if k != "page" and not (k == key and (value is None or v == value))]
+        """The key removed (only the filters selecting that value, when given), back to page 1."""
+        pairs = [
+            (k, v) for k, v in self.pairs if k != "page" and not (k == key and (value is None or selects(k, v, value)))
+        ]
         return QueryState(pairs, self.path).url()
 
     def page(self, number: int) -> str:
