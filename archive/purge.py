@@ -33,6 +33,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from archive.datadir import DataDir
 from archive.document import document_id
+from archive.durable import fsync_dir
 from archive.errors import DataDirBusy
 from archive.store import Store
 from archive.takedowns import DOCUMENT, SOURCE, TakedownError, Takedowns, check_by, check_reason
@@ -136,7 +137,7 @@ def purge_source(datadir: DataDir, name: str, by: str, reason: str, unindex: Uni
             try:
                 for path in files:
                     path.unlink()
-                _fsync_dir(datadir.warc_dir)
+                fsync_dir(datadir.warc_dir)
                 with Store(datadir.store_path) as store:
                     counts = store.remove_purged(ids, removed_files=[f"warc/{path.name}" for path in files])
                 unindex(ids)
@@ -252,7 +253,7 @@ def _replace(datadir: DataDir, plans: list[_Plan]) -> None:
     for plan in plans:
         os.replace(plan.temp, plan.path)
     if plans:
-        _fsync_dir(datadir.warc_dir)
+        fsync_dir(datadir.warc_dir)
 
 
 def _cleanup(plans: list[_Plan]) -> None:
@@ -294,11 +295,3 @@ def _detail(result: dict[str, Any]) -> dict[str, Any]:
 
 def _failed(exc: BaseException) -> str:
     return json.dumps({"failed": str(exc) or type(exc).__name__, "fix": "samizdat reindex"})
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -9,8 +9,6 @@ archivist, since the form was shown is not overwritten.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +18,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from archive.config import SOURCE_KEYS, Config, parse_config
+from archive.durable import replace_text
 from archive.errors import ConfigError
 
 LIST_KEYS = tuple(k for k, spec in SOURCE_KEYS.items() if spec.type is list)
@@ -159,23 +158,8 @@ def _change(path: Path, expected: str, environ: Mapping[str, str], change: Any) 
         change(doc)
         new_text = tomlkit.dumps(doc)
         config = parse_config(new_text, path, environ)  # raises ConfigError: nothing is written
-        _write_atomically(path, new_text)
+        replace_text(path, new_text, mode=path.stat().st_mode & 0o7777)
         return config
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _sources(doc: tomlkit.TOMLDocument) -> AoT:

@@ -42,6 +42,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.durable import fsync_dir
+
 logger = logging.getLogger(__name__)
 
 SOFTWARE = "samizdat 0.1 (warcio)"
@@ -219,7 +221,7 @@ class WarcWriter:
         self._fh.close()
         self._fh, self._writer = None, None
         os.rename(_open_path(self.path), self.path)
-        _fsync_dir(self.warc_dir)
+        fsync_dir(self.warc_dir)
 
     def write_exchange(
         self,
@@ -299,14 +301,6 @@ class WarcWriter:
 
 def _open_path(final: Path) -> Path:
     return final.with_name(final.name + OPEN_SUFFIX)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def resolve_warc_path(root: Path, warc_file: str) -> Path:
@@ -671,5 +665,5 @@ def seal_leftovers(warc_dir: Path) -> list[dict[str, Any]]:
         )
         reports.append(report)
     if reports:
-        _fsync_dir(warc_dir)
+        fsync_dir(warc_dir)
     return reports

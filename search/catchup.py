@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -39,6 +38,7 @@ from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
 
 from archive.document import Document
+from archive.durable import replace_text
 from archive.errors import DataDirError
 from archive.store import Store
 from search.indexer import LOCK_TIMEOUT_SECONDS, WATERMARK_NAME, Indexer, index_busy_error, reset_index
@@ -150,21 +150,7 @@ def write_watermark(index_dir: str | os.PathLike[str], mark: Watermark) -> None:
     directory): after a crash it is the old one or the new one, never a torn one."""
     directory = Path(index_dir)
     payload = json.dumps({"watermark": mark.watermark, "generation": mark.generation, "pending": mark.pending})
-    fd, tmp = tempfile.mkstemp(prefix=f".{WATERMARK_NAME}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(payload + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, directory / WATERMARK_NAME)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    replace_text(directory / WATERMARK_NAME, payload + "\n")
 
 
 def _plan(directory: Path, target: int, rebuild: str | None) -> _Plan:
