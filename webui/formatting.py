@@ -42,4 +42,15 @@ def web_url(value: str | None) -> str | None:
     return None
 
 
-FILTERS = {"when": format_time, "month_name": month_name, "number": format_number, "web_url": web_url}
+def format_counts(counts: dict[str, int], empty: str = "-") -> str:
+    """A run's counts by reason or kind, in their order, each name followed by a multiplication sign and its count."""
+    return ", ".join(f"{name} ×{count}" for name, count in counts.items()) or empty
+
+
+FILTERS = {
+    "when": format_time,
+    "month_name": month_name,
+    "number": format_number,
+    "web_url": web_url,
+    "counts": format_counts,
+}
