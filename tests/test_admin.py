@@ -439,6 +439,7 @@ def test_refused_source_changes_write_nothing(managed, archive_copy, sample_site
         "/admin/sources/new": good,
         "/admin/sources/tenants-voice/edit": source_form(client, "/admin/sources/tenants-voice/edit", delay="9"),
         "/admin/sources/tenants-voice/disable": {"revision": revision, "csrf_token": token(client, "/admin/")},
+        "/admin/sources/tenants-voice/enable": {"revision": revision, "csrf_token": token(client, "/admin/")},
         "/admin/sources/tenants-voice/delete": {"revision": revision, "csrf_token": token(client, "/admin/")},
     }
     anonymous = create_app({"data_dir": archive_copy, "config_path": config}).test_client()
@@ -451,7 +452,12 @@ def test_refused_source_changes_write_nothing(managed, archive_copy, sample_site
         foreign = client.post(path, data=form, headers={"Origin": "https://evil.example"})
         assert foreign.status_code == 403, path
         assert config.read_bytes() == before, path
-    for path in ("/admin/sources/new", "/admin/sources/tenants-voice/edit", "/admin/sources/nowhere"):
+    for path in (
+        "/admin/sources/new",
+        "/admin/sources/tenants-voice/edit",
+        "/admin/sources/tenants-voice/delete",
+        "/admin/sources/nowhere",
+    ):
         assert anonymous.get(path).status_code == 302
     assert client.get("/admin/sources/nowhere").status_code == 404
     assert client.get("/admin/sources/nowhere/edit").status_code == 404
