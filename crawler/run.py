@@ -270,16 +270,9 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         counts = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
         return add(before.get(key, {}), counts)
 
-    # What the spider left out is in the job directory, once per URL over all the run's sessions; Scrapy's
-    # own refusals (robots.txt, offsite redirects) are counted per request, added over the sessions.
-    skipped = SkippedUrls.counts(run.job)
-    refused = add(
-        before.get("refused", {}),
-        {"robots.txt": int(stats.get("robotstxt/forbidden", 0)), "offsite": int(stats.get("offsite/filtered", 0))},
-    )
-    for name, count in refused.items():
-        if count:
-            skipped[name] = skipped.get(name, 0) + count
+    # What the run left out (Scrapy's robots.txt and offsite refusals too) is in the job directory, once per
+    # URL over all the run's sessions. `refused` is what sessions of earlier versions counted apart.
+    skipped = add(before.get("refused", {}), SkippedUrls.counts(run.job))
     errors = grouped("samizdat/errors/", "errors")
     ok = int(stats.get("downloader/response_status_count/200", 0)) + int(before.get("ok_responses", 0))
     pages = int(stats.get("response_received_count", 0)) - int(stats.get("samizdat/replayed", 0))
@@ -308,7 +301,6 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         "not_articles": grouped("samizdat/not_articles/", "not_articles"),
         "errors": errors,
         "skipped": skipped,
-        "refused": refused,  # Scrapy's share of `skipped`, kept apart to add up over sessions
         "replayed": int(stats.get("samizdat/replayed", 0)) + int(before.get("replayed", 0)),
         # A recrawl's unchanged pages: answered 304, or the same payload again (a revisit record, no copy).
         "not_modified": int(stats.get("samizdat/not_modified", 0)) + int(before.get("not_modified", 0)),
@@ -318,6 +310,7 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         "sessions": int(before.get("sessions", 0)) + 1,
         "warc_files": list(dict.fromkeys([*before.get("warc_files", []), *stats.get("samizdat/warc_files", [])])),
         "finish_reason": stats.get("finish_reason", "running"),
+        **({"refused": before["refused"]} if before.get("refused") else {}),  # kept until that run ends
         "failed": ok < FAILED_SOURCE_MIN_OK,
         "started_at": run.started_at,
         "log_file": run.log_file,  # written to while the run goes on

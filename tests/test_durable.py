@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -134,6 +136,35 @@ def test_a_killed_crawl_resumes_and_ends_as_an_uninterrupted_one(
     assert {r["sessions"] for r in latest.values()} == {2}  # resumed, not a new run
     # Pages read again after the resume count no left-out URL twice.
     assert {name: r["skipped"] for name, r in latest.items()} == reference_skips
+
+
+def test_a_refusal_by_robots_txt_is_kept_at_once_and_counted_once_after_a_kill(sample_sites, tmp_path, reference_skips):
+    """Scrapy's robots.txt refusal is written to the job directory when it happens: a kill straight after it,
+    long before the run's figures are next saved, loses nothing, and the resumed run counts it once."""
+    config = write_config(tmp_path / "sources.toml", sample_sites)
+    data = tmp_path / "data"
+
+    def refused() -> int:
+        for path in (data / "jobs").glob("field-notes-*/skipped.sqlite"):
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                try:
+                    return db.execute("SELECT COUNT(*) FROM skipped WHERE reason = 'robots.txt'").fetchone()[0]
+                except sqlite3.OperationalError:
+                    return 0  # the table is being created
+        return 0
+
+    process = start_crawl(config, data)
+    wait_for(lambda: refused() or process.poll() is not None)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert refused() == 1, "the refusal was not on disk while the crawl ran"
+
+    result = run_cli("crawl", "--config", config, "--data", data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    latest = {r["source"]: r for r in reversed(runs(data))}
+    assert latest["field-notes"]["sessions"] == 2
+    assert latest["field-notes"]["skipped"] == reference_skips["field-notes"]
+    assert reference_skips["field-notes"]["robots.txt"] == 1
 
 
 def test_ctrl_c_stops_gracefully_and_the_next_crawl_completes(sample_sites, tmp_path, reference):

@@ -370,7 +370,12 @@ class SourceSpider(Spider):
 
     def on_error(self, failure: Failure) -> None:
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            return  # robots.txt and offsite refusals are counted by their middlewares
+            # Scrapy's refusals are kept per URL in the job directory like the spider's own, at once: a
+            # count in Scrapy's stats would be lost to a kill before the run's figures are next saved.
+            reason = refusal_reason(str(failure.value))
+            if reason:
+                self.skip(failure.request.url, reason)
+            return
         self.count(f"errors/{error_kind(failure)}")
         if failure.check(HttpError) and failure.value.response.status in GONE and self.store is not None:
             response = failure.value.response
@@ -389,6 +394,15 @@ class SourceSpider(Spider):
 
     def count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"samizdat/{key}")
+
+
+def refusal_reason(message: str) -> str | None:
+    """The skip reason of a request Scrapy's RobotsTxtMiddleware or OffsiteMiddleware refused."""
+    if message.startswith("Forbidden by robots.txt"):
+        return "robots.txt"
+    if message.startswith("Filtered offsite request"):
+        return "offsite"
+    return None
 
 
 def error_kind(failure: Failure) -> str:
