@@ -3,7 +3,9 @@
     python bench/bench_generic.py [--data bench/data/readability] [--show 10]
 
 The data: the real-site test pages of Mozilla's Readability (bench/data/readability, Apache-2.0; see its
-README.md): each page as it was captured and the article text its maintainers expect. Every page is read
+README.md): each page as it was captured and the article text its maintainers expect. Or, with
+--data bench/data/wcxb, 300 article pages of the WCXB benchmark (CC-BY-4.0; see its README.md), whose
+expected text is given as plain text (`expected_text`) rather than as HTML. Every page is read
 as one page of an unknown site (kind "generic"), exactly as a crawl reads it, and by `trafilatura.extract`
 with its defaults (comments left out). Prints, for both: body token F1, precision and recall (means over
 the pages; a page not taken for an article counts as empty text), the same over the pages both took, and
@@ -48,8 +50,11 @@ def page_url(html: str, name: str) -> str:
     return f"http://fakehost/test/{name}.html"
 
 
-def expected_text(html: str) -> str:
-    return " ".join(lxml.html.fromstring(html.encode("utf-8")).text_content().split())
+def expected_text(page: dict[str, Any]) -> str:
+    """The page's expected text: `expected_text` when the data gives plain text, else `expected_html`'s text."""
+    if "expected_text" in page:
+        return " ".join(page["expected_text"].split())
+    return " ".join(lxml.html.fromstring(page["expected_html"].encode("utf-8")).text_content().split())
 
 
 def tokens(text: str) -> Counter[str]:
@@ -96,7 +101,7 @@ def main() -> None:
     seconds = {"ours": 0.0, "trafilatura": 0.0}
     for page in pages:
         url = page_url(page["source_html"], page["name"])
-        want = expected_text(page["expected_html"])
+        want = expected_text(page)
         t0 = time.perf_counter()
         text, why = ours(page["source_html"], url)
         t1 = time.perf_counter()
