@@ -82,6 +82,8 @@ def build_schema() -> fields.Schema:
         # A lower-cased copy so that `label:housing` in a query ignores case.
         label=fields.KEYWORD(commas=True, lowercase=True),
         language=fields.ID(stored=True),
+        # How much of `published` the site gave (day, month, season, year): shown as "July 2012".
+        date_precision=fields.STORED(),
         **per_language,
         **{ROW_FIELD: fields.COLUMN(columns.VarBytesColumn())},
     )
@@ -165,6 +167,8 @@ def record_for(doc: Document) -> dict[str, Any]:
         record["month"] = f"{day.year:04d}-{day.month:02d}"
     if doc.language:
         record["language"] = doc.language
+    if doc.published and doc.date_precision:
+        record["date_precision"] = doc.date_precision
     if field != "text":
         # Indexed in its language's fields only (one stemming per document, so no word counts twice),
         # and still stored in `title`/`text`, which every reader of stored fields uses.

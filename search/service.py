@@ -35,7 +35,9 @@ from search.query import SearchParams, filter_query, parse_text_query
 from search.schema import STEMMED_LANGUAGES, text_field
 from search.snippets import snippet
 
-STORED_FIELDS = ("id", "url", "source", "kind", "title", "text", "author", "published", "labels", "language")
+STORED_FIELDS = (
+    "id", "url", "source", "kind", "title", "text", "author", "published", "labels", "language", "date_precision",
+)  # fmt: skip
 
 
 @dataclass
@@ -278,4 +280,5 @@ def _hit(stored: dict[str, Any], terms: dict[str, frozenset[str]]) -> dict[str, 
         "source": stored.get("source"),
         "author": stored.get("author"),
         "snippet": snippet(text, terms.get(field_name, frozenset()), field_name),
+        "date_precision": stored.get("date_precision"),  # added after the first contract: last
     }

@@ -612,7 +612,7 @@ def test_hit_has_the_contract_fields(service: SearchService) -> None:
     assert set(result) >= {"total", "page", "per_page", "hits", "facets", "warnings"}
     assert set(result["facets"]) == {"labels", "sources", "authors", "years", "months"}
     (hit,) = result["hits"]
-    assert set(hit) == {"id", "url", "title", "published", "labels", "source", "author", "snippet"}
+    assert set(hit) == {"id", "url", "title", "published", "labels", "source", "author", "snippet", "date_precision"}
     assert hit["url"] == "https://tenants-voice.example/first-evicted"
     assert (hit["published"], hit["labels"], hit["author"]) == (
         "2012-05-14",

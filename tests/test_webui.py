@@ -28,7 +28,7 @@ from search import SearchParams, SearchService
 from tests.conftest import run_cli
 from webui import create_app
 from webui.captured import sanitize
-from webui.formatting import month_name
+from webui.formatting import month_name, published_as
 from webui.security import PAGE_CSP
 
 XSS_TITLE = 'Why the <script>alert("samizdat")</script> ban failed'
@@ -156,7 +156,7 @@ def test_api_search_returns_exactly_the_service_dict(app, client, crawl):
     assert list(result) == ["total", "page", "per_page", "hits", "facets", "warnings"]
     assert set(result["facets"]) == {"labels", "sources", "authors", "years", "months"}
     assert result["hits"] and all(
-        list(hit) == ["id", "url", "title", "published", "labels", "source", "author", "snippet"]
+        list(hit) == ["id", "url", "title", "published", "labels", "source", "author", "snippet", "date_precision"]
         for hit in result["hits"]
     )
     assert all(set(v) == {"value", "count"} for facet in result["facets"].values() for v in facet)
@@ -384,6 +384,41 @@ def test_document_page_shows_metadata_text_and_links(client, crawl):
     paragraphs = [p.text_content() for p in doc.cssselect(".text p")]
     assert paragraphs == [" ".join(p.split()) for p in record["text"].split("\n\n") if p.strip()]
     assert f"/documents/{hit['id']}/captured" in hrefs
+
+
+def test_a_magazine_article_is_dated_as_precisely_as_its_issue(client):
+    """An issue dated "March 2024" gives 2024-03-01 at month precision: shown as the month, in the results
+    and on the document page, with the ISO date kept in `datetime`; a post keeps its day."""
+    hits = api(client, "/api/search", source="red-lantern", per_page=100)["hits"]
+    monthly = [h for h in hits if h["date_precision"] == "month"]
+    assert monthly and all(h["published"].endswith("-01") for h in monthly)
+    hit = monthly[0]
+    shown = month_name(hit["published"])
+    results = lxml.html.fromstring(page(client, "/", source="red-lantern", per_page=100))
+    times = {t.get("datetime"): t.text_content() for t in results.cssselect("time")}
+    assert times[hit["published"]] == shown
+    time = lxml.html.fromstring(page(client, f"/documents/{hit['id']}")).cssselect("dl.metadata dd time")[0]
+    assert (time.get("datetime"), time.text_content()) == (hit["published"], shown)
+    post = api(client, "/api/search", source="steppe-notes")["hits"][0]
+    assert post["date_precision"] == "day"
+    time = lxml.html.fromstring(page(client, f"/documents/{post['id']}")).cssselect("dl.metadata dd time")[0]
+    assert time.text_content() == post["published"]
+
+
+@pytest.mark.parametrize(
+    ("published", "precision", "shown"),
+    [
+        ("2012-07-01", "month", "July 2012"),
+        ("2013-03-01", "season", "Spring 2013"),
+        ("2013-12-01", "season", "Winter 2013"),
+        ("2011-01-01", "year", "2011"),
+        ("2024-03-05", "day", "2024-03-05"),
+        ("2024-03-05", None, "2024-03-05"),
+        ("2013-02-01", "season", "2013-02-01"),  # not a season's first month: as stored
+    ],
+)
+def test_published_dates_are_shown_as_precisely_as_the_site_gave_them(published, precision, shown):
+    assert published_as(published, precision) == shown
 
 
 def test_document_page_lists_its_single_capture(client, xss_id):

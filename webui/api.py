@@ -7,7 +7,7 @@ GET /api
 GET /api/search?q=&label=&source=&author=&from=&to=&year=&month=&sort=&page=&per_page=
     Exactly the search service's dict:
     {"total": int (exact), "page": int, "per_page": int,
-     "hits": [{"id", "url", "title", "published", "labels", "source", "author", "snippet"}],
+     "hits": [{"id", "url", "title", "published", "labels", "source", "author", "snippet", "date_precision"}],
      "facets": {"labels": [{"value", "count"}], "sources": [...], "authors": [...], "years": [...],
                 "months": [...]},
      "warnings": [str]}
@@ -20,7 +20,7 @@ GET /api/search?q=&label=&source=&author=&from=&to=&year=&month=&sort=&page=&per
 
 GET /api/documents/<id>
     The export record of the newest version (README, "Export record"): id, url, source, kind, title,
-    author, published, labels, text, language, fetched_at, warc_file, warc_offset, digest. 404 for an
+    author, published, labels, text, language, fetched_at, warc_file, warc_offset, digest, date_precision. 404 for an
     unknown id; ids are 16 hexadecimal characters. 410 for a document taken down (hidden or purged by the
     archive, or of a source taken down); the same for /versions.
 

@@ -30,6 +30,25 @@ def month_name(value: str, short: bool = False) -> str:
     return name[:3] if short else f"{name} {year}"
 
 
+SEASONS = {3: "Spring", 6: "Summer", 9: "Autumn", 12: "Winter"}  # as archive.extract.magazine dates them
+
+
+def published_as(value: str | None, precision: str | None = None) -> str:
+    """`published` as precise as the site gave it: `2012-07-01` at month precision is `July 2012`,
+    `2013-03-01` at season precision `Spring 2013`, `2011-01-01` at year precision `2011`; a day as given."""
+    if not value:
+        return ""
+    year, _, rest = value.partition("-")
+    month = int(rest[:2]) if rest[:2].isdigit() else 0
+    if precision == "month" and 1 <= month <= 12:
+        return month_name(value)
+    if precision == "season" and month in SEASONS:
+        return f"{SEASONS[month]} {year}"
+    if precision == "year" and year.isdigit():
+        return year
+    return value
+
+
 def format_number(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
@@ -50,6 +69,7 @@ def format_counts(counts: dict[str, int], empty: str = "-") -> str:
 FILTERS = {
     "when": format_time,
     "month_name": month_name,
+    "published": published_as,
     "number": format_number,
     "web_url": web_url,
     "counts": format_counts,
