@@ -19,24 +19,29 @@ from samizdat import sample_sites, stages
 from search import SearchParams
 
 DEMO_MARKER = "demo.json"
+# The four default sites and the three magazines laid out as real ones are (issue pages, contents pages in
+# subfolders, issues that are one page).
+DEMO_SITES = (*sample_sites.DEFAULT_SITES, *sample_sites.MAGAZINE_SITES)
 EXAMPLES = (
     ("a word, stemmed", "eviction", {}),
     ("a phrase", '"rent strike"', {}),
     ("a label and a date range", "", {"label": ["Mining"], "from": "2020-01-01"}),
+    ("one magazine, dated by its issues", "", {"source": "quarry-quarterly"}),
 )
 
 
 def run_demo(data_dir: Path) -> None:
     _prepare(data_dir)
     started = time.monotonic()
-    server = sample_sites.start()
+    server = sample_sites.start(sites=DEMO_SITES)
     try:
         click.echo("sample sites serving on " + ", ".join(f"{k} {v}" for k, v in server.urls.items()), err=True)
         datadir = DataDir.create(data_dir)
         (datadir.root / DEMO_MARKER).write_text(json.dumps({"sites": server.urls}) + "\n", encoding="utf-8")
         config_path = datadir.root / "sources.toml"
         config_path.write_text(
-            sample_sites.sources_toml(server.urls) + "\n[settings]\nprogress_seconds = 2\n", encoding="utf-8"
+            sample_sites.sources_toml(server.urls, sites=DEMO_SITES) + "\n[settings]\nprogress_seconds = 2\n",
+            encoding="utf-8",
         )
         summaries, signum = stages.crawl(
             datadir, load_config(config_path), [], progress=lambda s: click.echo(s, err=True)

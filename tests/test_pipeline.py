@@ -192,7 +192,7 @@ def test_the_demo_archives_the_sample_sites_and_its_examples_find_something(tmp_
     result = run_cli("demo", "--no-serve", "--data", tmp_path / "demo")
     assert result.returncode == 0, result.stdout + result.stderr
     examples = re.findall(r"^  samizdat search .*# .*: (\d+) article", result.stdout, re.MULTILINE)
-    assert len(examples) == 3 and all(int(n) > 0 for n in examples), result.stdout
+    assert len(examples) == 4 and all(int(n) > 0 for n in examples), result.stdout
     assert re.search(r"steppe-notes: \d+ pages \([\d.]+/s\), \d+ articles", result.stderr), result.stderr
     assert Path(tmp_path / "demo" / "warc").is_dir()
 

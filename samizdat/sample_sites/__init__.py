@@ -24,7 +24,7 @@ path)` lists it everywhere, `server.delete("hugo", path)` takes it out of every 
 """
 
 from samizdat.sample_sites.server import SampleServer, start
-from samizdat.sample_sites.sites import DEFAULT_SITES, SITES, CampaignSite
+from samizdat.sample_sites.sites import DEFAULT_SITES, MAGAZINE_SITES, SITES, CampaignSite
 from samizdat.sample_sites.truth import (
     campaign_paths,
     expected_articles,
@@ -35,6 +35,7 @@ from samizdat.sample_sites.truth import (
 
 __all__ = [
     "DEFAULT_SITES",
+    "MAGAZINE_SITES",
     "SITES",
     "CampaignSite",
     "SampleServer",
