@@ -40,8 +40,11 @@ def load(data: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f]
 
 
-def page_url(html: str, name: str) -> str:
-    """The page's own address (og:url, canonical) when it states one; else the one Readability's tests use."""
+def page_url(html: str, name: str, metadata: dict[str, Any]) -> str:
+    """Where the page was fetched from when the data says so (WCXB); else its own address (og:url,
+    canonical) when it states one; else the one Readability's tests use."""
+    if str(metadata.get("url") or "").startswith(("http://", "https://")):
+        return str(metadata["url"])
     tree = lxml.html.fromstring(html.encode("utf-8"))
     for xpath in ("//meta[@property='og:url']/@content", "//link[@rel='canonical']/@href"):
         for value in tree.xpath(xpath):
@@ -100,7 +103,7 @@ def main() -> None:
     rows = []
     seconds = {"ours": 0.0, "trafilatura": 0.0}
     for page in pages:
-        url = page_url(page["source_html"], page["name"])
+        url = page_url(page["source_html"], page["name"], page["metadata"])
         want = expected_text(page)
         t0 = time.perf_counter()
         text, why = ours(page["source_html"], url)

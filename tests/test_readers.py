@@ -426,3 +426,96 @@ def test_a_comment_inside_a_paragraph_does_not_cut_it_and_a_table_with_header_ce
     text = extract(capture("http://site.test/stories/films-that-loop-in-time/", html), SOURCE, "generic").document.text
     assert "The first paragraph names every time-loop film" in text
     assert "| 1940 | Film number 4 of the loop |" in text  # a row of a data table, not two loose blocks
+
+
+def section(i: int, heading: str = "<h2>Step {i}: what the wardens did</h2>") -> str:
+    return (
+        f"<section class='module'>{heading.format(i=i)}<p>In step {i} the wardens walked the embankment at dawn "
+        "and measured the gauge under the footbridge, as the river authority had asked them to.</p><p>They wrote "
+        f"down every gully that had blocked since the last storm, and in step {i} sent the list to the council "
+        "before noon.</p></section>"
+    )
+
+
+def sectioned_page(sections: str) -> str:
+    return f"""<html><head><meta property="og:type" content="website"><title>Ten steps | Valley news</title>
+    </head><body><nav><a href="/">Home</a></nav><main><div class="content">{sections}</div></main></body></html>"""
+
+
+def test_a_long_article_in_sections_is_an_article_and_cards_in_sections_are_not():
+    url = "http://site.test/guides/ten-steps-for-the-river-wardens"
+    article_page = sectioned_page("".join(section(i) for i in range(10)))
+    result = extract(capture(url, article_page), SOURCE, "generic")
+    assert result.page_type == "article", result.reason
+    assert "Step 9: what the wardens did" in result.document.text
+    cards = sectioned_page(
+        "".join(section(i, "<h2><a href='/guides/step-{i}-of-the-wardens'>Step {i}</a></h2>") for i in range(10))
+    )
+    result = extract(capture("http://site.test/guides/", cards), SOURCE, "generic")
+    assert result.page_type != "article"
+
+
+def test_small_cards_beside_an_article_not_marked_as_one_do_not_make_it_a_listing():
+    cards = "".join(teaser(i) for i in range(12))
+    html = f"""<html><head><meta property="og:type" content="website"><title>Wardens at dawn</title>
+    <script type="application/ld+json">{{"@type": "NewsArticle", "headline": "Wardens at dawn"}}</script></head>
+    <body><main><div class="story"><h1>Wardens at dawn</h1>{"".join(section(i) for i in range(6))}</div>
+    <div class="more">{cards}</div></main></body></html>"""
+    result = extract(capture("http://site.test/stories/wardens-at-dawn-on-the-river/", html), SOURCE, "generic")
+    assert result.page_type == "article", result.reason
+    assert "Another story" not in result.document.text
+    # The same cards with no article beside them: a listing.
+    front = f"<html><head><title>Stories</title></head><body><main><h1>Stories</h1>{cards}</main></body></html>"
+    assert extract(capture("http://site.test/stories/", front), SOURCE, "generic").page_type == "listing"
+
+
+@pytest.mark.parametrize(
+    ("path", "article"),
+    [
+        ("/topics/rivers-and-floods/the-wardens-who-walk-at-dawn", True),
+        ("/category/rivers/local-rivers-and-floods/", False),  # a nested category, however it is named
+        ("/tags/wardens-at-dawn", False),
+    ],
+)
+def test_an_article_slug_below_a_listing_folder_is_weighed_not_refused(path, article):
+    # Evidence enough for an article, but not against a listing path (og:type article, one long text block).
+    html = f"""<html><head><meta property="og:type" content="article"><title>Wardens</title></head><body>
+    <main><div class="story"><h1>Wardens</h1>{LONG}</div></main></body></html>"""
+    result = extract(capture("http://site.test" + path, html), SOURCE, "generic")
+    assert (result.page_type == "article") is article, result.reason
+
+
+def test_a_data_table_whose_header_cells_are_headings_stays_a_table():
+    rows = "".join(
+        f"<tr><td><p>Item {i}</p></td><td><p>{i * 80}g</p></td><td><p>{i * 160}g</p></td></tr>" for i in range(6)
+    )
+    html = f"""<html><head><meta property="og:type" content="article"></head><body><article><h1>Menus</h1>{LONG}
+    <table><tr><td><h4>Ingredient</h4></td><td><h4>One person</h4></td><td><h4>Two people</h4></td></tr>{rows}
+    </table></article></body></html>"""
+    text = extract(
+        capture("http://site.test/stories/menus-for-a-week-on-a-budget/", html), SOURCE, "generic"
+    ).document.text
+    assert "| Item 5 | 400g | 800g |" in text
+
+
+def test_merge_takes_only_the_sentences_a_run_on_paragraph_adds_and_headings_whose_words_recur():
+    from archive.extract.generic import merge
+
+    ours = "\n\n".join(
+        [
+            "The Long Trail",
+            "The long trail runs along the river for twelve miles and passes four bridges on its way.",
+            "Walkers start at the old mill, where the car park is free on weekdays and busy at weekends.",
+        ]
+    )
+    run_on = (
+        "Updated in May, after the council reopened the path along the east bank to walkers, riders and their dogs. "
+        "The long trail runs along the river for twelve miles and passes four bridges on its way. "
+        "Walkers start at the old mill, where the car park is free on weekdays and busy at weekends."
+    )
+    merged = merge(ours, run_on)
+    assert merged.count("twelve miles") == 1 and "Updated in May, after the council reopened the path" in merged
+    # A heading whose every word triple recurs in the paragraphs is still missing from them.
+    walks = "We walked the old mill trail on Sunday.\n\nThen the mill trail loop took us home."
+    theirs = "The Old Mill Trail Loop\n\nThen the mill trail loop took us home."
+    assert merge(walks, theirs).startswith("The Old Mill Trail Loop\n\nWe walked")  # before what it precedes

@@ -36,11 +36,13 @@ _BOILERPLATE_CLASSES = (
     "sharedaddy", "sharing", "share-buttons", "social-share", "relatedposts", "related-posts", "read-next",
     "sidebar", "widget", "widget-area", "comments", "comment-respond",
 )  # fmt: skip
+TEASER = "data-samizdat-teaser"  # set on the cards `rules.teasers` finds beside a generic article
 PRUNE_XPATH = [
     "//*[not(self::html or self::body or self::main)]"
     f"[{' or '.join(has_class(name) for name in _BOILERPLATE_CLASSES)} or @id='sidebar' or @id='secondary'"
     " or @id='comments']",
     "//nav | //footer[not(ancestor::article)] | //aside",
+    f"//*[@{TEASER}]",
 ]
 
 # Links that name the post's labels: rel=tag (Blogger labels, WordPress tags) and rel="category tag".
@@ -119,6 +121,9 @@ class Reader:
 
     def text(self, page: Page) -> str:
         body = self.body(page)
+        if self.kind == "generic":
+            for card in rules.teasers(page):  # related-story cards beside the article: pruned, never merged
+                card.set(TEASER, "")
         ours = self._text_of(page, body)
         if self.kind != "generic":
             return without_title(page, ours)
@@ -201,9 +206,17 @@ def merge(ours: str, theirs: str, excluded: Sequence[str] = ()) -> str:
         if held and seen[key] <= whole.count(f" {key} "):
             anchor = max(anchor, next((j for j in held if j >= anchor), held[-1]))
             continue
-        own = shingles(key.split())
-        if not held and (f" {key} " in whole or (own and len(own & triples) >= 0.8 * len(own))):
+        # Word triples say "held" of a paragraph split or joined otherwise; a heading's few triples recur
+        # in the text it heads ("Hike and Bike Trail"), so a short paragraph is held only as a whole.
+        own = shingles(key.split()) if key.count(" ") >= 11 else set()
+        share = len(own & triples) / len(own) if own else 0.0
+        if not held and (f" {key} " in whole or share >= 0.8):
             continue
+        if share >= 0.3:  # a run-on paragraph of theirs that holds ours and more: only the sentences we lack
+            paragraph = " ".join(s for s in SENTENCE_END.split(paragraph) if not _held(s, triples))
+            key = norm(paragraph)
+            if len(key) < 20:
+                continue
         if not any(f" {key} " in f" {block} " for block in excluded):
             after.setdefault(anchor, []).append(paragraph)
     if not after:
@@ -214,6 +227,14 @@ def merge(ours: str, theirs: str, excluded: Sequence[str] = ()) -> str:
     return "\n\n".join(out)
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\W*[A-ZА-ЯЁ0-9])")
+
+
+def _held(sentence: str, triples: set[tuple[str, ...]]) -> bool:
+    own = shingles(norm(sentence).split())
+    return bool(own) and len(own & triples) >= 0.5 * len(own)
+
+
 def pruned_texts(page: Page, reference: str) -> list[str]:
     """The texts (as `norm` gives them) of the blocks PRUNE_XPATH removes on purpose. A block holding half
     of the reference's words or more is where the article lives (a theme's widget wrapping its posts)."""
@@ -221,7 +242,7 @@ def pruned_texts(page: Page, reference: str) -> list[str]:
     total = sum(want.values())
     out = []
     for el in page.tree.xpath(" | ".join(PRUNE_XPATH)):
-        text = norm(el.text_content())
+        text = norm(" ".join(el.itertext()))  # a space between elements: "number 0</a></h3><p>A short"
         if text and (not total or sum((Counter(text.split()) & want).values()) < total / 2):
             out.append(text)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -137,12 +138,23 @@ LAYOUT_MARKERS = ".//td//p | .//td//h1 | .//td//h2 | .//td//h3 | .//td//table | 
 DATA_MARKERS = "./caption | ./thead | ./tr/th | ./tbody/tr/th"
 
 
+def is_grid(table: lxml.html.HtmlElement) -> bool:
+    """Rows of short cells, as many in each: data, even when its cells are written as paragraphs or headings
+    (a header row of `<td><h4>`). Layout is a few large cells."""
+    rows = [row.xpath("./td | ./th") for row in table.xpath("./tr | ./*/tr")]
+    widths = Counter(len(cells) for cells in rows if len(cells) >= 2)
+    if not widths or widths.most_common(1)[0][1] < 3:
+        return False
+    lengths = sorted(len(" ".join(cell.text_content().split())) for cells in rows for cell in cells)
+    return lengths[len(lengths) // 2] <= 80
+
+
 def unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
     """Old hand-written sites lay pages out with tables; read as data tables, their text comes out as
     one long row. A table whose cells hold paragraphs or headings is layout: turn it into blocks. One with
     header cells or a caption is data (a Wikipedia table with a paragraph in a cell), kept a table."""
     for table in reversed(tree.xpath("//table")):  # innermost first
-        if not table.xpath(LAYOUT_MARKERS) or table.xpath(DATA_MARKERS):
+        if not table.xpath(LAYOUT_MARKERS) or table.xpath(DATA_MARKERS) or is_grid(table):
             continue
         for el in table.iter("table", "tbody", "thead", "tfoot", "tr", "td", "th"):
             el.tag = "div"

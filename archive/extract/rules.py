@@ -165,7 +165,11 @@ def page_signals(page: Page) -> list[tuple[str, float]]:
     parts = urlsplit(page.url)
     path = unquote(parts.path)
     # The address.
-    if LISTING_PATH.search(parts.path):
+    listing_path = LISTING_PATH.search(parts.path)
+    if listing_path and _slug_below(path, listing_path.end()):
+        # /topics/camping/best-gear-for-a-week: a listing's folder, but an article's address below it
+        out.append((f"article slug below a listing path {parts.path}", -1.0))
+    elif listing_path:
         out.append((f"listing path {parts.path}", -6.0))
     elif parts.query and LISTING_QUERY.search(parts.query):
         out.append((f"listing query ?{parts.query}", -6.0))
@@ -191,26 +195,41 @@ def page_signals(page: Page) -> list[tuple[str, float]]:
         out.append(("dated (published time)", 1.0))
     # The entries: one main article among teaser cards, or many like-sized entries.
     entries = _entries(page)
-    if len(entries) >= 2:
-        sizes = sorted(entries, reverse=True)
-        if sizes[0] >= 800 and sizes[0] >= 2 * sizes[1]:
-            out.append((f"one main entry among {len(entries)} (the others teasers)", 0.5))
-        else:
-            out.append((f"{len(entries)} entries of like size", -3.0 if len(entries) >= 3 else -2.0))
-    elif entries and entries[0] >= 1500:  # the page marks one entry, and it is long: the article
-        out.append((f"one entry of {entries[0]} characters", 1.5))
+    cards = _teasers(page, entries)
+    if len(entries) >= 2 and len(cards) == len(entries) - 1:
+        out.append((f"one main entry among {len(entries)} (the others teasers)", 0.5))
+    elif len(entries) >= 2 and cards:  # cards beside an article that is not marked as one
+        outside = _text_outside_entries(page)
+        out.append((f"{len(entries)} small entries beside {outside} characters of text (teasers)", 0.0))
+    elif len(entries) >= 2:
+        out.append((f"{len(entries)} entries of like size", -3.0 if len(entries) >= 3 else -2.0))
+    elif entries and entries[0][1] >= 1500:  # the page marks one entry, and it is long: the article
+        out.append((f"one entry of {entries[0][1]} characters", 1.5))
     # The text: one dominant block of paragraphs, or text spread thin over many.
     block, share, _total = _dominant_block(page)
+    region = _sectioned_region(page) if not (block >= 600 and share >= 0.4) else None
     if block >= 1500 and share >= 0.4:
         out.append((f"one text block of {block} characters ({share:.0%} of the text)", 2.0))
     elif block >= 600 and share >= 0.4:
         out.append((f"one text block of {block} characters ({share:.0%} of the text)", 1.0))
+    elif region:
+        out.append(region)
     elif block < 400:
         out.append((f"no text block over {block} characters", -1.0))
     linked = _linked_share(page)
     if linked >= 0.6:
         out.append((f"{linked:.0%} of the text is links", -1.5))
     return out
+
+
+_LONG_SLUG = re.compile(r"[^/]*\w+[-_]\w+[-_]\w+[-_]\w+[^/]*")
+
+
+def _slug_below(path: str, end: int) -> bool:
+    """Whether the path goes on, two folders or more after a listing keyword, to an article-like slug that
+    is a file rather than a folder (`/category/news/local-news-and-views/` is a nested category)."""
+    rest = [segment for segment in path[end:].split("/") if segment]
+    return len(rest) >= 2 and not path.endswith("/") and bool(_LONG_SLUG.fullmatch(rest[-1]))
 
 
 def structured_types(page: Page) -> set[str]:
@@ -233,10 +252,83 @@ def structured_types(page: Page) -> set[str]:
     return found
 
 
-def _entries(page: Page) -> list[int]:
-    """The text length of each entry-like element on the page."""
+def _entries(page: Page) -> list[tuple[Any, int]]:
+    """Each entry-like element on the page, with the length of its text."""
     seen: dict[int, Any] = {id(el): el for el in page.tree.xpath(ENTRY_XPATH) if not _in_comments(el)}
-    return [len(" ".join(el.text_content().split())) for el in seen.values()]
+    return [(el, len(" ".join(el.text_content().split()))) for el in seen.values()]
+
+
+def teasers(page: Page) -> list[Any]:
+    """The entry-like elements that are cards beside the article, not the article (see `_teasers`): the
+    generic text leaves them out."""
+    return _teasers(page, _entries(page))
+
+
+def _teasers(page: Page, entries: list[tuple[Any, int]]) -> list[Any]:
+    """Of two or more entries: the others, when one is long and twice the next (the article marked as an
+    entry among cards); all, when they are small beside paragraphs outside them (an article not marked as
+    an entry, with cards); none when they are alike (a listing)."""
+    if len(entries) < 2:
+        return []
+    ordered = sorted(entries, key=lambda entry: -entry[1])
+    if ordered[0][1] >= 800 and ordered[0][1] >= 2 * ordered[1][1]:
+        return [el for el, _ in ordered[1:]]
+    outside = _text_outside_entries(page)
+    if outside >= 1500 and outside >= 3 * ordered[0][1]:
+        return [el for el, _ in ordered]
+    return []
+
+
+def _text_outside_entries(page: Page) -> int:
+    """Characters of paragraph text outside every entry-like element and the page's chrome."""
+    return sum(
+        length
+        for p in page.tree.xpath(PARAGRAPH_XPATH)
+        if (length := len(" ".join(p.text_content().split()))) >= 20 and not p.xpath(_IN_ENTRY)
+    )
+
+
+_HENTRY = "contains(concat(' ', normalize-space(@class), ' '), ' hentry ')"
+_IN_ENTRY = f"ancestor::article or ancestor::*[{_HENTRY}]"
+_LINKED_HEADING = ".//*[self::h1 or self::h2 or self::h3 or self::h4][.//a or ancestor::a]"
+
+
+def _sectioned_region(page: Page) -> tuple[str, float] | None:
+    """One region holding most of the page's paragraphs, in sections of several paragraphs under headings
+    that are not links (or of long paragraphs): a long article whose editor wraps each section in an element
+    of its own, which `_dominant_block` sees as many small blocks. A listing's region is entries, or cards
+    of a short paragraph each, often under a linked heading."""
+    held: dict[Any, list[int]] = {}  # element -> [characters, paragraphs] of the paragraphs below it
+    total = 0
+    for p in page.tree.xpath(PARAGRAPH_XPATH):
+        length = len(" ".join(p.text_content().split()))
+        if length < 20:
+            continue
+        total += length
+        for ancestor in p.iterancestors():
+            figures = held.setdefault(ancestor, [0, 0])
+            figures[0] += length
+            figures[1] += 1
+    body = page.tree.find(".//body")
+    if body is None or total < 2500:
+        return None
+    region = body
+    while True:  # the deepest element still holding 60% of the text
+        inner = next((c for c in region if held.get(c, [0])[0] >= 0.6 * total), None)
+        if inner is None:
+            break
+        region = inner
+    chars, paragraphs = held.get(region, [0, 0])
+    sections = [c for c in region if c in held or c.tag in ("p", "pre")]
+    if chars < 2500 or paragraphs < 8 or not sections:
+        return None
+    carded = sum(1 for c in sections if c.tag not in ("p", "pre") and c.xpath(_LINKED_HEADING))
+    entries = sum(1 for c in sections if c.xpath(f"self::article or self::*[{_HENTRY}]"))
+    if carded >= max(3, len(sections) / 3) or entries >= 2:
+        return None
+    if paragraphs / len(sections) < 1.5 and chars / len(sections) < 400:  # a teaser each
+        return None
+    return (f"one region of {chars} characters in {len(sections)} sections ({chars / total:.0%} of the text)", 2.0)
 
 
 def _in_comments(el: Any) -> bool:
