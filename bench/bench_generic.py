@@ -94,12 +94,9 @@ def mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--show", type=int, default=10, help="list the N pages where we trail trafilatura most")
-    args = parser.parse_args()
-    pages = load(args.data)
+def measure(pages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Each page read by both: whether taken for an article and (precision, recall, F1) against the data's
+    text; and the seconds each spent."""
     rows = []
     seconds = {"ours": 0.0, "trafilatura": 0.0}
     for page in pages:
@@ -120,16 +117,40 @@ def main() -> None:
                 "trafilatura": (reference is not None, prf(reference or "", want)),
             }
         )
+    return rows, seconds
+
+
+def figures(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """{"ours"|"trafilatura": {figure: value}}: F1, precision and recall over all article pages (a page not
+    taken counts as empty) and over those both took ("... both"), and the share taken for articles."""
+    articles = [r for r in rows if r["article"]]
+    both = [r for r in articles if r["ours"][0] and r["trafilatura"][0]]
+    out: dict[str, dict[str, float]] = {}
+    for who in ("ours", "trafilatura"):
+        out[who] = {"taken": mean([float(r[who][0]) for r in articles]), "pages": len(articles), "both": len(both)}
+        for suffix, subset in (("", articles), (" both", both)):
+            for i, figure in ((2, "F1"), (0, "precision"), (1, "recall")):
+                out[who][figure + suffix] = mean([r[who][1][i] for r in subset])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--show", type=int, default=10, help="list the N pages where we trail trafilatura most")
+    args = parser.parse_args()
+    pages = load(args.data)
+    rows, seconds = measure(pages)
+    table = figures(rows)
     articles = [r for r in rows if r["article"]]
     both = [r for r in articles if r["ours"][0] and r["trafilatura"][0]]
     print(f"data: {args.data} ({len(pages)} pages, {len(articles)} of them articles by the data's own word)")
     print(f"{'':<30}{'ours':>12}{'trafilatura':>12}")
-    for label, subset in ((f"all {len(articles)} article pages", articles), (f"the {len(both)} both took", both)):
-        for i, figure in ((2, "F1"), (0, "precision"), (1, "recall")):
-            cells = [mean([r[who][1][i] for r in subset]) for who in ("ours", "trafilatura")]
+    for suffix, label in (("", f"all {len(articles)} article pages"), (" both", f"the {len(both)} both took")):
+        for figure in ("F1", "precision", "recall"):
+            cells = [table[who][figure + suffix] for who in ("ours", "trafilatura")]
             print(f"{figure + ' (' + label + ')':<30}{cells[0]:>12.3f}{cells[1]:>12.3f}")
-    shares = [mean([float(r[who][0]) for r in articles]) for who in ("ours", "trafilatura")]
-    print(f"{'taken for articles':<30}{shares[0]:>12.3f}{shares[1]:>12.3f}")
+    print(f"{'taken for articles':<30}{table['ours']['taken']:>12.3f}{table['trafilatura']['taken']:>12.3f}")
     print(f"{'ms per page':<30}" + "".join(f"{seconds[w] * 1000 / len(pages):>12.1f}" for w in seconds))
     dropped = [r for r in articles if not r["ours"][0]]
     if dropped:
