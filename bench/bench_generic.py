@@ -1,6 +1,6 @@
 """The generic reader against trafilatura alone, on public pages from many sites, in the same run.
 
-    python bench/bench_generic.py [--data bench/data/readability] [--show 10]
+    python bench/bench_generic.py [--data bench/data/readability] [--show 10] [--opaque-urls]
 
 The data: the real-site test pages of Mozilla's Readability (bench/data/readability, Apache-2.0; see its
 README.md): each page as it was captured and the article text its maintainers expect. Or, with
@@ -10,11 +10,14 @@ as one page of an unknown site (kind "generic"), exactly as a crawl reads it, an
 with its defaults (comments left out). Prints, for both: body token F1, precision and recall (means over
 the pages; a page not taken for an article counts as empty text), the same over the pages both took, and
 the share of article pages taken for articles. No figure is asserted: compare within one run.
+`--opaque-urls` reads every page at an address that says nothing of it, as a crawl of the pages saved and
+served by one host would (no URL evidence).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import lzma
 import re
@@ -94,13 +97,20 @@ def mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def measure(pages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def opaque_url(name: str) -> str:
+    """An address that says nothing of the page (letters of a hash): every page as one host serves them
+    from a folder of saved files, the way a crawl of the data served as one site would see it."""
+    letters = "".join(c for c in hashlib.sha1(name.encode("utf-8")).hexdigest() if c.isalpha())
+    return f"http://127.0.0.1:8000/saved/{letters[:8]}.html"
+
+
+def measure(pages: list[dict[str, Any]], opaque: bool = False) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Each page read by both: whether taken for an article and (precision, recall, F1) against the data's
-    text; and the seconds each spent."""
+    text; and the seconds each spent. `opaque`: at addresses that give no evidence (see opaque_url)."""
     rows = []
     seconds = {"ours": 0.0, "trafilatura": 0.0}
     for page in pages:
-        url = page_url(page["source_html"], page["name"], page["metadata"])
+        url = opaque_url(page["name"]) if opaque else page_url(page["source_html"], page["name"], page["metadata"])
         want = expected_text(page)
         t0 = time.perf_counter()
         text, why = ours(page["source_html"], url)
@@ -138,9 +148,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--show", type=int, default=10, help="list the N pages where we trail trafilatura most")
+    parser.add_argument(
+        "--opaque-urls", action="store_true", help="read every page at an address that says nothing of it"
+    )
     args = parser.parse_args()
     pages = load(args.data)
-    rows, seconds = measure(pages)
+    rows, seconds = measure(pages, opaque=args.opaque_urls)
     table = figures(rows)
     articles = [r for r in rows if r["article"]]
     both = [r for r in articles if r["ours"][0] and r["trafilatura"][0]]

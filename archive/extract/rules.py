@@ -123,7 +123,11 @@ ARTICLE_TYPES = {
 LISTING_TYPES = {"collectionpage", "itemlist", "searchresultspage", "blog", "profilepage"}
 # Where the page's own chrome lives: its paragraphs are not the article's.
 CHROME = "ancestor::nav or ancestor::footer or ancestor::aside or ancestor::header[not(ancestor::article)]"
-PARAGRAPH_XPATH = f"(.//body//p | .//body//pre)[not({CHROME})][not(ancestor::a)]"
+# Paragraphs, and the blocks some CMSs write without them: a div whose own text is a paragraph's (Drupal).
+PARAGRAPH_XPATH = (
+    f"(.//body//p | .//body//pre | .//body//div[string-length(normalize-space(text())) >= 100])"
+    f"[not({CHROME})][not(ancestor::a)]"
+)
 # An article's address: a slug of three or more words, a numeric id, or a dated path.
 ARTICLE_URL = re.compile(r"/[^/]*\w+[-_]\w+[-_]\w+[^/]*/?$|/\d{5,}[^/]*/?$|\d{4,}\.s?html?$|/\d{4}/\d{1,2}/.+")
 ARTICLE_THRESHOLD = 0.0  # a score above it is an article
