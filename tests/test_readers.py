@@ -519,3 +519,20 @@ def test_merge_takes_only_the_sentences_a_run_on_paragraph_adds_and_headings_who
     walks = "We walked the old mill trail on Sunday.\n\nThen the mill trail loop took us home."
     theirs = "The Old Mill Trail Loop\n\nThen the mill trail loop took us home."
     assert merge(walks, theirs).startswith("The Old Mill Trail Loop\n\nWe walked")  # before what it precedes
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical", "expected"),
+    [
+        ("http://site.test/stories/wardens/?utm_source=x", "/stories/wardens/", "http://site.test/stories/wardens/"),
+        ("http://site.test/p/123.html", "http://other.test/stories/wardens/", "http://site.test/p/123.html"),
+        # Every article of some themes names the home page: each keeps its own address.
+        ("http://site.test/stories/wardens/", "/", "http://site.test/stories/wardens/"),
+        ("http://site.test/", "http://site.test/", "http://site.test/"),
+    ],
+)
+def test_an_article_is_archived_under_its_canonical_url_of_the_same_site_but_never_the_home_page(
+    url, canonical, expected
+):
+    html = generic_article().replace("<head>", f"<head><link rel='canonical' href='{canonical}'>")
+    assert extract(capture(url, html), SOURCE, "generic").url == expected

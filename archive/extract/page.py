@@ -56,12 +56,14 @@ class Page:
         return None
 
     def canonical_url(self) -> str:
-        """rel=canonical when it names a page of the same site, else the fetched URL; normalized."""
+        """rel=canonical when it names a page of the same site, else the fetched URL; normalized. A canonical
+        naming the home page from another page is a theme's mistake (every article would become one)."""
         canonical = self.link_href("canonical")
         if (
             canonical
             and urlsplit(canonical).scheme in ("http", "https")
             and host_port(canonical) == host_port(self.url)
+            and (urlsplit(canonical).path not in ("", "/") or urlsplit(self.url).path in ("", "/"))
         ):
             return normalize_url(canonical)
         return normalize_url(self.url)
