@@ -57,6 +57,10 @@ def flag(current: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, 
     crawl or None, "drops": [{"figure", "before", "after", "text"}, ...]}."""
     drops = find_drops(current, previous) if previous else []
     parts = []
+    challenges = int((current.get("other_pages") or {}).get("challenge", 0))
+    if challenges:
+        # A protection service answered instead of the site (archive.extract.challenge).
+        parts.append(f"blocked: {challenges} bot-check page{'s' if challenges > 1 else ''} instead of the site's")
     if current.get("failed"):
         parts.append(f"the crawl failed ({current.get('failure') or 'no page could be fetched'})")
     if drops:
@@ -64,7 +68,12 @@ def flag(current: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, 
         parts.append(f"figures dropped since the crawl of {since}: " + ", ".join(d["text"] for d in drops))
     if not parts:
         return None
-    question = "a dead site or a wrong address?" if current.get("failed") else "a template change or a dead site?"
+    if challenges:
+        question = "the site's bot protection is refusing the crawler: a longer delay, or a proxy, may help"
+    elif current.get("failed"):
+        question = "a dead site or a wrong address?"
+    else:
+        question = "a template change or a dead site?"
     return {
         "reason": "; ".join([*parts, question]),
         "compared_with": previous["started_at"] if previous else None,

@@ -15,6 +15,7 @@ from archive.config import Source
 from archive.document import Document
 from archive.extract import rules
 from archive.extract.blogger import BloggerReader
+from archive.extract.challenge import CHALLENGE_STATUSES, challenge_service
 from archive.extract.decode import decode_html
 from archive.extract.detect import detect_kind
 from archive.extract.generic import Reader, Reading
@@ -39,7 +40,9 @@ Facts = dict[str, dict[str, Any]]
 
 @dataclass
 class Extraction:
-    page_type: str  # "article" | "listing" | "page" (static or too little text) | "not_html" | "error"
+    # "article" | "listing" | "page" (static or too little text) | "challenge" (a bot check served instead
+    # of the site: archive.extract.challenge) | "not_html" | "error"
+    page_type: str
     url: str  # the canonical URL
     reason: str = ""
     document: Document | None = None
@@ -67,15 +70,23 @@ def reader_for(kind: str | None) -> Reader:
 
 
 def parse(capture: Capture) -> Page | Extraction:
-    """The capture as an HTML page, decoded as it declares itself; or why it is not one."""
+    """The capture as an HTML page, decoded as it declares itself; or why it is not one (an error status,
+    not HTML, or a protection service's challenge served instead of the site)."""
     url = normalize_url(capture.url)
-    if capture.status != 200:
+    if capture.status not in CHALLENGE_STATUSES:
         return Extraction("error", url, f"HTTP {capture.status}")
     content_type = capture.header("content-type") or ""
     if content_type and content_type.split(";")[0].strip().lower() not in HTML_TYPES:
+        if capture.status != 200:
+            return Extraction("error", url, f"HTTP {capture.status}")
         return Extraction("not_html", url, content_type.split(";")[0].strip())
     _encoding, html = decode_html(capture.payload, content_type or None)
     page = Page.parse(html, capture.url)
+    service = challenge_service(page, html) if page is not None else None
+    if service:
+        return Extraction("challenge", url, f"{service} challenge (HTTP {capture.status})")
+    if capture.status != 200:
+        return Extraction("error", url, f"HTTP {capture.status}")
     return page if page is not None else Extraction("not_html", url, "not parseable as HTML")
 
 
