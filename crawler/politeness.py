@@ -11,15 +11,19 @@ than `delay` after the previous one completed (response or failure). That is cau
 the same spacing whatever the load. A host's delay is the largest `SAMIZDAT_DELAY` of the crawlers that
 have sent to it and its robots.txt `Crawl-delay` for our user agent, read by the handler as the file
 arrives. A delay of zero means no gate at all, except that nothing else goes to a host while its
-robots.txt is being fetched.
+robots.txt is being fetched. A 429 or 503 answer slows the host down for the rest of the crawl (a backoff
+that doubles with each, from 1 s up to a minute) and holds every request to it, the retry included, until
+its Retry-After has passed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import math
 import weakref
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +37,27 @@ from scrapy.utils.misc import build_from_crawler, load_object
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+SLOW_DOWN = frozenset({429, 503})  # "too many requests", "unavailable": Scrapy's RetryMiddleware asks again
+MAX_BACKOFF = 60.0  # seconds between requests at most, however often a host says slow down
+MAX_RETRY_AFTER = 600.0  # a longer Retry-After is cut to this: the retry still waits 10 minutes
+
+
+def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds from now: delay-seconds, or an HTTP date (RFC 9110 10.2.3); None if absent or
+    unreadable, 0 for a date already past."""
+    if not value:
+        return None
+    text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    moment = datetime.now(UTC).timestamp() if now is None else now
+    return max(0.0, when.timestamp() - moment)
 
 
 def host_key(url: str) -> str:
@@ -48,6 +73,8 @@ class HostGate:
         self.host = host
         self.source_delay = 0.0
         self.crawl_delay = 0.0
+        self.backoff = 0.0  # grown by each 429 or 503: the host asked us to slow down
+        self.not_before = -math.inf  # event-loop time a Retry-After asked us to wait for
         self.in_flight = 0
         self.robots_in_flight = 0
         self.last_done = -math.inf  # event-loop time the last request to the host completed
@@ -57,7 +84,7 @@ class HostGate:
 
     @property
     def delay(self) -> float:
-        return max(self.source_delay, self.crawl_delay)
+        return max(self.source_delay, self.crawl_delay, self.backoff)
 
     def gated(self) -> bool:
         # While a robots.txt is out its Crawl-delay is unknown, so nothing else goes to the host, even from
@@ -68,6 +95,20 @@ class HostGate:
         if seconds > self.crawl_delay:
             self.crawl_delay = seconds
             logger.info("robots.txt Crawl-delay %.3g s applies to %s", seconds, self.host)
+
+    def slow_down(self, status: int, retry_after: float | None) -> None:
+        """A 429 or 503: from now on one request at a time, spaced by a delay that doubles with each such
+        answer (1 s, 2 s, ... up to MAX_BACKOFF), and none before its Retry-After (at most MAX_RETRY_AFTER)."""
+        self.backoff = min(max(self.backoff * 2, 1.0), MAX_BACKOFF)
+        wait = min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else 0.0
+        self.not_before = max(self.not_before, asyncio.get_running_loop().time() + wait)
+        logger.info(
+            "%s answered %d: next request in %.3g s or more, then %.3g s apart",
+            self.host,
+            status,
+            max(wait, self.backoff),
+            self.delay,
+        )
 
     async def enter(self, robots: bool) -> float:
         """Wait for this host's turn and take it; returns the seconds spent waiting (0.0 if none)."""
@@ -84,7 +125,7 @@ class HostGate:
                         waited = True
                         await self.idle.wait()
                         continue
-                    remaining = self.last_done + self.delay - loop.time()
+                    remaining = max(self.last_done + self.delay, self.not_before) - loop.time()
                     if remaining <= 0:  # asyncio may wake a timer a little early: never send on that
                         break
                     waited = True
@@ -145,6 +186,10 @@ class PoliteDownloadHandler(HTTP11DownloadHandler):
             # crawler) already waits for it; RobotsTxtMiddleware parses the file only later.
             if robots and self.obey_robots and 200 <= response.status < 300:
                 self.register_crawl_delay(request, response)
+            if response.status in SLOW_DOWN:
+                # Before the gate reopens: the retry, and every other request to the host, waits for it.
+                gate.slow_down(response.status, retry_after_seconds(response.headers.get(b"Retry-After")))
+                self.count_slow_down()
             return response
         finally:
             gate.leave(robots)
@@ -157,6 +202,10 @@ class PoliteDownloadHandler(HTTP11DownloadHandler):
             # Every hop's host: after an http -> https redirect the pages are fetched where robots.txt lives.
             for url in [*request.meta.get("redirect_urls", []), request.url]:
                 gate_for(url).raise_crawl_delay(seconds)
+
+    def count_slow_down(self) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("samizdat/politeness/slowed_down")
 
     def count_wait(self, seconds: float) -> None:
         stats: Any = self.crawler.stats

@@ -3,6 +3,7 @@ crawl (crawler/settings.py, in a subprocess: Twisted's reactor runs once per pro
 
 from __future__ import annotations
 
+import email.utils
 import json
 import subprocess
 import sys
@@ -11,12 +12,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from crawler.politeness import retry_after_seconds
 
 PAGES = 20
 
@@ -75,10 +79,20 @@ class Site:
 
     crawl_delay: float | None
     slow_seconds: float = 0.0
+    pages: int = PAGES
+    # path -> the answers it gives first, in order: (status, Retry-After header or None); then its page
+    throttled: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def body(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        if self.throttled.get(path):
+            status, retry_after = self.throttled[path].pop(0)
+            if retry_after and retry_after.startswith("date+"):  # an HTTP date that many seconds from now
+                moment = datetime.now(UTC) + timedelta(seconds=int(retry_after[5:]))
+                retry_after = email.utils.format_datetime(moment, usegmt=True)
+            headers = {"Content-Type": "text/plain", **({"Retry-After": retry_after} if retry_after else {})}
+            return status, headers, b"slow down"
         if path == "/robots.txt":
             lines = ["User-agent: *", "Disallow: /private/"]
             if self.crawl_delay is not None:
@@ -87,9 +101,9 @@ class Site:
         if path == "/old":
             return 301, {"Location": "/moved", "Content-Type": "text/plain"}, b"moved to /moved"
         if path == "/":
-            links = [f"/page/{i}" for i in range(PAGES)] + ["/old", "/private/secret"]
+            links = [f"/page/{i}" for i in range(self.pages)] + ["/old", "/private/secret"]
         elif path == "/moved" or path.startswith("/page/"):
-            links = ["/moved", f"/page/{PAGES - 1}"]  # already seen: the start URL itself would be fetched again
+            links = ["/moved", f"/page/{self.pages - 1}"]  # already seen: the start URL would be fetched again
         else:
             return 404, {"Content-Type": "text/plain"}, b"no such page"
         anchors = "".join(f'<a href="{link}">{link}</a> ' for link in links)
@@ -156,8 +170,8 @@ def crawl(tmp_path: Path, start: str, crawlers: list[dict[str, Any]]) -> list[di
     return stats
 
 
-def expected_paths() -> set[str]:
-    return {"/robots.txt", "/", "/old", "/moved", *(f"/page/{i}" for i in range(PAGES))}
+def expected_paths(pages: int = PAGES) -> set[str]:
+    return {"/robots.txt", "/", "/old", "/moved", *(f"/page/{i}" for i in range(pages))}
 
 
 def assert_spaced(hits: list[Hit], delay: float) -> None:
@@ -220,3 +234,31 @@ def test_two_sources_on_one_host_share_one_gate(serve, tmp_path, delays, crawl_d
         assert own[0] == "/robots.txt"
         assert set(own) == expected_paths(), spec
     assert_spaced(hits, max(*delays, crawl_delay or 0.0))
+
+
+def test_a_429_or_503_holds_the_host_until_its_retry_after_and_slows_it_down(serve, tmp_path):
+    # Each asked for again after its Retry-After (seconds, then an HTTP date), by Scrapy's RetryMiddleware.
+    site = Site(crawl_delay=None, pages=3, throttled={"/page/0": [(429, "2")], "/page/1": [(503, "date+3")]})
+    # A small delay: one request at a time, so none is already on its way when the 429 comes.
+    stats = crawl(tmp_path, serve(site), [{"user_agent": "samizdat-test", "delay": 0.05}])
+
+    hits = sorted(site.hits, key=lambda h: h.arrived)
+    paths = [h.path for h in hits]
+    assert set(paths) == expected_paths(3) and paths.count("/page/0") == 2 and paths.count("/page/1") == 2
+    refused = {path: next(h for h in hits if h.path == path) for path in ("/page/0", "/page/1")}
+    # An HTTP date counts whole seconds: 3 s ahead is 2 s and a fraction by the time it is read.
+    for path, seconds in (("/page/0", 2.0), ("/page/1", 2.0)):
+        after = [h for h in hits if h.arrived > refused[path].answering]
+        assert after and after[0].arrived - refused[path].answering >= seconds, (path, "the host was not held")
+    # From the first 429 on, one request at a time, spaced by the backoff (1 s, then 2 s).
+    assert_spaced([h for h in hits if h.arrived >= refused["/page/0"].arrived], 1.0)
+    assert stats[0]["samizdat/politeness/slowed_down"] == 2
+    assert stats[0]["retry/count"] == 2
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date():
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC).timestamp()
+    assert retry_after_seconds(b"120", now) == 120.0
+    assert retry_after_seconds("Wed, 02 Dec 2026 12:01:30 GMT", now) == 90.0
+    assert retry_after_seconds("Wed, 02 Dec 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after_seconds(b"soon", now) is None and retry_after_seconds(None, now) is None
