@@ -15,12 +15,18 @@ A response whose payload is the same as an earlier capture's (`same_as`) is writ
 record (identical-payload-digest profile): the HTTP status and headers, no payload. `read_capture` does
 not follow a revisit to its original (that would mean reading the file from its start); the writer hands
 the original's (file, offset) back in `WarcLocation.original` so callers can point at the original.
+
+Payloads are kept as they came over the wire. Reading one back undoes its Content-Encoding chain in
+bounded memory, exactly as the crawl did (archive/payload.py), within the limit the crawl recorded in the
+file's warcinfo record (`samizdat-max-page-bytes`): what the crawl refused (a decompression bomb, a body that
+is not the gzip it claims) is refused again, so crawl and reindex always agree.
 """
 
 from __future__ import annotations
 
 import base64
 import errno
+import functools
 import hashlib
 import io
 import json
@@ -38,11 +44,13 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.durable import fsync_dir
+from archive.payload import DEFAULT_MAX_PAYLOAD_BYTES, PayloadRefused, decode_payload, read_bounded
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +66,11 @@ _NAME = re.compile(
 _CHUNK_BYTES = 1 << 20
 _MAX_HEADER_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
+# Where a file's warcinfo records the limit its crawl put on a payload (Scrapy's DOWNLOAD_MAXSIZE, our
+# max_page_bytes): reading the file back applies the same one, so that crawl and reindex refuse the same
+# responses. Files without it are read with the default.
+MAX_PAYLOAD_KEY = "samizdat-max-page-bytes"
+_MAX_INFO_BYTES = 1 << 22  # a warcinfo or metadata record larger than this is not one of ours
 
 
 @dataclass
@@ -350,15 +363,25 @@ def copy_records(src: Path, offset: int, out: BinaryIO, count: int = 2) -> int:
             if copied == count:
                 break
         fh.seek(offset)
-        out.write(fh.read(end - offset))
+        left = end - offset
+        while left > 0:  # a chunk at a time: a record may be as large as the crawl's limit
+            chunk = fh.read(min(left, _CHUNK_BYTES))
+            if not chunk:
+                break
+            out.write(chunk)
+            left -= len(chunk)
         return copied
 
 
-def read_capture(datadir_root: Path, warc_file: str, offset: int) -> Capture:
+def read_capture(datadir_root: Path, warc_file: str, offset: int, max_bytes: int | None = None) -> Capture:
     """The response record at (file, offset), as a Capture; the file may still be open. A revisit record
     raises ValueError naming its original: point at the original's location instead
-    (`WarcLocation.original`)."""
-    with _open_warc(resolve_warc_path(datadir_root, warc_file)) as fh:
+    (`WarcLocation.original`). The payload is decoded in bounded memory (archive/payload.py): `max_bytes`,
+    by default the limit the file's crawl recorded; a payload the crawl refused (too large once decoded,
+    or not decodable) raises PayloadRefused, a ValueError."""
+    path = resolve_warc_path(datadir_root, warc_file)
+    limit = recorded_limit(path) if max_bytes is None else max_bytes
+    with _open_warc(path) as fh:
         fh.seek(offset)
         for record in ArchiveIterator(fh):
             if record.rec_type == "revisit":
@@ -369,14 +392,54 @@ def read_capture(datadir_root: Path, warc_file: str, offset: int) -> Capture:
                 )
             if record.rec_type != "response":
                 raise ValueError(f"{warc_file}@{offset} is a {record.rec_type} record, not a response")
-            return _capture(record, warc_file, offset)
+            try:
+                return _capture(record, warc_file, offset, limit)
+            except PayloadRefused as exc:
+                raise PayloadRefused(exc.reason, f"{warc_file}@{offset}: {exc}") from None
     raise ValueError(f"no record at {warc_file}@{offset}")
 
 
-def iter_entries(path: Path, name: str, responses: bool = True) -> Iterator[WarcEntry]:
+def recorded_limit(path: Path) -> int:
+    """The payload limit the crawl that wrote this WARC file used (its warcinfo record says), else the
+    default of `max_page_bytes`."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return DEFAULT_MAX_PAYLOAD_BYTES
+    return _recorded_limit(str(path), stat.st_dev, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _recorded_limit(path: str, _dev: int, _ino: int) -> int:
+    # Keyed by inode too: a file rewritten in place of another (a purge) is read afresh.
+    try:
+        with _open_warc(Path(path)) as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type == "warcinfo":
+                    return _limit_of(_parse_warcinfo(record.content_stream().read(_MAX_INFO_BYTES)))
+                break
+    except (ArchiveLoadFailed, EOFError, zlib.error, OSError):
+        pass
+    return DEFAULT_MAX_PAYLOAD_BYTES
+
+
+def _limit_of(info: dict[str, Any]) -> int:
+    try:
+        return max(0, int(info.get(MAX_PAYLOAD_KEY, DEFAULT_MAX_PAYLOAD_BYTES)))
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_PAYLOAD_BYTES
+
+
+def iter_entries(path: Path, name: str, responses: bool = True, max_bytes: int | None = None) -> Iterator[WarcEntry]:
     """Every warcinfo, metadata and (unless `responses` is false) response and revisit record of one file.
     A truncated last record (a crawl killed mid-write) ends the file with a warning: what came before it
-    is intact."""
+    is intact.
+
+    Payloads are decoded in bounded memory, within `max_bytes` (by default the limit the file's warcinfo
+    records, as `read_capture`). A response the crawl refused (too large once decoded, not decodable) comes
+    with no capture: its `info` holds url, date, status, digest, etag, last_modified, `refused` (the
+    reason, "too_large" or "undecodable") and `message`."""
+    limit = DEFAULT_MAX_PAYLOAD_BYTES if max_bytes is None else max_bytes
     with _open_warc(path) as fh:
         iterator = ArchiveIterator(fh)
         try:
@@ -384,7 +447,22 @@ def iter_entries(path: Path, name: str, responses: bool = True) -> Iterator[Warc
                 # Read the payload before asking for the offset: warcio learns the offset by
                 # reading the record to its end, which would leave nothing to read.
                 if record.rec_type == "response" and responses:
-                    capture = _capture(record, name, 0)
+                    try:
+                        capture = _capture(record, name, 0, limit)
+                    except PayloadRefused as exc:
+                        info = _revisit_info(record)
+                        http = record.http_headers
+                        info.update(
+                            refused=exc.reason,
+                            message=str(exc),
+                            etag=http.get_header("ETag") if http else None,
+                            last_modified=http.get_header("Last-Modified") if http else None,
+                        )
+                        iterator.read_to_end()
+                        offset = iterator.get_record_offset()
+                        logger.warning("%s@%d (%s): refused, as by the crawl: %s", name, offset, info["url"], exc)
+                        yield WarcEntry("response", offset, info=info)
+                        continue
                     capture.warc_offset = iterator.get_record_offset()
                     yield WarcEntry("response", capture.warc_offset, capture=capture)
                 elif record.rec_type == "revisit" and responses:
@@ -392,11 +470,13 @@ def iter_entries(path: Path, name: str, responses: bool = True) -> Iterator[Warc
                     iterator.read_to_end()
                     yield WarcEntry("revisit", iterator.get_record_offset(), info=info)
                 elif record.rec_type == "warcinfo":
-                    info = _parse_warcinfo(record.content_stream().read())
+                    info = _parse_warcinfo(record.content_stream().read(_MAX_INFO_BYTES))
+                    if max_bytes is None:
+                        limit = _limit_of(info)
                     yield WarcEntry("warcinfo", iterator.get_record_offset(), info=info)
                 elif record.rec_type == "metadata":
                     try:
-                        data = json.loads(record.content_stream().read())
+                        data = json.loads(record.content_stream().read(_MAX_INFO_BYTES))
                     except ValueError:
                         continue
                     if isinstance(data, dict):
@@ -418,17 +498,23 @@ def _revisit_info(record: Any) -> dict[str, Any]:
     }
 
 
-def _capture(record: Any, warc_file: str, offset: int) -> Capture:
+def _capture(record: Any, warc_file: str, offset: int, max_bytes: int) -> Capture:
+    """The response record as extraction sees it: its payload read and decoded as the crawl did, never
+    holding more than `max_bytes` (and a chunk) per step; PayloadRefused for one the crawl refused."""
     http = record.http_headers
     status = int(http.get_statuscode() or 0) if http else 0
-    try:
-        payload = record.content_stream().read()
-    except (zlib.error, OSError):  # a body that claims an encoding it does not have: keep the raw bytes
-        payload = record.raw_stream.read()
+    headers = list(http.headers) if http else []
+    stream = record.raw_stream
+    # Our writer drops Transfer-Encoding (the HTTP client undid it); a file from elsewhere may keep it.
+    if any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in headers):
+        stream = ChunkedDataReader(stream)
+    body = read_bounded(stream, max_bytes)
+    encodings = [v for k, v in headers if k.lower() == "content-encoding"]
+    payload, _kept = decode_payload(body, encodings, max_bytes) if encodings else (body, [])
     return Capture(
         url=record.rec_headers.get_header("WARC-Target-URI"),
         status=status,
-        headers=list(http.headers) if http else [],
+        headers=headers,
         payload=payload,
         fetched_at=record.rec_headers.get_header("WARC-Date"),
         warc_file=warc_file,

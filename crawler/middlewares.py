@@ -11,12 +11,14 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
+from archive.payload import PayloadRefused
 from archive.store import Store
-from archive.warc import Capture, Original, WarcLocation, WarcWriter, iter_entries, read_capture
+from archive.warc import MAX_PAYLOAD_KEY, Capture, Original, WarcLocation, WarcWriter, iter_entries, read_capture
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,9 @@ class WarcRecorderMiddleware:
                 "samizdat-source": source.to_dict(),
                 "samizdat-run": settings.getint("SAMIZDAT_RUN_ID"),
                 "operator": "samizdat crawl",
+                # what the download handler and HttpCompressionMiddleware refuse past: reading the file
+                # back applies the same limit (archive/payload.py)
+                MAX_PAYLOAD_KEY: settings.getint("DOWNLOAD_MAXSIZE"),
             },
         )
         spider.warc = self.writer
@@ -186,6 +191,8 @@ class ReplayMiddleware:
         self.crawler = crawler
         self.root = root
         self.archived: dict[str, WarcLocation] = {}
+        # URLs whose archived payload the crawl refused (too large once decoded, not decodable): refused again
+        self.refused: dict[str, str] = {}
         with Store(crawler.settings["SAMIZDAT_STORE_PATH"]) as store:
             for name in files:
                 for entry in iter_entries(root / name, name):
@@ -194,6 +201,10 @@ class ReplayMiddleware:
                         self.archived[capture.url] = WarcLocation(
                             name, entry.offset, capture.digest, capture.fetched_at
                         )
+                        self.refused.pop(capture.url, None)
+                    elif entry.type == "response" and entry.info.get("refused"):
+                        self.refused[entry.info["url"]] = entry.info["message"]
+                        self.archived.pop(entry.info["url"], None)
                     elif entry.type == "revisit":
                         original = store.last_capture(entry.info["url"])
                         if original is not None and original.digest == entry.info["digest"]:
@@ -212,11 +223,16 @@ class ReplayMiddleware:
         return cls(crawler, Path(crawler.settings["SAMIZDAT_DATA_DIR"]), files)
 
     def process_request(self, request: Request) -> Response | None:
+        refused = self.refused.get(request.url)
+        if refused and not request.meta.get("replayed"):
+            raise IgnoreRequest(f"Ignored {request.url}: its archived response was refused ({refused})")
         location = self.archived.get(request.url)
         if location is None or request.meta.get("replayed"):
             return None
         try:
             capture = read_capture(self.root, location.warc_file, location.offset)
+        except PayloadRefused as exc:
+            raise IgnoreRequest(f"Ignored {request.url}: its archived response was refused ({exc})") from None
         except (OSError, ValueError) as exc:
             logger.warning(
                 "%s: cannot be replayed from %s (%s); fetching it again", request.url, location.warc_file, exc
@@ -227,6 +243,21 @@ class ReplayMiddleware:
         if self.crawler.stats:
             self.crawler.stats.inc_value("samizdat/replayed")
         return response_from_capture(capture, request)
+
+
+class SafeMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's MetaRefreshMiddleware, for pages whose refresh leads nowhere a request can go. Scrapy's
+    raises `ValueError: Missing scheme in request url` building a request for
+    `<meta http-equiv="refresh" content="600;url=javascript:...">` (or mailto:, or a malformed address), and
+    the page was dropped although it is archived, and `samizdat reindex` extracts it. Such a refresh is
+    ignored, as Scrapy ignores one to any other scheme than http(s): the page goes on to the spider."""
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except ValueError as exc:
+            logger.debug("%s: meta refresh ignored (%s)", response.url, exc)
+            return response
 
 
 # Where each kind of request goes in the queue: higher first. Within a kind, nearer the start first.

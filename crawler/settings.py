@@ -34,6 +34,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.WarcRecorderMiddleware": 950,
     # A resumed run answers what it already archived from its WARC files (only when resuming).
     "crawler.middlewares.ReplayMiddleware": 940,
+    # Scrapy's, which drops a page whose meta refresh points at javascript: or mailto: (a ValueError).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.SafeMetaRefreshMiddleware": 580,
 }
 # The frontier (queue, seen set, in-flight requests) in one SQLite file under JOBDIR: survives kill -9.
 SCHEDULER = "crawler.frontier.DurableScheduler"
