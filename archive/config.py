@@ -7,6 +7,7 @@ variables < command-line flags (applied by the CLI with `Settings.override`).
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -67,6 +68,9 @@ SOURCE_KEYS = {
         ),
     )
 }
+
+# The command line's own variables (click's envvar=): every other SAMIZDAT_* name must be a setting's.
+CLI_ENVIRONMENT = ("SAMIZDAT_DATA", "SAMIZDAT_CONFIG")
 
 # Crawl-wide settings: the [settings] table, or SAMIZDAT_<NAME> in the environment.
 SETTING_KEYS = {
@@ -137,6 +141,13 @@ class Source:
         names = {f.name for f in fields(cls)}
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
         return cls(**kwargs)
+
+
+def in_scope(netloc: str, scope: tuple[str, ...] | list[str]) -> bool:
+    """Whether host[:port] `netloc` is one a source with this scope may visit: a scope entry with a port is
+    that host and port only; one without takes the host on any port and its subdomains."""
+    host = netloc.split(":")[0]
+    return any(netloc == d or (":" not in d and (host == d or host.endswith("." + d))) for d in scope)
 
 
 @dataclass(frozen=True)
@@ -264,6 +275,15 @@ def _parse_source(raw: dict[str, Any], index: int, lines: _LineFinder, where: st
             problem = check(values[key])
             if problem:
                 raise fail(key, problem)
+    for url in values["start_urls"] if values.get("allowed_domains") else ():
+        netloc = host_port(url)
+        if not in_scope(netloc, values["allowed_domains"]):
+            domains = ", ".join(values["allowed_domains"])
+            problem = (
+                f"start URL {url!r} is outside allowed_domains ({domains}): nothing could be crawled; "
+                f"add {netloc.split(':')[0]!r} to allowed_domains"
+            )
+            raise fail("allowed_domains", problem)
     values["delay"] = float(values.get("delay", SOURCE_KEYS["delay"].default))
     for key in ("max_minutes", "watch_minutes"):
         if key in values:
@@ -285,16 +305,56 @@ def _check_urls(urls: tuple[str, ...]) -> str | None:
     if not urls:
         return "start_urls is empty; give at least one URL"
     for url in urls:
+        if url != url.strip():
+            return f"start URL {url!r} has spaces around it; remove them"
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return f"start URL {url!r} is not an http or https URL"
+        problem = _host_problem(parts.hostname)
+        if problem:
+            return f"start URL {url!r} {problem}"
+        try:
+            parts.port  # noqa: B018  (urlsplit checks the port only when asked for it)
+        except ValueError:
+            return f"start URL {url!r} has a port that is not a number from 0 to 65535"
     return None
 
 
 def _check_domains(domains: tuple[str, ...]) -> str | None:
     for domain in domains:
-        if not domain or "/" in domain or " " in domain:
+        if " " in domain.strip():
+            return (
+                f'allowed domain {domain!r} has a space in it; write one host name per string, e.g. ["a.org", "b.org"]'
+            )
+        host, _, port = domain.strip().partition(":")
+        if not host or "/" in domain:
             return f"allowed domain {domain!r} should be a host name such as 'example.org'"
+        if host.startswith("*."):
+            return f"allowed domain {domain!r}: write {host[2:]!r} (its subdomains are included)"
+        problem = _host_problem(host)
+        if problem:
+            return f"allowed domain {domain!r} {problem}"
+        if port and not (port.isdigit() and int(port) <= 65535):
+            return f"allowed domain {domain!r} has a port that is not a number from 0 to 65535"
+        if domain != domain.strip():
+            return f"allowed domain {domain!r} has spaces around it; remove them"
+    return None
+
+
+_HOST = re.compile(r"^[\w-]+(\.[\w-]+)*\.?$")  # labels of letters (any script), digits, '-' and '_'
+
+
+def _host_problem(host: str) -> str | None:
+    """What is wrong with a host name, as the end of a sentence; None when it is a host name or an address."""
+    if any(c.isspace() for c in host):
+        return f"has a space in its host name {host!r}"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if not _HOST.match(host):
+        return f"has a host name {host!r} with characters no host name has"
     return None
 
 
@@ -348,11 +408,27 @@ def _parse_settings(raw: Any, lines: _LineFinder, where: str, environ: Mapping[s
                 f"{where}{lines.setting(key)}: [settings]: unknown key {key!r}{_suggest(key, SETTING_KEYS)}"
             )
         values[key] = _coerce_setting(key, value, f"{where}{lines.setting(key)}: [settings]")
+    _check_environment(environ)
     for key in SETTING_KEYS:
         env = f"SAMIZDAT_{key.upper()}"
         if env in environ:
             values[key] = _coerce_setting(key, environ[env], f"environment variable {env}")
     return Settings(**values)
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    """A SAMIZDAT_* variable that names no setting is a typo that would be ignored: refuse it, naming the
+    closest known variable."""
+    settings = {f"SAMIZDAT_{key.upper()}": key for key in SETTING_KEYS}
+    known = {**settings, **{name: name.removeprefix("SAMIZDAT_").lower() for name in CLI_ENVIRONMENT}}
+    for name in sorted(environ):
+        if not name.upper().startswith("SAMIZDAT_") or name in known:
+            continue
+        by_suffix = {suffix: env for env, suffix in known.items()}
+        hint = _suggest(name.upper().removeprefix("SAMIZDAT_").lower(), by_suffix)
+        for suffix, env in by_suffix.items():
+            hint = hint.replace(f'"{suffix}"', f'"{env}"')
+        raise ConfigError(f"environment variable {name}: not a samizdat setting{hint or '; unset it'}")
 
 
 def _coerce_setting(key: str, value: Any, where: str) -> Any:

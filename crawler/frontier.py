@@ -9,6 +9,11 @@ queued and its items stored). A restart puts in-flight requests back in the queu
 then answers those already archived from the archive, so at most the requests that were on the wire are
 fetched again.
 
+A source's `max_pages` is kept here, exactly: no more requests than that are handed to the downloader over
+the whole run (its sessions after a kill or a stop included), counting redirect hops and retries, which the
+spider cannot see coming; robots.txt and the spider's own `data:` requests are not counted. What is due past
+the cap is left out, counted as skipped (`max_pages`).
+
 It implements Scrapy's scheduler interface only, so a shared queue (scrapy-redis's scheduler) can replace it
 through the SCHEDULER setting without touching the spiders.
 """
@@ -21,6 +26,7 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.core.scheduler import BaseScheduler
@@ -43,10 +49,13 @@ CREATE TABLE IF NOT EXISTS queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     priority INTEGER NOT NULL,
     state INTEGER NOT NULL,
-    request BLOB NOT NULL
+    request BLOB NOT NULL,
+    counted INTEGER NOT NULL DEFAULT 0  -- 1 once handed out and counted against max_pages
 );
 CREATE INDEX IF NOT EXISTS queue_next ON queue(state, priority DESC, id);
+CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 """
+FETCHED = "fetched"  # requests handed out that count against max_pages, over the whole run
 
 
 class DurableScheduler(BaseScheduler):
@@ -59,6 +68,9 @@ class DurableScheduler(BaseScheduler):
         self.in_flight: dict[int, Request] = {}
         self.memory: list[Request] = []  # requests that cannot be serialized (none of ours; a safety net)
         self.draining: str | None = None  # why the crawl is winding down: nothing new is handed out
+        self.held = False  # keep every in-flight request for the next run (see `hold`)
+        self.max_pages: int | None = None
+        self.fetched = 0  # requests handed out that count against max_pages, this run's sessions together
         self._checked_at = 0.0
 
     @classmethod
@@ -69,10 +81,17 @@ class DurableScheduler(BaseScheduler):
 
     def open(self, spider: Spider) -> None:
         self.spider = spider
+        self.max_pages = getattr(getattr(spider, "source", None), "max_pages", None)
         self.db = self._connect()
         with self.db:
-            # Requests that were in flight when the last process stopped are due again.
-            resumed = self.db.execute("UPDATE queue SET state = ? WHERE state = ?", (QUEUED, IN_FLIGHT)).rowcount
+            # Requests that were in flight when the last process stopped are due again, and counted again
+            # when handed out: they leave the count now.
+            recount = self.db.execute("SELECT COUNT(*) FROM queue WHERE state = ? AND counted", (IN_FLIGHT,))
+            self.fetched = max(0, self._count(FETCHED) - int(recount.fetchone()[0]))
+            self._set_count(FETCHED, self.fetched)
+            resumed = self.db.execute(
+                "UPDATE queue SET state = ?, counted = 0 WHERE state = ?", (QUEUED, IN_FLIGHT)
+            ).rowcount
         self.queued = int(self.db.execute("SELECT COUNT(*) FROM queue").fetchone()[0])
         if self.queued:
             logger.info("resuming: %d requests queued (%d were in flight)", self.queued, resumed)
@@ -117,8 +136,10 @@ class DurableScheduler(BaseScheduler):
         self.checkpoint()
         if self.draining:
             return None
-        if self.memory:
-            return self.memory.pop(0)
+        while self.memory:
+            request = self.memory.pop(0)
+            if not self._over_cap(request):
+                return request
         assert self.db is not None
         while self.queued:
             with self.db:
@@ -137,6 +158,9 @@ class DurableScheduler(BaseScheduler):
                 self._stats("samizdat/frontier/unloadable")
                 self._finish([row[0]])
                 continue
+            if self._over_cap(request, row[0]):
+                self._finish([row[0]])
+                continue
             self.in_flight[row[0]] = request
             self._stats("scheduler/dequeued")
             return request
@@ -146,6 +170,38 @@ class DurableScheduler(BaseScheduler):
         return self.queued + len(self.memory)
 
     # -- ours ---------------------------------------------------------------------------------------------
+
+    def _over_cap(self, request: Request, row: int | None = None) -> bool:
+        """Whether max_pages leaves this request out (recorded as skipped); else it is counted, when it counts."""
+        if not self.max_pages or not counts_as_page(request.url):
+            return False
+        if self.fetched >= self.max_pages:
+            skip = getattr(self.spider, "skip", None)
+            if skip is not None:
+                skip(request.url, "max_pages")
+            return True
+        self.fetched += 1
+        if self.db is not None:
+            with self.db:
+                self._set_count(FETCHED, self.fetched)
+                if row is not None:
+                    self.db.execute("UPDATE queue SET counted = 1 WHERE id = ?", (row,))
+        return False
+
+    def _count(self, name: str) -> int:
+        assert self.db is not None
+        row = self.db.execute("SELECT value FROM counts WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _set_count(self, name: str, value: int) -> None:
+        assert self.db is not None
+        self.db.execute("INSERT OR REPLACE INTO counts (name, value) VALUES (?, ?)", (name, value))
+
+    def hold(self) -> None:
+        """Keep every request now in flight for the next run, whatever becomes of it (the disk is full: its
+        response may not have been archived). The next run hands them out again; those that were archived are
+        answered from the archive."""
+        self.held = True
 
     def drain(self, reason: str) -> None:
         """Hand out nothing more: the engine finishes what is in flight, then goes idle and closes. The queue
@@ -157,7 +213,7 @@ class DurableScheduler(BaseScheduler):
         links queued and their items stored. Requests still in the engine stay marked, to be redone after
         a kill."""
         now = time.monotonic()
-        if not self.in_flight or (not force and now - self._checked_at < CHECKPOINT_SECONDS):
+        if self.held or not self.in_flight or (not force and now - self._checked_at < CHECKPOINT_SECONDS):
             return
         self._checked_at = now
         busy = engine_in_progress(self.crawler)
@@ -180,6 +236,10 @@ class DurableScheduler(BaseScheduler):
         db, rebuilt = open_job_db(self.path, SCHEMA)
         if rebuilt:
             self._stats("samizdat/frontier/rebuilt")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(queue)")}
+        if "counted" not in columns:  # a frontier written before max_pages was kept here
+            with db:
+                db.execute("ALTER TABLE queue ADD COLUMN counted INTEGER NOT NULL DEFAULT 0")
         return db
 
     def _stats(self, key: str, count: int = 1) -> None:
@@ -188,6 +248,12 @@ class DurableScheduler(BaseScheduler):
                 self.crawler.stats.inc_value(key, count)
             # The queue's length, for the run's figures (live progress; what an interrupted run left).
             self.crawler.stats.set_value(QUEUED_STAT, len(self))
+
+
+def counts_as_page(url: str) -> bool:
+    """Whether a request counts against max_pages: any http(s) fetch but robots.txt."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and parts.path != "/robots.txt"
 
 
 def engine_in_progress(crawler: Crawler) -> Any:

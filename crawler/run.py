@@ -247,6 +247,10 @@ class Checkpoint:
 def finish_run(store: Store, datadir: DataDir, run: Run, t0: float) -> dict[str, Any]:
     summary = summarize(run, time.monotonic() - t0)
     reason = summary["finish_reason"]
+    disk_full = run.crawler.stats.get_value("samizdat/disk_full") if run.crawler and run.crawler.stats else None
+    if disk_full:
+        run.stop_reason = "disk full"
+        summary["disk_full"] = disk_full  # the one line the command line ends with
     if run.stop_reason or reason not in COMPLETE_REASONS:
         summary["status"] = INTERRUPTED
         summary["interrupted_by"] = run.stop_reason or reason
@@ -275,7 +279,9 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
     skipped = add(before.get("refused", {}), SkippedUrls.counts(run.job))
     errors = grouped("samizdat/errors/", "errors")
     ok = int(stats.get("downloader/response_status_count/200", 0)) + int(before.get("ok_responses", 0))
+    # Pages as max_pages counts them: neither robots.txt nor what was replayed from the archive.
     pages = int(stats.get("response_received_count", 0)) - int(stats.get("samizdat/replayed", 0))
+    pages -= int(stats.get("samizdat/uncounted_responses", 0))
     pages += int(before.get("pages", 0))
     detected = stats.get("samizdat/kind_detected") or before.get("detected_kind")
     if not run.source.kind and not detected and run.kind:

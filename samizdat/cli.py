@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import json
+import os
 import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from archive.config import Config, load_config
+from archive.config import Config, environment_settings, load_config
 from archive.datadir import DataDir
 from archive.errors import SamizdatError
 from samizdat import __version__, report
@@ -84,14 +86,77 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """SamizdatError, and any OSError a file or directory argument meets (a missing folder, a full disk), as
+    one line and exit status 1; a reader that stopped reading (`| head`) ends the command quietly."""
+
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except SamizdatError as exc:
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            # Python's own advice: point stdout at /dev/null so that the flush at exit does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except OSError as exc:
+            raise click.ClickException(os_error_line(exc)) from None
 
     return wrapper
+
+
+def os_error_line(exc: OSError) -> str:
+    """`PATH: what went wrong` for an OSError, with what to do about the usual ones."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = (exc.strerror or str(exc)).lower()
+    advice = {
+        errno.ENOSPC: "; make room on that disk and run the command again",
+        errno.EDQUOT: "; make room within your disk quota and run the command again",
+        errno.EROFS: "; choose a writable place",
+        errno.EACCES: "; choose a place you may write to, or fix its permissions",
+        errno.EPERM: "; choose a place you may write to, or fix its permissions",
+    }.get(exc.errno or 0, "")
+    return f"{where}{what}{advice}"
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """Refuse, before any work, a file argument that cannot be written: its folder missing or not a folder,
+    a folder where the file should be, a read-only place."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise click.ClickException(f"{option} {path}: is a directory; name a file in it, e.g. {path / 'out'}")
+    if not parent.exists():
+        raise click.ClickException(f"{option} {path}: the directory {parent} does not exist; create it first")
+    if not parent.is_dir():
+        raise click.ClickException(f"{option} {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise click.ClickException(f"{option} {path}: not writable; choose a place you may write to")
+
+
+def create_datadir(data_dir: Path) -> DataDir:
+    """The data directory for writing, made if needed; a place where it cannot be made is one line."""
+    existing = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
+    if existing is not None and existing != data_dir and not existing.is_dir():
+        raise click.ClickException(f"--data {data_dir}: {existing} is a file, not a directory")
+    try:
+        return DataDir.create(data_dir)
+    except OSError as exc:
+        raise click.ClickException(
+            f"--data {data_dir}: cannot create the data directory: {os_error_line(exc)}"
+        ) from None
+
+
+@contextmanager
+def written_atomically(path: Path, binary: bool) -> Iterator[Any]:
+    """A file written whole or not at all: into a hidden neighbour, moved into place once complete (an error
+    or a full disk halfway leaves any earlier file as it was, and no half-written one)."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with open(part, "wb") if binary else open(part, "w", encoding="utf-8", newline="") as out:
+            yield out
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def search_params(
@@ -151,7 +216,7 @@ def crawl(names: tuple[str, ...], config_path: Path, data_dir: Path, watch: bool
 
     config = load_config(config_path)
     config.select(list(names))  # an unknown name fails before anything is created
-    datadir = DataDir.create(data_dir)
+    datadir = create_datadir(data_dir)
     summaries, signum = stages.crawl(
         datadir, config, names, progress=lambda line: click.echo(line, err=True), watch=watch
     )
@@ -159,6 +224,9 @@ def crawl(names: tuple[str, ...], config_path: Path, data_dir: Path, watch: bool
     if signum is not None:
         click.echo(f"stopped by {signal.Signals(signum).name}: run `samizdat crawl` again to resume", err=True)
         sys.exit(128 + signum)  # the shell's convention: 130 after Ctrl-C, 143 after SIGTERM
+    full = next((s["disk_full"] for s in summaries if s.get("disk_full")), None)
+    if full:
+        raise click.ClickException(f"{full}, then run `samizdat crawl` again: the run resumes")
     failed = [s["source"] for s in summaries if s["status"] == "failed"]
     if failed:
         raise click.ClickException(f"{len(failed)} source(s) failed: {', '.join(failed)} (see above)")
@@ -270,15 +338,21 @@ def export(
     from samizdat import stages
 
     params = search_params(query, labels, source, author, date_from, date_to, sort or "oldest")
+    if output is not None:
+        check_output_file(output, "-o/--output")
     datadir = stages.open_archive(data_dir)
-    docs = stages.matching_documents(datadir, params)
-    if fmt == "warc":
-        with open(output, "wb") if output else click.get_binary_stream("stdout") as out:
-            count = write_warc(datadir.root, docs, out)
+    docs = stages.matching_documents(datadir, params)  # the search runs now: its errors come before any file
+    if output is not None:
+        target = written_atomically(output, binary=fmt == "warc")
+    elif fmt == "warc":
+        target = nullcontext(click.get_binary_stream("stdout"))
     else:
-        writer = write_jsonl if fmt == "jsonl" else write_csv
-        with open(output, "w", encoding="utf-8", newline="") if output else click.get_text_stream("stdout") as out:
-            count = writer(docs, out)
+        target = nullcontext(click.get_text_stream("stdout"))
+    with target as out:
+        if fmt == "warc":
+            count = write_warc(datadir.root, docs, out)
+        else:
+            count = (write_jsonl if fmt == "jsonl" else write_csv)(docs, out)
     click.echo(f"exported {count} article(s)" + (f" to {output}" if output else ""), err=True)
 
 
@@ -369,8 +443,9 @@ def init(config_path: Path) -> None:
     """Write a commented starter sources.toml (never over an existing file)."""
     from importlib.resources import files
 
-    if config_path.exists():
+    if config_path.exists() and not config_path.is_dir():
         raise click.ClickException(f"{config_path} exists already; edit it, or pass --config NEWFILE")
+    check_output_file(config_path, "--config")
     config_path.write_text(files("samizdat").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
     load_config(config_path)  # the starter is a valid file
     click.echo(f"wrote {config_path}: edit the example source, then run `samizdat crawl --config {config_path}`")
@@ -394,7 +469,7 @@ def schedule(config_path: Path, data_dir: Path, poll_seconds: float) -> None:
     from samizdat.scheduler import Scheduler
 
     load_config(config_path)  # a bad file is reported before anything starts
-    datadir = DataDir.create(data_dir)
+    datadir = create_datadir(data_dir)
     log = logging.getLogger("samizdat.schedule")
     log.setLevel(logging.INFO)
     log.propagate = False
@@ -427,7 +502,7 @@ def user_add(name: str, data_dir: Path) -> None:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     check_password(password)
-    datadir = DataDir.create(data_dir)
+    datadir = create_datadir(data_dir)
     with Accounts(datadir.accounts_path) as accounts:
         accounts.add_user(name, password)
     click.echo(f"added {name}: they can sign in at /admin/sign-in")
@@ -656,6 +731,7 @@ def demo(data_dir: Path, port: int, serve: bool) -> None:
     """Archive the bundled sample sites (offline), show what to do next, then serve the web UI."""
     from samizdat.demo import run_demo
 
+    environment_settings()  # a misspelt SAMIZDAT_* variable is reported before the sites are served
     run_demo(data_dir)
     if serve:
         click.echo("\nThe web UI on the demo archive (search, facets, documents, captures):")

@@ -259,8 +259,14 @@ def purge(
 
 
 def matching_documents(datadir: DataDir, params: SearchParams) -> Iterator[Document]:
-    """Every document the search parameters select, newest version, in the requested order."""
+    """Every document the search parameters select, newest version, in the requested order. The search runs
+    at the call (a missing index or a bad query fails here, before the caller opens its output); the
+    documents are read as they are iterated."""
     with open_search(datadir) as service:
         ids = list(service.iter_ids(params))
+    return _documents(datadir, ids)
+
+
+def _documents(datadir: DataDir, ids: list[str]) -> Iterator[Document]:
     with Store(datadir.store_path) as store:
         yield from store.get_many(ids)

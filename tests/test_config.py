@@ -1,5 +1,6 @@
 """sources.toml: every kind of mistake gets one line naming the place, the problem and the fix."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,30 @@ def test_a_good_file_parses_with_defaults():
         ),
         (("[settings]", "[setings]"), "sources.toml:1: unknown table or key 'setings'; did you mean \"settings\"?"),
         (('labels = ["Kazakhstan"]', 'labels = ["Kazakhstan"'), "sources.toml: not valid TOML: "),
+        (
+            ("https://steppe.example.org/", "https://steppe .example.org/"),
+            "sources.toml:7: source 'steppe-notes': start URL 'https://steppe .example.org/' has a space in its host "
+            "name 'steppe .example.org'",
+        ),
+        (
+            ("http://tenants.example.net:8080/", "http://tenants.example.net:80800/"),
+            "sources.toml:18: source 'tenants': start URL 'http://tenants.example.net:80800/' has a port that is not",
+        ),
+        (
+            ('labels = ["Kazakhstan"]', 'allowed_domains = ["steppe.example.org blog.example.org"]'),
+            "sources.toml:8: source 'steppe-notes': allowed domain 'steppe.example.org blog.example.org' has a space "
+            'in it; write one host name per string, e.g. ["a.org", "b.org"]',
+        ),
+        (
+            ('labels = ["Kazakhstan"]', 'allowed_domains = ["blog.example.org"]'),
+            "sources.toml:8: source 'steppe-notes': start URL 'https://steppe.example.org/' is outside "
+            "allowed_domains (blog.example.org): nothing could be crawled; add 'steppe.example.org' to allowed_domains",
+        ),
+        (
+            ('labels = ["Kazakhstan"]', 'allowed_domains = ["*.example.org"]'),
+            "sources.toml:8: source 'steppe-notes': allowed domain '*.example.org': write 'example.org' (its "
+            "subdomains are included)",
+        ),
     ],
 )
 def test_each_mistake_names_line_source_field_and_fix(edit, expected):
@@ -125,6 +150,34 @@ def test_environment_overrides_the_file_and_flags_override_both():
     assert config.settings.override(retry_times=1, timeout_seconds=None).retry_times == 1
     with pytest.raises(ConfigError, match="SAMIZDAT_RETRY_TIMES: retry_times must be a whole number"):
         parse(GOOD, {"SAMIZDAT_RETRY_TIMES": "many"})
+
+
+def test_allowed_domains_take_subdomains_and_ports_of_the_start_urls():
+    text = GOOD.replace('labels = ["Kazakhstan"]', 'allowed_domains = ["example.org"]')
+    text = text.replace(
+        'start_urls = ["http://tenants', 'allowed_domains = ["tenants.example.net:8080"]\nstart_urls = ["http://tenants'
+    )
+    steppe, tenants = parse(text).sources
+    assert steppe.scope == ("example.org",) and tenants.scope == ("tenants.example.net:8080",)
+    with pytest.raises(ConfigError, match=re.escape("'http://tenants.example.net:8080/' is outside allowed_domains")):
+        parse(text.replace('"tenants.example.net:8080"]', '"tenants.example.net:9090"]'))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("SAMIZDAT_TIMOUT_SECONDS", 'did you mean "SAMIZDAT_TIMEOUT_SECONDS"?'),
+        ("SAMIZDAT_TIMEOUT", 'did you mean "SAMIZDAT_TIMEOUT_SECONDS"?'),
+        ("SAMIZDAT_DATA_DIR", 'did you mean "SAMIZDAT_DATA"?'),
+        ("samizdat_retry_times", 'did you mean "SAMIZDAT_RETRY_TIMES"?'),
+        ("SAMIZDAT_COLOUR", "unset it"),
+    ],
+)
+def test_a_misspelt_environment_variable_is_named_with_the_closest_known_one(name, expected):
+    with pytest.raises(ConfigError) as info:
+        parse(GOOD, {name: "3"})
+    assert str(info.value) == f"environment variable {name}: not a samizdat setting; {expected}"
+    parse(GOOD, {"SAMIZDAT_DATA": "/srv/archive", "SAMIZDAT_CONFIG": "x.toml", "OTHER_TIMOUT": "1"})  # all fine
 
 
 def test_unknown_source_name_suggests_the_closest():

@@ -22,7 +22,7 @@ from scrapy.utils.job import job_dir
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from archive.config import Source
+from archive.config import Source, in_scope
 from archive.crawls import parse_utc
 from archive.datadir import DataDir
 from archive.document import document_id
@@ -30,8 +30,10 @@ from archive.extract import Extraction, Facts, merge_facts, reader_for
 from archive.store import Store
 from archive.takedowns import purged_documents
 from archive.urls import host_port, normalize_url, url_key
-from archive.warc import Capture
+from archive.warc import Capture, WarcWriter
+from crawler.diskfull import DiskFull, guard_writer
 from crawler.extraction import WarcPointer, extract_detached, shared_pool
+from crawler.frontier import counts_as_page
 from crawler.jobstate import SkippedUrls, save_state
 from crawler.middlewares import header_pairs
 from crawler.traps import Trap, find_trap
@@ -81,7 +83,8 @@ class SourceSpider(Spider):
         self.include = [re.compile(p) for p in source.include]
         self.exclude = [re.compile(p) for p in source.exclude]
         self.state: dict[str, Any] = {}  # replaced by the saved state when the spider opens
-        self.warc: Any = None  # set by the WARC recorder when the spider opens
+        self._warc: Any = None
+        self.disk_full: str | None = None  # why archiving stopped, when the disk filled up
         self.skipped: SkippedUrls | None = None  # opened with the spider: it lives in the job directory
         # What the archive knows (captures, feed entries, gone articles); None when run outside samizdat.
         self.store: Store | None = None
@@ -94,6 +97,7 @@ class SourceSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
+        crawler.signals.connect(spider.on_response, signal=signals.response_received)
         spider.watch = crawler.settings.getbool("SAMIZDAT_WATCH")
         spider.run_id = crawler.settings.getint("SAMIZDAT_RUN_ID")
         if crawler.settings.get("SAMIZDAT_STORE_PATH"):
@@ -102,6 +106,32 @@ class SourceSpider(Spider):
             datadir = DataDir(crawler.settings["SAMIZDAT_DATA_DIR"])
             spider.purged = purged_documents(datadir.takedowns_path, spider.source.name)
         return spider
+
+    @property
+    def warc(self) -> Any:
+        """The WARC writer, set by the recorder when the spider opens."""
+        return self._warc
+
+    @warc.setter
+    def warc(self, writer: Any) -> None:
+        # Guarded here, where the run can be stopped: a full disk ends archiving cleanly (crawler.diskfull).
+        self._warc = guard_writer(writer, self.on_disk_full) if isinstance(writer, WarcWriter) else writer
+
+    def on_disk_full(self, error: DiskFull) -> None:
+        """Nothing more is fetched, and what is in flight stays in the frontier for the next run: its response
+        may not be in the archive. The run ends as interrupted, to be resumed once there is room."""
+        self.disk_full = str(error)
+        self.crawler.stats.set_value("samizdat/disk_full", str(error))
+        scheduler = getattr(getattr(self.crawler.engine, "_slot", None), "scheduler", None)
+        if scheduler is not None and hasattr(scheduler, "drain"):
+            scheduler.hold()
+            scheduler.drain("disk full")
+
+    def on_response(self, response: Response, request: Request) -> None:
+        """Responses that are not pages of the site (robots.txt, Scrapy's fetch of it included, and the spider's
+        own `data:` requests) are counted apart, so that a run's pages are what max_pages caps."""
+        if not request.meta.get("replayed") and not counts_as_page(response.url):
+            self.count("uncounted_responses")
 
     def on_closed(self) -> None:
         if self.store is not None:
@@ -363,12 +393,13 @@ class SourceSpider(Spider):
         return "taken-down" if self.purged and document_id(url) in self.purged else None
 
     def in_scope(self, netloc: str) -> bool:
-        host = netloc.split(":")[0]
-        return any(netloc == d or (":" not in d and (host == d or host.endswith("." + d))) for d in self.scope)
+        return in_scope(netloc, self.scope)
 
     # -- bookkeeping ------------------------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> None:
+        if failure.check(DiskFull):
+            return  # not archived: the request is held for the next run
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # Scrapy's refusals are kept per URL in the job directory like the spider's own, at once: a
             # count in Scrapy's stats would be lost to a kill before the run's figures are next saved.

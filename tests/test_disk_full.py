@@ -1,0 +1,104 @@
+"""A full disk: the crawl ends with one line naming the WARC file and the free space, the WARC files stay valid
+(the record that did not fit is cut back, every file sealed), and once there is room the next crawl resumes
+the run and archives what the first could not.
+
+Two small disks: a real one (a 3 MB tmpfs, where the whole data directory lives) and a file size limit
+(RLIMIT_FSIZE: writes past it fail with EFBIG). Where mounting is refused (an unprivileged container) the
+tmpfs case runs on the file size limit instead, so that neither is ever skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from archive.warc import verify_warc
+from samizdat.sample_sites import expected_articles
+from tests.conftest import export_records, run_cli
+
+SMALL = 3_000_000  # bytes: the blogger site's archive takes some 18 MB
+
+
+@contextmanager
+def small_disk(tmp_path: Path, kind: str) -> Iterator[tuple[Path, Callable[[], None] | None, Callable[[], None]]]:
+    """(a directory on a small disk, what the crawl process runs before starting, how to make room)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if kind == "tmpfs":
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={SMALL}", "tmpfs", str(mount)], capture_output=True, text=True
+        )
+        if mounted.returncode == 0:
+            try:
+                yield mount, None, lambda: subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
+            finally:
+                subprocess.run(["umount", "-l", str(mount)], check=False)
+            return
+        print(f"tmpfs refused ({mounted.stderr.strip()}): the file size limit stands in for it")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (SMALL, SMALL))
+
+    yield mount, limit, lambda: None
+
+
+def crawl(config: Path, data: Path, preexec: Callable[[], None] | None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "samizdat", "crawl", "--config", str(config), "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=preexec,
+    )
+
+
+def warc_files(data: Path) -> list[Path]:
+    return sorted((data / "warc").iterdir())
+
+
+@pytest.mark.parametrize("kind", ["tmpfs", "file-size-limit"])
+def test_a_full_disk_ends_the_crawl_cleanly_and_the_next_crawl_resumes(sample_sites, tmp_path, kind):
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[[source]]\nname = "steppe"\nkind = "blogger"\nstart_urls = ["{sample_sites.urls["blogger"]}/"]\n'
+        "delay = 0\n[settings]\nprogress_seconds = 0\n",
+        encoding="utf-8",
+    )
+    with small_disk(tmp_path, kind) as (disk, preexec, make_room):
+        data = disk / "data"
+        first = crawl(config, data, preexec)
+        assert first.returncode == 1, first.stdout + first.stderr
+        output = first.stdout + first.stderr
+        assert "Traceback" not in output and "Exception ignored" not in output, output
+        errors = [line for line in first.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1, first.stderr
+        assert errors[0].startswith("Error: disk full: cannot write warc/steppe-"), errors[0]
+        assert " free on " in errors[0] and "cut back to its last complete record" in errors[0], errors[0]
+        assert errors[0].endswith("then run `samizdat crawl` again: the run resumes"), errors[0]
+        assert "interrupted (disk full)" in first.stdout, first.stdout
+
+        # Valid WARC files: all sealed, every record complete; the one named in the message among them.
+        files = warc_files(data)
+        assert files and all(p.name.endswith(".warc.gz") for p in files), files
+        assert all(verify_warc(p) >= 1 for p in files)
+        assert any(p.name in errors[0] for p in files)
+        runs = json.loads(run_cli("runs", "--data", data, "--json").stdout)["runs"]
+        assert [r["status"] for r in runs] == ["interrupted"], runs
+        first_run = runs[0]["id"]
+
+        make_room()
+        second = crawl(config, data, None)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "Traceback" not in second.stderr and "left open by a stopped crawl" not in second.stderr
+        runs = json.loads(run_cli("runs", "--data", data, "--json").stdout)["runs"]
+        assert [r["status"] for r in runs] == ["finished"] and runs[0]["id"] == first_run, runs
+        assert all(verify_warc(p) >= 1 for p in warc_files(data))
+        truth = {t["url"] for t in expected_articles(sample_sites.urls) if t["site"] == "blogger"}
+        assert {r["url"] for r in export_records(data)} == truth

@@ -1,0 +1,38 @@
+"""max_pages is exact: no more requests reach the site than the cap, redirect hops and retries included;
+robots.txt is not counted. The run's pages figure stays within it too."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+
+from tests.conftest import run_cli
+
+
+def site_requests(sample_sites, site: str, since: int) -> list[dict]:
+    return [r for r in sample_sites.requests()[since:] if r["site"] == site]
+
+
+def test_max_pages_counts_every_fetch_and_never_robots_txt(sample_sites, tmp_path):
+    base = sample_sites.urls["wordpress"]
+    with urllib.request.urlopen(base + "/") as response:
+        article = re.search(r'href="(' + re.escape(base) + r'/20\d\d/[^"]+)"', response.read().decode("utf-8"))[1]
+    with urllib.request.urlopen(article) as response:
+        shortlink = re.search(r"rel='shortlink' href='([^']+)'", response.read().decode("utf-8"))[1]
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[[source]]\nname = "capped"\nstart_urls = ["{shortlink}", "{base}/"]\ndelay = 0\nmax_pages = 4\n'
+        "[settings]\nprogress_seconds = 0\n",
+        encoding="utf-8",
+    )
+    since = len(sample_sites.requests())
+    result = run_cli("crawl", "--config", config, "--data", tmp_path / "data")
+    assert result.returncode == 0, result.stdout + result.stderr
+    served = site_requests(sample_sites, "wordpress", since)
+    pages = [r for r in served if r["path"] != "/robots.txt"]
+    # The shortlink's redirect hop is one of the four: the site had far more to offer.
+    assert len(pages) == 4 and any(r["status"] == 301 for r in pages), pages
+    assert any(r["path"] == "/robots.txt" for r in served)
+    row = next(line for line in result.stdout.splitlines() if line.startswith("capped "))
+    assert int(row.split()[2]) <= 4, row
+    assert re.search(r"skipped: .*max_pages x\d+", result.stdout), result.stdout
