@@ -36,3 +36,21 @@ def test_max_pages_counts_every_fetch_and_never_robots_txt(sample_sites, tmp_pat
     row = next(line for line in result.stdout.splitlines() if line.startswith("capped "))
     assert int(row.split()[2]) <= 4, row
     assert re.search(r"skipped: .*max_pages x\d+", result.stdout), result.stdout
+
+
+def test_max_pages_holds_over_a_stopped_and_resumed_run(sample_sites, tmp_path):
+    base = sample_sites.urls["hugo"]
+    config = tmp_path / "sources.toml"
+    table = f'[[source]]\nname = "capped"\nstart_urls = ["{base}/"]\ndelay = 0.5\nmax_pages = 4\n'
+    settings = "[settings]\nprogress_seconds = 0\n"
+    config.write_text(table + "max_minutes = 0.02\n" + settings, encoding="utf-8")  # stopped after ~1 s
+    since = len(sample_sites.requests())
+    first = run_cli("crawl", "--config", config, "--data", tmp_path / "data")
+    assert first.returncode == 0 and "interrupted (time limit)" in first.stdout, first.stdout + first.stderr
+    before = [r for r in site_requests(sample_sites, "hugo", since) if r["path"] != "/robots.txt"]
+    assert 0 < len(before) < 4, before  # the cap is met by the two sessions together
+    config.write_text(table + settings, encoding="utf-8")
+    second = run_cli("crawl", "--config", config, "--data", tmp_path / "data")
+    assert second.returncode == 0 and "finished" in second.stdout, second.stdout + second.stderr
+    pages = [r for r in site_requests(sample_sites, "hugo", since) if r["path"] != "/robots.txt"]
+    assert len(pages) == 4, pages
