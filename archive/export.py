@@ -64,7 +64,8 @@ def warc_path(root: Path, doc: Document) -> Path:
 
 
 def iter_warc(root: Path, docs: Iterable[Document]) -> Iterator[bytes]:
-    """One valid WARC file: a warcinfo record, then each document's response and request, byte for byte."""
+    """One valid WARC file: a warcinfo record, then each document's response and request, byte for byte (one
+    chunk per document, the size of its records as archived: within the crawl's `max_page_bytes`)."""
     yield warc_header()
     for doc in docs:
         buffer = io.BytesIO()
@@ -81,7 +82,13 @@ def write_csv(docs: Iterable[Document], out: TextIO) -> int:
 
 
 def write_warc(root: Path, docs: Iterable[Document], out: BinaryIO) -> int:
-    return _write(iter_warc(root, docs), out, header=True)
+    """As `iter_warc`, each record copied straight into `out` a chunk at a time, never whole in memory."""
+    out.write(warc_header())
+    count = 0
+    for doc in docs:
+        copy_records(warc_path(root, doc), doc.warc_offset, out)
+        count += 1
+    return count
 
 
 def _write(chunks: Iterator[Any], out: TextIO | BinaryIO, header: bool) -> int:

@@ -123,6 +123,7 @@ CASES = {
     "gzip, br": ("gzip, br", brotli.compress(gzip.compress(HTML))),
     "deflate, gzip": ("deflate, gzip", gzip.compress(zlib.compress(HTML))),
     "identity": ("identity", HTML),
+    "gzip, trailing comma": ("gzip,", gzip.compress(HTML)),
     "unknown, gzip": ("compress, gzip", gzip.compress(HTML)),
     "gzip then unknown": ("gzip, compress", gzip.compress(HTML)),
     "two gzip members": ("gzip", gzip.compress(HTML[:500]) + gzip.compress(HTML[500:])),

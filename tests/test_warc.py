@@ -20,7 +20,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.datadir import DataDir
 from archive.document import Document
-from archive.export import iter_warc
+from archive.export import iter_warc, write_warc
 from archive.warc import (
     OPEN_SUFFIX,
     Original,
@@ -200,8 +200,11 @@ def test_copy_records_and_export_read_a_file_still_being_written(tmp_path):
         warc_offset=loc.offset,
     )
     exported = b"".join(iter_warc(tmp_path, [doc]))
+    streamed = io.BytesIO()
+    assert write_warc(tmp_path, [doc], streamed) == 1
     writer.close()
     assert out.getvalue() and out.getvalue() in exported
+    assert streamed.getvalue().endswith(out.getvalue())  # the file export copies them a chunk at a time
     copied = tmp_path / "copied.warc.gz"
     copied.write_bytes(out.getvalue())
     assert [r[0] for r in records(copied)] == ["response", "request"]
