@@ -14,17 +14,26 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Final
 
 from whoosh import qparser
 from whoosh.qparser import syntax
-from whoosh.query import And, DateRange, NullQuery, Query, Term
+from whoosh.query import And, DateRange, Every, MultiTerm, NullQuery, Or, Prefix, Query, Term, TermRange, Wildcard
 
 from archive.errors import QueryError
 from search.schema import QUERY_FIELDS, SCHEMA, STEMMED_LANGUAGES, label_term
 
 SORTS: Final = ("relevance", "newest", "oldest")
 MAX_PER_PAGE: Final = 100
+
+# The cost guard (see `guard_query` and `check_expansions`). Whoosh runs in Python: every word looked up costs
+# a walk through its postings, so what a query may ask for is bounded before it runs; the time budget
+# (search/service.py) stops whatever is still too slow.
+MAX_QUERY_CHARS: Final = 1000
+MAX_QUERY_TERMS: Final = 64  # words, phrases and wildcards in one query
+MAX_OR_TERMS: Final = 32  # alternatives joined by OR
+MAX_EXPANDED_TERMS: Final = 512  # indexed words the wildcards and ranges of one query may stand for
 
 _YEAR = re.compile(r"^\d{4}$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -107,6 +116,10 @@ class SearchParams:
         return "newest" if self.sort == "relevance" and not self.q else self.sort
 
     def _validate(self) -> None:
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise ParamError("q", f"the query is {len(self.q)} characters long; use at most {MAX_QUERY_CHARS}")
+        if self.q:
+            parse_text_query(self.q)  # the cost guard's refusals (ParamError "q: ...") come before any search
         if self.sort not in SORTS:
             raise ParamError("sort", f"{self.sort!r} is not a sort order; use one of {', '.join(SORTS)}")
         if isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 1:
@@ -257,6 +270,7 @@ def parse_text_query(q: str, languages: tuple[str, ...] = ()) -> tuple[Query | N
     if not cleaned:
         # Everything typed was ignored (a lone "AND", "author:"): the warnings say so; browse all.
         return None, warnings
+    _check_size(cleaned)
     query = _parser(tuple(sorted(set(languages) & set(STEMMED_LANGUAGES)))).parse(cleaned)
     if query is NullQuery:
         warnings.append(
@@ -264,7 +278,152 @@ def parse_text_query(q: str, languages: tuple[str, ...] = ()) -> tuple[Query | N
             "indexed; add a more specific word"
         )
         return NullQuery, warnings
-    return query, warnings
+    guarded = guard_query(query)
+    if guarded is None:
+        warnings.append(f"{q!r} matches every document: all are listed, newest first")
+    return guarded, warnings
+
+
+# --- The cost guard ------------------------------------------------------------------------------------
+
+_TEXT_FIELDS: Final = frozenset(
+    name for base in ("title", "text") for name in (base, *(f"{base}_{language}" for language in STEMMED_LANGUAGES))
+)
+# Fields holding a document's date: a range or a prefix on them is a range of `published_dt`, which Whoosh
+# answers from a few numeric terms instead of one term per day in the archive.
+_DATE_FIELDS: Final = frozenset({"year", "month", "published"})
+_DATE_HELP: Final = "use YYYY, YYYY-MM or YYYY-MM-DD, e.g. published:[2010 TO 2012-06]"
+
+
+def _check_size(cleaned: str) -> None:
+    """Refuse queries with more terms or OR alternatives than the limits: each one is a walk through the
+    postings of every document holding it, and the walks of an OR all run to the end."""
+    tokens = [m[m.lastgroup or "word"] for m in _TOKEN.finditer(cleaned) if m.lastgroup in ("word", "quote")]
+    ors = sum(1 for token in tokens if token == "OR")
+    terms = sum(1 for token in tokens if token not in _BINARY_OPS | _UNARY_OPS)
+    if ors + 1 > MAX_OR_TERMS:
+        raise ParamError("q", f"{ors + 1} alternatives joined by OR; use at most {MAX_OR_TERMS} in one search")
+    if terms > MAX_QUERY_TERMS:
+        raise ParamError("q", f"{terms} words and phrases in one query; use at most {MAX_QUERY_TERMS}")
+
+
+def guard_query(query: Query) -> Query | None:
+    """The parsed query with its costly parts rewritten to cheap equivalents, or None when it matches every
+    document (browse all, the no-query path). Raises ParamError("q", ...) for what has no cheap form.
+
+    - `*` (Every on a title or text field) is every document, instead of a walk through every posting;
+    - a range, a prefix or a date on `year`, `month` or `published` is a range of `published_dt`;
+    - a wildcard at the start of a word (`*ike`, `?ike`) is refused: Whoosh would read every indexed word.
+    Expansions that depend on the archive (`w*` standing for thousands of words) are `check_expansions`'.
+    """
+    rewritten = _rewrite(query)
+    return None if _is_everything(rewritten) else rewritten
+
+
+def _is_everything(query: Query) -> bool:
+    return isinstance(query, Every) and query.fieldname is None
+
+
+def _rewrite(query: Query) -> Query:
+    if not query.is_leaf():
+        query = query.apply(_rewrite)
+        # Not Whoosh's normalize(): in whoosh 2.7 it turns an And holding Every() into Every().
+        if isinstance(query, Or) and any(_is_everything(sub) for sub in query.subqueries):
+            return Every()
+        if isinstance(query, And) and any(_is_everything(sub) for sub in query.subqueries):
+            rest = [sub for sub in query.subqueries if not _is_everything(sub)]
+            return Every() if not rest else rest[0] if len(rest) == 1 else And(rest, boost=query.boost)
+        return query
+    fieldname = getattr(query, "fieldname", None)
+    if isinstance(query, Every):
+        # `title:*` strictly means "has a title": every document has text or a title, so all documents.
+        return Every() if fieldname is None or fieldname in _TEXT_FIELDS else query
+    if fieldname in _DATE_FIELDS and isinstance(query, TermRange | Prefix | Wildcard | Term):
+        return _date_query(query)
+    if isinstance(query, Wildcard):
+        if not query.text.strip("*"):
+            return Every() if fieldname in _TEXT_FIELDS else Every(fieldname)
+        if query.text[0] in "*?":
+            raise ParamError(
+                "q",
+                f"{_describe(query)!r} starts with a wildcard, which means reading every word in the archive; "
+                "begin it with at least one letter (e.g. str*ke)",
+            )
+    return query
+
+
+def _date_query(query: Query) -> Query:
+    """`year:[2010 TO]`, `month:[2012-03 TO]`, `published:2012-03` as a DateRange of `published_dt`."""
+    fieldname = query.fieldname
+    if fieldname in ("year", "month") and not isinstance(query, TermRange):
+        return query  # a term, or a prefix of a few dozen years or months: already cheap
+    if isinstance(query, TermRange):
+        start = end = None
+        if query.start:
+            first, last = _query_period(fieldname, query.start)
+            start = last + dt.timedelta(days=1) if query.startexcl else first
+        if query.end:
+            first, last = _query_period(fieldname, query.end)
+            end = first - dt.timedelta(days=1) if query.endexcl else last
+    else:
+        value = query.text.rstrip("*").rstrip("-") if isinstance(query, Prefix | Wildcard) else query.text
+        start, end = _query_period(fieldname, value)
+    return DateRange("published_dt", _midnight(start), _midnight(end))
+
+
+def _query_period(fieldname: str, value: str) -> tuple[dt.date, dt.date]:
+    try:
+        return _period_bounds("q", str(value))
+    except ParamError:
+        raise ParamError("q", f"{fieldname}:{value} is not a date; {_DATE_HELP}") from None
+
+
+def _describe(query: Query) -> str:
+    """A query leaf as the user would have typed it: `w1*`, `author:[a TO]`, `label:*`."""
+    fieldname = getattr(query, "fieldname", None)
+    prefix = "" if fieldname is None or fieldname in _TEXT_FIELDS else f"{fieldname}:"
+    if isinstance(query, Prefix):
+        return f"{prefix}{query.text}*"
+    if isinstance(query, TermRange):
+        start, end = (f"{bound} " if bound else "" for bound in (query.start, query.end))
+        return f"{prefix}[{start}TO{' ' + end.strip() if end else ''}]"
+    if isinstance(query, Every):
+        return f"{prefix}*"
+    return f"{prefix}{getattr(query, 'text', query)}"
+
+
+def check_expansions(query: Query | None, reader: Any) -> None:
+    """Refuse a query whose wildcards, ranges and `field:*` stand for more than MAX_EXPANDED_TERMS indexed
+    words in this archive: Whoosh ORs them all, one posting walk each. Counting stops at the limit, so
+    the check itself stays cheap."""
+    if query is None:
+        return
+    counts = [(_expansion(leaf, reader, MAX_EXPANDED_TERMS + 1), leaf) for leaf in query.leaves()]
+    most, leaf = max(counts, key=lambda pair: pair[0], default=(0, None))
+    if most > MAX_EXPANDED_TERMS:
+        raise ParamError(
+            "q",
+            f"{_describe(leaf)!r} stands for more than {MAX_EXPANDED_TERMS} different words in this archive; "
+            "make it narrower (more letters before the *, a shorter range)",
+        )
+    if sum(count for count, _ in counts) > MAX_EXPANDED_TERMS:
+        raise ParamError(
+            "q",
+            f"the wildcards and ranges of this query stand for more than {MAX_EXPANDED_TERMS} different words "
+            "in this archive together; use fewer or narrower ones",
+        )
+
+
+def _expansion(leaf: Query, reader: Any, cap: int) -> int:
+    """How many indexed words `leaf` stands for, counted up to `cap`; 0 for a plain word or phrase."""
+    if isinstance(leaf, MultiTerm):
+        return sum(1 for _ in islice(leaf.expanded_terms(reader), cap))
+    if isinstance(leaf, Every) and leaf.fieldname is not None:
+        try:
+            return sum(1 for _ in islice(reader.lexicon(leaf.fieldname), cap))
+        except (KeyError, ValueError):  # a field no document has
+            return 0
+    return 0
 
 
 def repair_query(q: str) -> tuple[str, list[str]]:

@@ -16,8 +16,11 @@ from whoosh.lang import stemmer_for_language
 
 from archive.document import Document
 
-# Fields a user may name in a query (`author:okonkwo`); `labels:` is an alias of `label:`.
-QUERY_FIELDS = ("title", "text", "author", "source", "label", "labels", "language", "kind", "year", "month")
+# Fields a user may name in a query (`author:okonkwo`); `labels:` is an alias of `label:`. `published:` takes
+# dates and date ranges (`published:[2010 TO 2012-06]`), searched as ranges of `published_dt` (search/query.py).
+QUERY_FIELDS = (
+    "title", "text", "author", "source", "label", "labels", "language", "kind", "year", "month", "published",
+)  # fmt: skip
 
 # One packed, unindexed column per document carrying everything facets and date sorting need, so the
 # per-searcher cache is built from a single sequential column read instead of 100k stored-field lookups.
