@@ -706,13 +706,17 @@ def serve_archive(datadir: DataDir, config_path: Path | None, host: str, port: i
     from webui import create_app
 
     app = create_app({"data_dir": datadir.root, "config_path": config_path})
-    run_server(
-        app,
-        host,
-        port,
-        threads,
-        announce=lambda address: click.echo(f"serving {datadir.root} at {address}  (Ctrl-C to stop)"),
-    )
+    try:
+        run_server(
+            app,
+            host,
+            port,
+            threads,
+            announce=lambda address: click.echo(f"serving {datadir.root} at {address}  (Ctrl-C to stop)"),
+        )
+    except (OSError, ValueError) as exc:  # waitress says ValueError for a host it cannot resolve
+        what = os_error_line(exc) if isinstance(exc, OSError) else "not an address of this machine"
+        raise click.ClickException(f"cannot listen on {host}:{port}: {what}; choose another --host or --port") from None
 
 
 @main.command()

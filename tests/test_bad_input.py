@@ -4,6 +4,7 @@ status 1 or 2, and nothing crawled or written."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,15 @@ def test_a_misspelt_environment_variable_stops_every_command_that_reads_settings
     demo = run_cli("demo", "--no-serve", "--data", tmp_path / "demo", env=env)
     assert_one_clear_line(demo, "SAMIZDAT_TIMOUT_SECONDS")
     assert not (tmp_path / "demo").exists()
+
+
+def test_serve_on_an_address_it_cannot_take_is_one_line(tmp_path):
+    data = empty_archive(tmp_path / "data")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run_cli("serve", "--port", port, "--data", data, timeout=60)
+    assert_one_clear_line(busy, f"cannot listen on 127.0.0.1:{port}", "address already in use")
+    bad = run_cli("serve", "--host", "999.1.1.1", "--port", "0", "--data", data, timeout=60)
+    assert_one_clear_line(bad, "cannot listen on 999.1.1.1:0", "not an address of this machine")
