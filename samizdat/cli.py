@@ -133,11 +133,16 @@ def check_output_file(path: Path, option: str) -> None:
         raise click.ClickException(f"{option} {path}: not writable; choose a place you may write to")
 
 
-def create_datadir(data_dir: Path) -> DataDir:
-    """The data directory for writing, made if needed; a place where it cannot be made is one line."""
+def check_data_place(data_dir: Path) -> None:
+    """Refuse a data directory that cannot be made because a folder on its way is a file."""
     existing = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
     if existing is not None and existing != data_dir and not existing.is_dir():
         raise click.ClickException(f"--data {data_dir}: {existing} is a file, not a directory")
+
+
+def create_datadir(data_dir: Path) -> DataDir:
+    """The data directory for writing, made if needed; a place where it cannot be made is one line."""
+    check_data_place(data_dir)
     try:
         return DataDir.create(data_dir)
     except OSError as exc:
@@ -736,6 +741,7 @@ def demo(data_dir: Path, port: int, serve: bool) -> None:
     from samizdat.demo import run_demo
 
     environment_settings()  # a misspelt SAMIZDAT_* variable is reported before the sites are served
+    check_data_place(data_dir)
     run_demo(data_dir)
     if serve:
         click.echo("\nThe web UI on the demo archive (search, facets, documents, captures):")

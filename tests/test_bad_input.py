@@ -68,6 +68,7 @@ def test_export_refuses_before_creating_its_file(tmp_path):
         (["crawl", "--config", "{tmp}/sources.toml", "--data", "{tmp}/afile/data"], ["afile is a file"]),
         (["crawl", "--config", "{tmp}/sources.toml", "--data", "{tmp}/afile"], ["--data", "is a file"]),
         (["schedule", "--config", "{tmp}/sources.toml", "--data", "{tmp}/afile/data"], ["afile is a file"]),
+        (["demo", "--no-serve", "--data", "{tmp}/afile/demo"], ["afile is a file"]),
         (["init", "--config", "{tmp}/missing/sources.toml"], ["missing", "does not exist"]),
         (["init", "--config", "{tmp}"], ["--config", "is a directory"]),
         (["search", "x", "--data", "{tmp}/data"], ["data directory", "does not exist"]),
