@@ -3,6 +3,7 @@
     python bench/bench_search.py                 # 20,000 documents
     python bench/bench_search.py --docs 5000 --procs 2
     python bench/bench_search.py --ru-share 0.3      # 30% of the documents in Russian
+    python bench/bench_search.py --abusive           # abusive queries before/after the guard and budget
 
 Prints figures only; nothing here asserts a time (these shared machines vary 10-30% between runs).
 """
@@ -21,9 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archive.document import Document
+from archive.errors import QueryError
 from search import Indexer, SearchParams, SearchService
 from search.doctable import build_table
 from search.facets import count_facets
+from search.query import _parser, repair_query
 
 TOPIC_WORDS = [
     "rent",
@@ -123,6 +126,45 @@ def query_shapes(russian: bool) -> dict[str, list[SearchParams]]:
     return shapes
 
 
+ABUSIVE = [
+    "*",
+    "published:[2010 TO]",
+    "year:[2010 TO]",
+    "*ike",
+    "w1*",
+    "[a TO]",
+    " ".join(f"w{n}x" for n in range(60)),  # an AND of common words that never all meet
+    " OR ".join(f"w{n}x" for n in range(30)),
+    '"w0x w1x w2x"',
+]
+REFERENCE = "rent strike"
+
+
+def abusive_figures(index_dir: Path) -> None:
+    """Each abusive query as it ran before (parsed without the guard, every match collected with no
+    budget, on one searcher: what SearchService did) and through SearchService now, beside a reference."""
+    with SearchService(index_dir, refresh_seconds=3600) as service:
+        service.search(SearchParams(q=REFERENCE))
+        state = service._current()
+        assert state is not None
+        with state.borrow() as pooled:
+            searcher = pooled.searcher
+            print(f"\n{'query':<32} {'before s':>9} {'hits':>7}   {'now s':>7} {'hits':>7}  answer")
+            for q in [REFERENCE, *ABUSIVE]:
+                start = time.perf_counter()
+                raw = _parser(state.languages()).parse(repair_query(q)[0])
+                before_hits = len(searcher.search(raw, limit=None).top_n)
+                before = time.perf_counter() - start
+                start = time.perf_counter()
+                try:
+                    result = service.search(SearchParams(q=q))
+                    now_hits, answer = str(result["total"]), "; ".join(w[:60] for w in result["warnings"]) or "200"
+                except QueryError as exc:
+                    now_hits, answer = "-", f"400 {str(exc)[:70]}"
+                now = time.perf_counter() - start
+                print(f"{q[:32]:<32} {before:>9.2f} {before_hits:>7} {now:>7.2f} {now_hits:>7}  {answer}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=20_000, help="documents to index (default 20000)")
@@ -130,6 +172,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=5000, help="documents per commit")
     parser.add_argument("--procs", type=int, default=1, help="indexing processes (2 for multisegment)")
     parser.add_argument("--ru-share", type=float, default=0.0, help="share of Russian documents (default 0)")
+    parser.add_argument("--abusive", action="store_true", help="only the abusive queries, before and after")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
@@ -140,6 +183,9 @@ def main() -> None:
             indexer.update(docs, batch_size=args.batch_size, procs=args.procs, multisegment=args.procs > 1)
         seconds = time.perf_counter() - start
         print(f"indexed {args.docs} documents in {seconds:.1f} s: {args.docs / seconds:.0f} docs/s")
+        if args.abusive:
+            abusive_figures(index_dir)
+            return
 
         with SearchService(index_dir, refresh_seconds=3600) as service:
             start = time.perf_counter()
@@ -161,9 +207,10 @@ def main() -> None:
             # Facet counting alone, over a broad match: the part groupedby made slow.
             state = service._current()
             assert state is not None
-            table = state.table()
-            start = time.perf_counter()
-            build_table(state.searcher.reader())
+            with state.borrow() as pooled:
+                table = state.table(pooled)
+                start = time.perf_counter()
+                build_table(pooled.searcher.reader())
             print(f"document table rebuild (after each commit): {(time.perf_counter() - start) * 1000:.0f} ms")
             everything = list(range(len(table.ids)))
             half = everything[::2]

@@ -117,6 +117,7 @@ class _State:
         self._cond = threading.Condition()
         self._idle: list[_Pooled] = []
         self._open = 0
+        self._waiting = 0
         self._retired = False
         first = self._open_searcher()
         self._open = 1
@@ -166,7 +167,7 @@ class _State:
                 if self._open < self.size:
                     self._open += 1
                     break
-                self._cond.wait()
+                self._wait()
         try:  # opened outside the lock: the others keep borrowing and giving back meanwhile
             return self._open_searcher()
         except (OSError, EmptyIndexError):
@@ -175,12 +176,21 @@ class _State:
                 self._open -= 1
                 self.size = self._open
                 while not self._idle:
-                    self._cond.wait()
+                    self._wait()
                 return self._idle.pop()
+
+    def _wait(self) -> None:
+        """Wait (the condition's lock held) for a searcher to be given back."""
+        self._waiting += 1
+        try:
+            self._cond.wait()
+        finally:
+            self._waiting -= 1
 
     def _give_back(self, pooled: _Pooled) -> None:
         with self._cond:
-            if not self._retired:
+            # A retired generation still hands its searchers to the searches already waiting for one.
+            if not self._retired or len(self._idle) < self._waiting:
                 self._idle.append(pooled)
                 self._cond.notify()
                 return

@@ -868,3 +868,32 @@ def test_threads_share_one_service_while_the_index_changes(tmp_path: Path) -> No
             for mine in totals:  # documents are only added: no thread may see the index shrink
                 assert len(mine) == 15 and mine == sorted(mine) and mine[0] >= 10
             assert svc.search(SearchParams())["total"] == len(DOCS)
+
+
+def test_searches_borrow_searchers_from_a_pool_and_a_refresh_retires_the_old_ones(tmp_path: Path) -> None:
+    with Indexer(tmp_path) as indexer:
+        indexer.update(DOCS[:10])
+        with SearchService(tmp_path, refresh_seconds=3600, searchers=2) as svc:
+            old = svc._current()
+            assert old is not None
+            given_back = threading.Event()
+            third: list[Any] = []
+            with old.borrow() as first, old.borrow() as second:
+                assert first.searcher is not second.searcher  # one searcher per thread, never shared
+
+                def borrow_a_third() -> None:
+                    with old.borrow() as pooled:
+                        third.append(pooled)
+                    given_back.set()
+
+                waiter = threading.Thread(target=borrow_a_third)
+                waiter.start()
+                assert not given_back.wait(timeout=0.2), "the pool is full: the third search waits"
+                indexer.update(DOCS[10:12])
+                svc.refresh()
+                assert svc.search(SearchParams())["total"] == 12  # the new generation, while the old is busy
+            waiter.join(timeout=30)
+            assert third and third[0].searcher in (first.searcher, second.searcher)
+            # Given back after the refresh: the old generation's searchers are closed, the new one serves.
+            assert first.searcher.is_closed and second.searcher.is_closed
+            assert svc._current() is not old and svc.search(SearchParams(q="strike"))["total"] > 0

@@ -16,7 +16,9 @@ GET /api/search?q=&label=&source=&author=&from=&to=&year=&month=&sort=&page=&per
     `from`/`to` take YYYY-MM-DD, YYYY-MM or YYYY; `year` YYYY; `month` YYYY-MM; `sort` relevance (the
     default; newest without `q`), newest or oldest; `page` from 1; `per_page` 1 to 100 (default 20).
     `snippet` is HTML: archived text escaped, matched words in <mark>. A bad parameter is a 400 whose
-    detail starts with the parameter's name.
+    detail starts with the parameter's name. A query costlier than the guard allows (a leading wildcard,
+    a wildcard or range standing for too many words, too many ORs or words; search/query.py) is such a
+    400 for `q`; a search past its time budget (search/service.py) returns what it found, and a warning.
 
 GET /api/documents/<id>
     The export record of the newest version (README, "Export record"): id, url, source, kind, title,
