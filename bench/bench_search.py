@@ -129,6 +129,7 @@ def query_shapes(russian: bool) -> dict[str, list[SearchParams]]:
 ABUSIVE = [
     "*",
     "published:[2010 TO]",
+    "[2010 TO]",  # how `published:[2010 TO]` was read while `published` was no query field
     "year:[2010 TO]",
     "*ike",
     "w1*",
