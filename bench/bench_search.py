@@ -15,9 +15,11 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -164,6 +166,48 @@ def abusive_figures(index_dir: Path) -> None:
                     now_hits, answer = "-", f"400 {str(exc)[:70]}"
                 now = time.perf_counter() - start
                 print(f"{q[:32]:<32} {before:>9.2f} {before_hits:>7} {now:>7.2f} {now_hits:>7}  {answer}")
+        print(f"\n8 clients searching {REFERENCE!r} while one abusive search runs (seconds per client)")
+        for q in ("*", ABUSIVE[-2]):
+            for mode in ("one lock (before)", "pool (now)"):
+                waits = concurrent_clients(service, state, q, serialized=mode.startswith("one"))
+                print(f"  {q[:24]!r:<27} {mode:<18} median {statistics.median(waits):5.2f}  max {max(waits):5.2f}")
+
+
+def concurrent_clients(service: SearchService, state: Any, abusive: str, serialized: bool) -> list[float]:
+    """Start the abusive search, then 8 clients; before = every search under one lock and the abusive
+    query unguarded (as SearchService was), now = SearchService as it is."""
+    lock = threading.Lock()
+    started = threading.Event()
+    waits: list[float] = []
+
+    def run_abusive() -> None:
+        if serialized:
+            with lock, state.borrow() as pooled:
+                started.set()
+                raw = _parser(state.languages()).parse(repair_query(abusive)[0])
+                pooled.searcher.search(raw, limit=None)
+        else:
+            started.set()
+            service.search(SearchParams(q=abusive))
+
+    def run_client() -> None:
+        start = time.perf_counter()
+        if serialized:
+            with lock:
+                service.search(SearchParams(q=REFERENCE))
+        else:
+            service.search(SearchParams(q=REFERENCE))
+        waits.append(time.perf_counter() - start)
+
+    abuser = threading.Thread(target=run_abusive)
+    abuser.start()
+    started.wait()
+    clients = [threading.Thread(target=run_client) for _ in range(8)]
+    for thread in clients:
+        thread.start()
+    for thread in [*clients, abuser]:
+        thread.join()
+    return waits
 
 
 def main() -> None:

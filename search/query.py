@@ -401,10 +401,13 @@ def check_expansions(query: Query | None, reader: Any) -> None:
     counts = [(_expansion(leaf, reader, MAX_EXPANDED_TERMS + 1), leaf) for leaf in query.leaves()]
     most, leaf = max(counts, key=lambda pair: pair[0], default=(0, None))
     if most > MAX_EXPANDED_TERMS:
+        fix = (
+            "a shorter range; for dates, published:[2010 TO 2012-06]"
+            if isinstance(leaf, TermRange)
+            else "more letters before the *"
+        )
         raise ParamError(
-            "q",
-            f"{_describe(leaf)!r} stands for more than {MAX_EXPANDED_TERMS} different words in this archive; "
-            "make it narrower (more letters before the *, a shorter range)",
+            "q", f"{_describe(leaf)!r} stands for more than {MAX_EXPANDED_TERMS} different words in this archive; {fix}"
         )
     if sum(count for count, _ in counts) > MAX_EXPANDED_TERMS:
         raise ParamError(
