@@ -105,7 +105,7 @@ def _pooled(searcher: Searcher) -> _Pooled:
 
 class _State:
     """One generation of the index: its searchers (a pool) and the DocTable built from it; replaced as a
-    whole after a commit, never mutated but for its caches."""
+    whole after a commit. Only the pool and the caches change."""
 
     def __init__(self, ix: FileIndex, directory: tuple[int, int], size: int) -> None:
         self.ix = ix
@@ -131,12 +131,8 @@ class _State:
         )
         self._idle.append(first)
         self._table: DocTable | None = None
-        # The docnums taken down, for the takedowns as of `_hidden_key` (recomputed when they change).
+        # (takedowns key, the docnums they take down): recomputed when the takedowns change.
         self._hidden: tuple[object, frozenset[int]] = (None, frozenset())
-
-    @property
-    def generation(self) -> int:
-        return int(self.toc.generation)
 
     def up_to_date(self) -> bool:
         return bool(self.ix.latest_generation() == self.toc.generation)
