@@ -4,12 +4,17 @@ the shape each service's page takes (their markers only)."""
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from archive.config import Source
 from archive.crawls import flag
 from archive.extract import extract
-from archive.warc import Capture
+from archive.warc import Capture, iter_entries
+from tests.conftest import export_records, run_cli
 
 SOURCE = Source(name="test", start_urls=("http://site.test/",))
 ARTICLE_TEXT = "".join(
@@ -80,3 +85,83 @@ def test_a_crawl_that_met_challenges_is_flagged_as_blocked():
     assert flagged["reason"].startswith("blocked: 9 bot-check pages instead of the site's")
     assert "bot protection" in flagged["reason"]
     assert flag({"pages": 12, "other_pages": {"listing": 2}, "failed": False}, None) is None
+
+
+# -- a crawl that meets them ---------------------------------------------------------------------------
+
+
+class BlockingSite(BaseHTTPRequestHandler):
+    """A site whose protection service answers some pages: 503 and 403 challenges, and one at 200."""
+
+    protocol_version = "HTTP/1.1"
+    pages = {
+        "/": (
+            200,
+            "<html><head><title>Union news</title></head><body><h1>Union news</h1><ul>"
+            + "".join(
+                f"<li><a href='{p}'>{p}</a></li>"
+                for p in (
+                    "/stories/repairs-before-winter/",
+                    "/stories/blocked-503/",
+                    "/stories/blocked-403/",
+                    "/stories/challenged-200/",
+                )
+            )
+            + "</ul></body></html>",
+        ),
+        "/stories/repairs-before-winter/": (
+            200,
+            f"<html><head><meta property='og:type' content='article'><title>Repairs before winter</title></head>"
+            f"<body><article><h1>Repairs before winter</h1>{ARTICLE_TEXT}</article></body></html>",
+        ),
+        "/stories/blocked-503/": (503, CHALLENGES["Cloudflare"]),
+        "/stories/blocked-403/": (403, CHALLENGES["Imperva"]),
+        "/stories/challenged-200/": (200, CHALLENGES["DataDome"]),
+    }
+
+    def do_GET(self) -> None:
+        status, html = self.pages.get(self.path, (404, "<html><body><p>no such page</p></body></html>"))
+        body = html.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_crawl_archives_challenges_exports_none_and_flags_the_source_as_blocked(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BlockingSite)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            f'[[source]]\nname = "union"\nkind = "generic"\nstart_urls = ["{base}"]\ndelay = 0\n'
+            "\n[settings]\ntimeout_seconds = 10\nprogress_seconds = 0\n",
+            encoding="utf-8",
+        )
+        data = tmp_path / "data"
+        crawled = run_cli("crawl", "--config", config, "--data", data)
+        assert crawled.returncode == 0, crawled.stdout + crawled.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [r["title"] for r in export_records(data)] == ["Repairs before winter"]
+    report = run_cli("report", "union", "--config", config, "--data", data, "--json")
+    assert report.returncode == 0, report.stderr
+    last = json.loads(report.stdout)
+    assert last["flag"]["reason"].startswith("blocked: 3 bot-check pages instead of the site's"), last["flag"]
+    archived = {
+        entry.capture.url.removeprefix(base.rstrip("/")): entry.capture.status
+        for path in (data / "warc").glob("*.warc.gz")
+        for entry in iter_entries(path, path.name)
+        if entry.type == "response" and entry.capture is not None
+    }
+    assert {p: archived.get(p) for p in ("/stories/blocked-503/", "/stories/blocked-403/")} == {
+        "/stories/blocked-503/": 503,
+        "/stories/blocked-403/": 403,
+    }

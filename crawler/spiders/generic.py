@@ -26,7 +26,8 @@ from archive.config import Source, in_scope
 from archive.crawls import parse_utc
 from archive.datadir import DataDir
 from archive.document import document_id
-from archive.extract import Extraction, Facts, merge_facts, reader_for
+from archive.extract import Extraction, Facts, merge_facts, parse, reader_for
+from archive.extract.challenge import CHALLENGE_STATUSES
 from archive.store import Store
 from archive.takedowns import purged_documents
 from archive.urls import host_port, normalize_url, url_key
@@ -39,6 +40,7 @@ from crawler.middlewares import header_pairs
 from crawler.traps import Trap, find_trap
 
 GONE = (404, 410)  # an archived article that answers these is recorded as deleted on the site
+MAX_CHALLENGE_BYTES = 256_000  # parsed here, in the reactor: a challenge page is a few kilobytes
 PARSED = ("article", "listing", "page")  # page types of captures that parsed as HTML (they have links)
 # Documents are archived (a campaign's leaflets are PDFs); images, media and assets are not followed.
 KEEP_EXTENSIONS = {"pdf", "doc", "docx", "odt", "rtf", "epub"}
@@ -406,6 +408,11 @@ class SourceSpider(Spider):
             reason = refusal_reason(str(failure.value))
             if reason:
                 self.skip(failure.request.url, reason)
+            elif "larger than the download max size" in str(failure.value):
+                self.count("errors/too_large")  # HttpCompressionMiddleware: it inflates past max_page_bytes
+            return
+        if self.is_challenge(failure):
+            self.count("pages/challenge")  # archived; flagged in the crawl's report (archive.crawls.flag)
             return
         self.count(f"errors/{error_kind(failure)}")
         if failure.check(HttpError) and failure.value.response.status in GONE and self.store is not None:
@@ -414,6 +421,16 @@ class SourceSpider(Spider):
             when = location.date if location else datetime.now(UTC).isoformat()
             if self.store.mark_gone(normalize_url(response.url), when, response.status):
                 self.count("gone")  # an archived article deleted on the site: kept, and shown as gone
+
+    def is_challenge(self, failure: Failure) -> bool:
+        """A 403, 429 or 503 that is a protection service's challenge page (archive.extract.challenge)."""
+        if not failure.check(HttpError):
+            return False
+        response = failure.value.response
+        if response.status not in CHALLENGE_STATUSES or len(response.body) > MAX_CHALLENGE_BYTES:
+            return False
+        seen = parse(capture_of(response))
+        return isinstance(seen, Extraction) and seen.page_type == "challenge"
 
     def skip(self, url: str, reason: str) -> None:
         """Count a URL left out, once per run and reason, however often it is linked and whatever is read
