@@ -536,3 +536,19 @@ def test_an_article_is_archived_under_its_canonical_url_of_the_same_site_but_nev
 ):
     html = generic_article().replace("<head>", f"<head><link rel='canonical' href='{canonical}'>")
     assert extract(capture(url, html), SOURCE, "generic").url == expected
+
+
+def test_absurd_table_spans_are_cut_and_a_page_of_fifty_thousand_links_is_read():
+    # Spans as hostile pages write them: the text extractor would draw every spanned cell, for minutes.
+    rows = "".join(
+        f'<tr><td colspan="1000000" rowspan="65534">cell {i}</td><td colspan="x">b</td></tr>' for i in range(300)
+    )
+    html = f"<html><head><title>T</title></head><body><article>{LONG}<table>{rows}</table></article></body></html>"
+    page = Page.parse(html, "http://site.test/stories/a-table-of-spans-for-tests/")
+    assert {c.get("colspan") for c in page.tree.iter("td")} == {"20", "1"}
+    assert {c.get("rowspan") for c in page.tree.iter("td") if c.get("rowspan")} == {"10"}
+    text = extract(capture(page.url, html), SOURCE, "generic").document.text
+    assert "cell 299" in text and len(text) < 200_000
+    links = "".join(f'<a href="/p/{i}">link {i}</a> ' for i in range(50_000))
+    result = extract(capture("http://site.test/links/", f"<html><body>{links}</body></html>"), SOURCE, "generic")
+    assert result.page_type == "page" and "100% of the text is links" in result.reason

@@ -34,6 +34,7 @@ class Page:
             return None
         if tree is None or not isinstance(tree, lxml.html.HtmlElement):
             return None
+        clamp_spans(tree)
         unwrap_layout_tables(tree)
         return cls(url=url, tree=tree)
 
@@ -138,6 +139,21 @@ PAGER_URL = re.compile(r"/page/\d+/?\?|[?&](?:page|paged)=\d+")
 
 LAYOUT_MARKERS = ".//td//p | .//td//h1 | .//td//h2 | .//td//h3 | .//td//table | .//td//blockquote"
 DATA_MARKERS = "./caption | ./thead | ./tr/th | ./tbody/tr/th"
+
+
+# Columns and rows one table cell may span: more is hostile (trafilatura draws a cell for each, and carries
+# a row-spanning cell into every row below it).
+MAX_SPAN = {"colspan": 20, "rowspan": 10}
+
+
+def clamp_spans(tree: lxml.html.HtmlElement) -> None:
+    """A cell's colspan or rowspan cut to MAX_SPAN: `colspan=1000000 rowspan=65534` on a few thousand cells
+    would have the text extractor write gigabytes of empty cells, for minutes."""
+    for cell in tree.xpath("//*[@colspan or @rowspan]"):
+        for name, most in MAX_SPAN.items():
+            value = (cell.get(name) or "").strip()
+            if value and not (value.isdigit() and int(value) <= most):
+                cell.set(name, str(min(int(value), most)) if value.isdigit() else "1")
 
 
 def is_grid(table: lxml.html.HtmlElement) -> bool:
