@@ -42,7 +42,7 @@ SOURCE_KEYS = {
         Key("allowed_domains", list, None, "hosts the crawl may visit (default: the hosts of start_urls)"),
         Key("labels", list, [], "labels added to every document of the source"),
         Key("schedule", str, None, 'cron expression for recurring crawls, e.g. "0 3 * * *"'),
-        Key("max_pages", int, None, "stop after this many responses (default: no cap)"),
+        Key("max_pages", int, None, "fetch at most this many pages per run (default: no cap; robots.txt not counted)"),
         Key(
             "max_minutes",
             (int, float),
@@ -77,7 +77,12 @@ SETTING_KEYS = {
     k.name: k
     for k in (
         Key("timeout_seconds", (int, float), 30.0, "give up on a response after this many seconds"),
-        Key("max_page_bytes", int, 20 * 1024 * 1024, "responses larger than this are not downloaded"),
+        Key(
+            "max_page_bytes",
+            int,
+            20 * 1024 * 1024,
+            "responses larger than this, as received or once decompressed, are not kept for extraction",
+        ),
         Key("warc_max_bytes", int, 100 * 1000 * 1000, "start a new WARC file past this size"),
         Key("retry_times", int, 2, "retries after a 5xx or a timeout"),
         Key("concurrency_per_host", int, 4, "parallel requests to one host"),

@@ -26,11 +26,13 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
+from archive.config import SETTING_KEYS
+
 _CHUNK_BYTES = 65536  # what Scrapy decodes at a time; the limit is checked after each chunk, as it does
 
-# The default of `max_page_bytes` in archive/config.py (Scrapy's DOWNLOAD_MAXSIZE while crawling): the limit
-# for WARC files that do not record the one their crawl used.
-DEFAULT_MAX_PAYLOAD_BYTES = 20 * 1024 * 1024
+# The default of `max_page_bytes` (Scrapy's DOWNLOAD_MAXSIZE while crawling): the limit for WARC files that
+# do not record the one their crawl used.
+DEFAULT_MAX_PAYLOAD_BYTES: int = SETTING_KEYS["max_page_bytes"].default
 
 
 class PayloadRefused(ValueError):

@@ -69,6 +69,7 @@ class DurableScheduler(BaseScheduler):
         self.memory: list[Request] = []  # requests that cannot be serialized (none of ours; a safety net)
         self.draining: str | None = None  # why the crawl is winding down: nothing new is handed out
         self.held = False  # keep every in-flight request for the next run (see `hold`)
+        self.kept: set[Request] = set()  # in-flight requests never sent: the next run sends them (see `keep`)
         self.max_pages: int | None = None
         self.fetched = 0  # requests handed out that count against max_pages, this run's sessions together
         self._checked_at = 0.0
@@ -203,6 +204,11 @@ class DurableScheduler(BaseScheduler):
         answered from the archive."""
         self.held = True
 
+    def keep(self, request: Request) -> None:
+        """Keep one in-flight request for the next run: it was still waiting for its host's turn when the
+        crawl began to stop, and was not sent."""
+        self.kept.add(request)
+
     def drain(self, reason: str) -> None:
         """Hand out nothing more: the engine finishes what is in flight, then goes idle and closes. The queue
         stays in the file for the next run."""
@@ -219,7 +225,7 @@ class DurableScheduler(BaseScheduler):
         busy = engine_in_progress(self.crawler)
         if busy is None:
             return  # cannot tell: keep them all (a restart replays them from the archive)
-        done = [rid for rid, request in self.in_flight.items() if request not in busy]
+        done = [rid for rid, request in self.in_flight.items() if request not in busy and request not in self.kept]
         self._finish(done)
 
     def _finish(self, ids: list[int]) -> None:

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.misc import build_from_crawler, load_object
@@ -135,10 +136,11 @@ class HostGate:
         self.idle.clear()
         return loop.time() - start if waited else 0.0
 
-    def leave(self, robots: bool) -> None:
+    def leave(self, robots: bool, sent: bool = True) -> None:
         self.in_flight -= 1
         self.robots_in_flight -= robots
-        self.last_done = asyncio.get_running_loop().time()
+        if sent:
+            self.last_done = asyncio.get_running_loop().time()
         if not self.in_flight:
             self.idle.set()
 
@@ -180,6 +182,13 @@ class PoliteDownloadHandler(HTTP11DownloadHandler):
         gate.source_delay = max(gate.source_delay, self.delay)
         robots = is_robots_txt(request)
         self.count_wait(await gate.enter(robots))
+        stopping = self.stopping()
+        if stopping is not None and not robots:
+            # Waiting for the host's turn when the crawl began to stop: not sent now ("nothing new is
+            # fetched"), kept in the frontier for the next run.
+            gate.leave(robots, sent=False)
+            stopping.keep(request)
+            raise IgnoreRequest("kept for the next run: the crawl is stopping")
         try:
             response = await super().download_request(request)
             # Read here, before the gate reopens, so that the very next request to the host (from any
@@ -193,6 +202,11 @@ class PoliteDownloadHandler(HTTP11DownloadHandler):
             return response
         finally:
             gate.leave(robots)
+
+    def stopping(self) -> Any:
+        """The crawl's frontier when the crawl is winding down (Ctrl-C, SIGTERM, its time limit), else None."""
+        scheduler = getattr(getattr(self.crawler.engine, "_slot", None), "scheduler", None)
+        return scheduler if getattr(scheduler, "draining", None) and hasattr(scheduler, "keep") else None
 
     def register_crawl_delay(self, request: Request, response: Response) -> None:
         parser = build_from_crawler(self.robots_parser, self.crawler, response.body)

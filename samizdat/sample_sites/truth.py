@@ -494,7 +494,7 @@ def sources_toml(
         allowed_domains  hosts (host[:port]) the crawl may visit; default: the hosts of start_urls
         labels           labels added to every document of the source
         schedule         cron expression for recurring crawls, e.g. "0 3 * * *"
-        max_pages        stop after this many responses (default: no cap)
+        max_pages        fetch at most this many pages per run (default: no cap)
         delay            seconds between requests to one host (default 1.0; 0 for the local samples)
         obey_robots      obey robots.txt (default true)
         include          URL regexes: when given, only matching URLs are followed
