@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from archive.extract.page import Page
+from archive.extract.page import Page, has_class
 
 # Paths of listings on most platforms: searches, feeds, label/category/tag/author archives, pagination,
 # date archives. Matched against the path (and query) of the fetched URL.
@@ -26,9 +26,7 @@ LISTING_QUERY = re.compile(r"(^|&)(s|q|paged|cat|tag|author|m|updated-max|start-
 
 # Containers of one entry each: two or more on a page make it a listing.
 ENTRY_XPATH = (
-    ".//article[not(ancestor::article)]"
-    " | .//*[contains(concat(' ', normalize-space(@class), ' '), ' hentry ')][not(self::article)]"
-    " | .//*[@itemprop='blogPost']"
+    f".//article[not(ancestor::article)] | .//*[{has_class('hentry')}][not(self::article)] | .//*[@itemprop='blogPost']"
 )
 
 MIN_ARTICLE_CHARS = 250
@@ -198,20 +196,21 @@ def page_signals(page: Page) -> list[tuple[str, float]]:
     if page.meta("article:published_time", "datePublished", "date", "dc.date", "DC.date.issued"):
         out.append(("dated (published time)", 1.0))
     # The entries: one main article among teaser cards, or many like-sized entries.
+    paragraphs = _paragraphs(page)
     entries = _entries(page)
-    cards = _teasers(page, entries)
+    cards = _teasers(paragraphs, entries)
     if len(entries) >= 2 and len(cards) == len(entries) - 1:
         out.append((f"one main entry among {len(entries)} (the others teasers)", 0.5))
     elif len(entries) >= 2 and cards:  # cards beside an article that is not marked as one
-        outside = _text_outside_entries(page)
+        outside = _text_outside_entries(paragraphs)
         out.append((f"{len(entries)} small entries beside {outside} characters of text (teasers)", 0.0))
     elif len(entries) >= 2:
         out.append((f"{len(entries)} entries of like size", -3.0 if len(entries) >= 3 else -2.0))
     elif entries and entries[0][1] >= 1500:  # the page marks one entry, and it is long: the article
         out.append((f"one entry of {entries[0][1]} characters", 1.5))
     # The text: one dominant block of paragraphs, or text spread thin over many.
-    block, share, _total = _dominant_block(page)
-    region = _sectioned_region(page) if not (block >= 600 and share >= 0.4) else None
+    block, share, _total = _dominant_block(paragraphs)
+    region = _sectioned_region(page, paragraphs) if not (block >= 600 and share >= 0.4) else None
     if block >= 1500 and share >= 0.4:
         out.append((f"one text block of {block} characters ({share:.0%} of the text)", 2.0))
     elif block >= 600 and share >= 0.4:
@@ -265,10 +264,10 @@ def _entries(page: Page) -> list[tuple[Any, int]]:
 def teasers(page: Page) -> list[Any]:
     """The entry-like elements that are cards beside the article, not the article (see `_teasers`): the
     generic text leaves them out."""
-    return _teasers(page, _entries(page))
+    return _teasers(_paragraphs(page), _entries(page))
 
 
-def _teasers(page: Page, entries: list[tuple[Any, int]]) -> list[Any]:
+def _teasers(paragraphs: list[tuple[Any, int]], entries: list[tuple[Any, int]]) -> list[Any]:
     """Of two or more entries: the others, when one is long and twice the next (the article marked as an
     entry among cards); all, when they are small beside paragraphs outside them (an article not marked as
     an entry, with cards); none when they are alike (a listing)."""
@@ -277,37 +276,36 @@ def _teasers(page: Page, entries: list[tuple[Any, int]]) -> list[Any]:
     ordered = sorted(entries, key=lambda entry: -entry[1])
     if ordered[0][1] >= 800 and ordered[0][1] >= 2 * ordered[1][1]:
         return [el for el, _ in ordered[1:]]
-    outside = _text_outside_entries(page)
+    outside = _text_outside_entries(paragraphs)
     if outside >= 1500 and outside >= 3 * ordered[0][1]:
         return [el for el, _ in ordered]
     return []
 
 
-def _text_outside_entries(page: Page) -> int:
-    """Characters of paragraph text outside every entry-like element and the page's chrome."""
-    return sum(
-        length
-        for p in page.tree.xpath(PARAGRAPH_XPATH)
-        if (length := len(" ".join(p.text_content().split()))) >= 20 and not p.xpath(_IN_ENTRY)
-    )
+def _paragraphs(page: Page) -> list[tuple[Any, int]]:
+    """The page's paragraphs outside its chrome, of 20 characters or more, with their lengths: what every
+    measure of the text below counts."""
+    measured = ((p, len(" ".join(p.text_content().split()))) for p in page.tree.xpath(PARAGRAPH_XPATH))
+    return [(p, length) for p, length in measured if length >= 20]
 
 
-_HENTRY = "contains(concat(' ', normalize-space(@class), ' '), ' hentry ')"
-_IN_ENTRY = f"ancestor::article or ancestor::*[{_HENTRY}]"
+def _text_outside_entries(paragraphs: list[tuple[Any, int]]) -> int:
+    """Characters of paragraph text outside every entry-like element."""
+    return sum(length for p, length in paragraphs if not p.xpath(_IN_ENTRY))
+
+
+_IN_ENTRY = f"ancestor::article or ancestor::*[{has_class('hentry')}]"
 _LINKED_HEADING = ".//*[self::h1 or self::h2 or self::h3 or self::h4][.//a or ancestor::a]"
 
 
-def _sectioned_region(page: Page) -> tuple[str, float] | None:
+def _sectioned_region(page: Page, paragraphs: list[tuple[Any, int]]) -> tuple[str, float] | None:
     """One region holding most of the page's paragraphs, in sections of several paragraphs under headings
     that are not links (or of long paragraphs): a long article whose editor wraps each section in an element
     of its own, which `_dominant_block` sees as many small blocks. A listing's region is entries, or cards
     of a short paragraph each, often under a linked heading."""
     held: dict[Any, list[int]] = {}  # element -> [characters, paragraphs] of the paragraphs below it
     total = 0
-    for p in page.tree.xpath(PARAGRAPH_XPATH):
-        length = len(" ".join(p.text_content().split()))
-        if length < 20:
-            continue
+    for p, length in paragraphs:
         total += length
         for ancestor in p.iterancestors():
             figures = held.setdefault(ancestor, [0, 0])
@@ -322,15 +320,15 @@ def _sectioned_region(page: Page) -> tuple[str, float] | None:
         if inner is None:
             break
         region = inner
-    chars, paragraphs = held.get(region, [0, 0])
+    chars, count = held.get(region, [0, 0])
     sections = [c for c in region if c in held or c.tag in ("p", "pre")]
-    if chars < 2500 or paragraphs < 8 or not sections:
+    if chars < 2500 or count < 8 or not sections:
         return None
     carded = sum(1 for c in sections if c.tag not in ("p", "pre") and c.xpath(_LINKED_HEADING))
-    entries = sum(1 for c in sections if c.xpath(f"self::article or self::*[{_HENTRY}]"))
+    entries = sum(1 for c in sections if c.xpath(f"self::article or self::*[{has_class('hentry')}]"))
     if carded >= max(3, len(sections) / 3) or entries >= 2:
         return None
-    if paragraphs / len(sections) < 1.5 and chars / len(sections) < 400:  # a teaser each
+    if count / len(sections) < 1.5 and chars / len(sections) < 400:  # a teaser each
         return None
     return (f"one region of {chars} characters in {len(sections)} sections ({chars / total:.0%} of the text)", 2.0)
 
@@ -343,14 +341,11 @@ def _in_comments(el: Any) -> bool:
     )
 
 
-def _dominant_block(page: Page) -> tuple[int, float, int]:
+def _dominant_block(paragraphs: list[tuple[Any, int]]) -> tuple[int, float, int]:
     """(characters of the element holding the most paragraph text, its share of all paragraph text, total)."""
     by_parent: dict[Any, int] = {}
     total = 0
-    for p in page.tree.xpath(PARAGRAPH_XPATH):
-        length = len(" ".join(p.text_content().split()))
-        if length < 20:
-            continue
+    for p, length in paragraphs:
         total += length
         parent = p.getparent()
         if parent is None:
