@@ -356,6 +356,31 @@ def test_an_overlong_query_is_a_400(client):
     assert response.status_code == 400 and response.json["detail"].startswith("q: ")
 
 
+@pytest.mark.parametrize(
+    ("query", "why"),
+    [
+        ("*trike", "wildcard"),
+        (" OR ".join(f"w{n}" for n in range(33)), "33 alternatives joined by OR"),
+        (" ".join(f"w{n}" for n in range(65)), "65 words and phrases"),
+        ("strike " * 143, "characters long"),
+    ],
+)
+def test_a_query_the_index_refuses_keeps_the_search_form_and_says_why(client, query, why):
+    """The cost guard's refusals (search/query.py) on the search page: the form with the query kept to be
+    corrected and the reason, a 400, not the generic error page."""
+    html = page(client, "/", status=400, q=query, label="Organising")
+    doc = lxml.html.fromstring(html)
+    assert doc.get_element_by_id("search").cssselect("input[name=q]")[0].get("value") == query
+    notice = doc.cssselect(".notice.error")[0].text_content()
+    assert "That search could not run" in notice and "Query: " in notice and why in notice, notice
+    assert "Change the query above" in notice
+    hidden = [(i.get("name"), i.get("value")) for i in doc.cssselect("#search input[type=hidden]")]
+    assert ("label", "Organising") in hidden, "the filters stay"
+    assert "Traceback" not in html and not doc.cssselect(".results")
+    response = client.get("/api/search", query_string={"q": query})
+    assert response.status_code == 400 and response.json["detail"].startswith("q: ")
+
+
 # --- documents -----------------------------------------------------------------------------------------
 
 

@@ -39,12 +39,14 @@ def search() -> ResponseReturnValue:
     state = QueryState.from_args(request.args)
     try:
         params = search_params(request.args)
+        # The index's cost guard (leading wildcards, too many ORs or words) refuses here: the same form, the
+        # query kept to be corrected, and why, as for a bad parameter.
+        result = archive().search.search(params)
     except ParamError as exc:
         message = f"{PARAM_LABELS.get(exc.param, exc.param)}: {exc.problem}"
         return render_template(
             "search.html", state=state, args=request.args, error=message, error_param=exc.param, result=None
         ), 400
-    result = archive().search.search(params)
     return render_template(
         "search.html",
         state=state,
