@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -26,6 +27,28 @@ EXPORT_FIELDS = (
     "digest",
     "date_precision",
 )
+
+
+# What a stored text never holds, whatever the page had: terminal escape sequences (ESC [ ... or the C1 CSI),
+# C0 and C1 control characters but tab and newline (NUL, BEL, NEL, DEL...), lone surrogates (numeric
+# references such as &#xD800; reach Python as these, and no UTF-8 encoder takes them) and the noncharacters
+# (U+FFFE, U+FFFF and the rest). Carriage returns become newlines first.
+_ESCAPE_SEQUENCE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_UNWANTED = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
+
+
+def clean_text(value: str) -> str:
+    """`value` as every export and the store hold text: strict UTF-8 with no control characters but newline
+    and tab, no escape sequences, no lone surrogates and no noncharacters; the readable text around them
+    stays."""
+    if not _UNWANTED.search(value):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNWANTED.sub("", _ESCAPE_SEQUENCE.sub("", value))
 
 
 def document_id(canonical_url: str) -> str:
@@ -54,6 +77,14 @@ class Document:
     id: str = ""
 
     def __post_init__(self) -> None:
+        # Cleaned here, where every Document is built (extraction, crawl and reindex alike, and records read
+        # back from the store), so that the store, the index and every export agree and stay clean.
+        self.title = clean_text(self.title)
+        self.text = clean_text(self.text)
+        self.author = clean_text(self.author) if self.author else self.author
+        self.published = clean_text(self.published) if self.published else self.published
+        self.language = clean_text(self.language) if self.language else self.language
+        self.labels = [label for label in (clean_text(v).strip() for v in self.labels) if label]
         if not self.id:
             self.id = document_id(self.url)
 
