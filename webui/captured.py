@@ -61,11 +61,29 @@ _CSS_FETCH = re.compile(r"url\s*\([^)]*\)?|@import[^;]*;?|expression\s*\(", re.I
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _DOCTYPE = re.compile(r"^\s*(?:<!--.*?-->\s*)*(<!doctype[^>]*>)", re.IGNORECASE | re.DOTALL)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# A capture whose payload the archive refuses to decode (archive.payload.PayloadRefused): the record is
+# there, but what it holds cannot be shown. One status for both reasons, in the frame and opened alone.
+REFUSED_STATUS = 422
 
 
 def is_html(capture: Capture) -> bool:
     content_type = (capture.header("Content-Type") or "text/html").split(";")[0].strip().lower()
     return content_type in _HTML_TYPES or not content_type
+
+
+def refused_message(reason: str, limit: int) -> str:
+    """What a reader is told instead of a capture the archive refuses to decode (`reason` as PayloadRefused
+    gives it; `limit` the payload limit its WARC file records)."""
+    if reason == "too_large":
+        return (
+            f"This capture is larger than the archive's limit of {limit:,} bytes (max_page_bytes when it was "
+            "crawled; a compressed body counts as decoded), so it is not shown; the response is kept in the WARC "
+            "file as it came."
+        )
+    return (
+        "This capture could not be decoded: its body is not in the Content-Encoding its headers name, so it "
+        "is not shown; the response is kept in the WARC file as it came."
+    )
 
 
 def render_capture(capture: Capture, link: Callable[[str], str]) -> str:

@@ -13,13 +13,14 @@ from flask.typing import ResponseReturnValue
 from warcio.exceptions import ArchiveLoadFailed
 
 from archive.document import Document, document_id
+from archive.payload import PayloadRefused
 from archive.takedowns import Takedowns
-from archive.warc import read_capture
+from archive.warc import read_capture, recorded_limit, resolve_warc_path
 from search import SearchParams
 from search.query import ParamError
 from webui import diff, searchview
 from webui.auth import current_user
-from webui.captured import is_html, render_capture
+from webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
 from webui.errors import PARAM_LABELS, bad_parameter, not_found, taken_down
 from webui.querystring import QueryState
 from webui.security import is_document_id, is_source_name, raw_headers
@@ -154,6 +155,12 @@ def raw(doc_id: str, number: int | None = None) -> Response:
     # the data directory, and finds a file the crawl is still writing.
     try:
         capture = read_capture(root, version.warc_file, version.warc_offset)
+    except PayloadRefused as exc:
+        # Refused as the crawl refused it (too large once decoded, not the encoding it claims), after reading
+        # at most the limit: said in the frame, with the frame's own policy, never shown in part.
+        limit = recorded_limit(resolve_warc_path(root, version.warc_file))
+        page = render_template("refused.html", message=refused_message(exc.reason, limit), version=version)
+        return raw_headers(Response(page, status=REFUSED_STATUS, mimetype="text/html"))
     except FileNotFoundError as exc:
         raise not_found("capture", "the WARC file of this capture is missing from the data directory") from exc
     except (OSError, ValueError, EOFError, ArchiveLoadFailed) as exc:
