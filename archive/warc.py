@@ -25,6 +25,7 @@ is not the gzip it claims) is refused again, so crawl and reindex always agree.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import functools
 import hashlib
@@ -33,14 +34,16 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
+import traceback
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -50,9 +53,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.durable import fsync_dir
+from archive.errors import SamizdatError
 from archive.payload import DEFAULT_MAX_PAYLOAD_BYTES, PayloadRefused, decode_payload, read_bounded
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 SOFTWARE = "samizdat 0.1 (warcio)"
 OPEN_SUFFIX = ".open"  # a file still being written: `NAME.warc.gz.open`, sealed as `NAME.warc.gz`
@@ -71,6 +76,50 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # responses. Files without it are read with the default.
 MAX_PAYLOAD_KEY = "samizdat-max-page-bytes"
 _MAX_INFO_BYTES = 1 << 22  # a warcinfo or metadata record larger than this is not one of ours
+# A write that fails for want of room: no space, no quota left, or past the file size limit (RLIMIT_FSIZE,
+# or the filesystem's own).
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class ArchiveFull(OSError, SamizdatError):
+    """A WARC write failed for want of room (`errno` is ENOSPC, EDQUOT or EFBIG). The writer has already cut
+    the file back to the end of its last complete record and sealed it (or removed a file the failed write
+    had just begun), and refuses every later write without touching the disk. The message names the file,
+    the free space and what became of the file; the fields let a caller say what to do."""
+
+    def __init__(
+        self,
+        message: str,
+        code: int | None,
+        *,
+        file: str | None = None,
+        free_bytes: int = 0,
+        mount: Path | None = None,
+        kept_bytes: int | None = None,
+        record_bytes: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.errno = code
+        self.file = file  # "warc/NAME", or None when no file could be begun
+        self.free_bytes = free_bytes
+        self.mount = mount  # the mount point of the WARC directory: where room must be made
+        self.kept_bytes = kept_bytes  # the size the file was cut back to; None when it went or was left open
+        self.record_bytes = record_bytes  # the payload that did not fit, when the failed write was a response
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def again(self) -> ArchiveFull:
+        """The same refusal, raised afresh for a later write."""
+        return ArchiveFull(
+            str(self),
+            self.errno,
+            file=self.file,
+            free_bytes=self.free_bytes,
+            mount=self.mount,
+            kept_bytes=self.kept_bytes,
+            record_bytes=self.record_bytes,
+        )
 
 
 @dataclass
@@ -186,6 +235,7 @@ class WarcWriter:
         self._writer: WARCWriter | None = None
         self.path: Path | None = None  # the final path of the file being written
         self.files: list[str] = []  # final names of every file this writer started, in order
+        self.full: ArchiveFull | None = None  # once a write failed for want of room: every later one is refused
 
     def __enter__(self) -> WarcWriter:
         return self
@@ -250,7 +300,28 @@ class WarcWriter:
         same_as: Original | None = None,
     ) -> WarcLocation:
         """Archive one response with its request; returns where the response record starts. With `same_as`
-        and the same payload digest, a revisit record takes the response's place (no payload)."""
+        and the same payload digest, a revisit record takes the response's place (no payload). Raises
+        ArchiveFull when the disk has no room for it (see `_room_checked`)."""
+        return self._room_checked(
+            lambda: self._write_exchange(
+                url, method, request_headers, status, reason, response_headers, body, protocol, ip_address, same_as
+            ),
+            len(body),
+        )
+
+    def _write_exchange(
+        self,
+        url: str,
+        method: str,
+        request_headers: list[tuple[str, str]],
+        status: int,
+        reason: str,
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        protocol: str,
+        ip_address: str | None,
+        same_as: Original | None,
+    ) -> WarcLocation:
         writer = self._open()
         assert self._fh is not None and self.path is not None
         headers = [(k, v) for k, v in response_headers if k.lower() not in _FRAMING_HEADERS]
@@ -267,6 +338,9 @@ class WarcWriter:
                 url,
                 "response",
                 payload=io.BytesIO(body),
+                # Given, so that warcio does not copy a large payload to a temporary file to measure it (on a
+                # full disk that copy failed too, and its closing printed a traceback of its own).
+                length=len(body),
                 http_headers=http_headers,
                 warc_headers_dict={**extra, "WARC-Payload-Digest": digest},  # computed once, not again by warcio
             )
@@ -298,7 +372,11 @@ class WarcWriter:
         return location
 
     def write_metadata(self, url: str, data: dict[str, Any]) -> None:
-        """A metadata record about the crawl (for example the site kind detected from the first page)."""
+        """A metadata record about the crawl (for example the site kind detected from the first page). Raises
+        ArchiveFull when the disk has no room for it."""
+        self._room_checked(lambda: self._write_metadata(url, data), None)
+
+    def _write_metadata(self, url: str, data: dict[str, Any]) -> None:
         writer = self._open()
         payload = json.dumps(data, sort_keys=True).encode("utf-8")
         record = writer.create_warc_record(
@@ -307,6 +385,78 @@ class WarcWriter:
         writer.write_record(record)
         self._written()
 
+    # -- a full disk -------------------------------------------------------------------------------------
+
+    def _room_checked(self, write: Callable[[], _T], record_bytes: int | None) -> _T:
+        """Run one write (an exchange or a metadata record). Each write begins after the previous one was
+        flushed, so when it fails for want of room the file is whole up to where it began: the file is cut
+        back to there and sealed (a file this very write had begun goes), and ArchiveFull is raised, now and
+        for every later write, without touching the disk again: no file is ever left with half a record, and
+        no new file is begun on a full disk."""
+        if self.full is not None:
+            raise self.full.again()
+        path = self.path
+        start = self._fh.tell() if self._fh is not None else None  # everything before it was flushed
+        try:
+            return write()
+        except OSError as exc:
+            if exc.errno not in FULL_ERRNOS:
+                raise
+            opened = self.path != path  # the failed write rotated to a new file, or began the first one
+            self.full = self._cut_back(exc, None if opened else start, opened, record_bytes)
+            # What the failed write held (warcio's spooled payloads) goes with its frames, not later.
+            traceback.clear_frames(exc.__traceback__)
+            exc.__traceback__ = None
+        raise self.full.again()
+
+    def _cut_back(self, exc: OSError, start: int | None, opened: bool, record_bytes: int | None) -> ArchiveFull:
+        """Close the file being written without flushing what is buffered (it could never be flushed), cut
+        it back to `start`, the end of its last complete record, fsync and seal it; remove it if the failed
+        write had `opened` it. Returns the error that says so."""
+        path, fh = self.path, self._fh
+        self._fh, self._writer = None, None
+        if fh is not None:
+            with contextlib.suppress(OSError):
+                fh.raw.close()  # type: ignore[attr-defined]  # the buffer is dropped with it
+        free = shutil.disk_usage(self.warc_dir).free
+        where = mount_point(self.warc_dir)
+        what = (exc.strerror or str(exc)).lower()
+        details: dict[str, Any] = {"free_bytes": free, "mount": where, "record_bytes": record_bytes}
+        if path is None or (fh is None and not opened):  # creating the file failed: nothing was written
+            return ArchiveFull(
+                f"disk full: cannot begin a WARC file in {self.warc_dir} ({what}), {human_bytes(free)} free on {where}",
+                exc.errno,
+                **details,
+            )
+        open_path = _open_path(path)
+        kept_bytes: int | None = None
+        try:
+            if opened or not start:
+                open_path.unlink(missing_ok=True)
+                if path.name in self.files:
+                    self.files.remove(path.name)
+                kept = "the file it had begun was removed"
+            else:
+                with open(open_path, "r+b") as out:
+                    out.truncate(start)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.rename(open_path, path)
+                kept_bytes = start
+                kept = f"cut back to its last complete record ({start} bytes) and sealed"
+            fsync_dir(self.warc_dir)
+        except OSError as cut:
+            kept = f"left open ({cut.strerror}); the next crawl cuts it back"
+        self.path = None
+        return ArchiveFull(
+            f"disk full: cannot write warc/{path.name} ({what}), {human_bytes(free)} free on {where}; "
+            f"the file was {kept}",
+            exc.errno,
+            file=f"warc/{path.name}",
+            kept_bytes=kept_bytes,
+            **details,
+        )
+
     def close(self) -> None:
         """Seal the file being written: flushed, fsynced, renamed to its final name."""
         self._seal()
@@ -314,6 +464,24 @@ class WarcWriter:
 
 def _open_path(final: Path) -> Path:
     return final.with_name(final.name + OPEN_SUFFIX)
+
+
+def human_bytes(size: int) -> str:
+    """1234567 -> "1.2 MB" (decimal units, as disk sizes are sold and `df -H` shows them)."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} bytes"
+
+
+def mount_point(path: Path) -> Path:
+    """The mount point of the filesystem holding `path`: where room must be made."""
+    path = Path(path).resolve()
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
 
 
 def resolve_warc_path(root: Path, warc_file: str) -> Path:

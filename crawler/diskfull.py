@@ -1,68 +1,64 @@
-"""A full disk while archiving: the crawl stops at the first WARC write that fails for want of space, with a
-message naming the file and the free space, and leaves the archive valid and the run resumable.
+"""A full disk while crawling: the crawl stops at the first write that fails for want of space, the WARC files
+valid and the run resumable, and ends with one line naming the file, the free space and what to do.
 
-The WARC writer writes each exchange after the previous one was flushed, so when a write fails the file is
-whole up to where that exchange began. The guard cuts the file back to there (a file the failed write had
-just opened goes), seals it, and refuses every later write without touching the disk: no file is left with
-half a record, and no new file is begun on a full disk. The run's owner (`on_full`) stops handing out
-requests and keeps those in flight for the next run, which fetches what could not be archived.
+Keeping the archive valid is the WARC writer's own guarantee (archive.warc.WarcWriter): a failed write leaves
+the file ending at its last complete record, sealed, and every later write is refused with ArchiveFull. Here
+that refusal, or the document store's "database or disk is full", becomes the crawl's message (DiskFull) and
+its clean stop: the run's owner (`on_full`) stops handing out requests and keeps those in flight for the next
+run, which answers them from the archive or fetches them again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import gc
 import logging
-import os
 import shutil
+import sqlite3
 import sys
-import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from archive.durable import fsync_dir
-from archive.warc import OPEN_SUFFIX, WarcWriter
+from archive.warc import FULL_ERRNOS, ArchiveFull, WarcWriter, human_bytes, mount_point
 
 logger = logging.getLogger(__name__)
 
-# No space, no quota left, or past the file size limit (RLIMIT_FSIZE, or the filesystem's own).
-FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# SQLite's primary result codes for a write that found no room: SQLITE_FULL ("database or disk is full"),
+# and SQLITE_IOERR ("disk I/O error"), which is what a write past the file size limit (EFBIG) gives.
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
+FULL = FULL_ERRNOS  # the name other modules knew
 
 
 class DiskFull(OSError):
-    """The archive cannot be written for want of space; the message says which file and how much is free."""
+    """The crawl cannot go on writing for want of space; the message is the crawl's last line but for the
+    command line's "then run `samizdat crawl` again"."""
 
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.errno = code
 
+    def __str__(self) -> str:
+        return str(self.args[0])
+
 
 def guard_writer(writer: WarcWriter, on_full: Callable[[DiskFull], None]) -> WarcWriter:
-    """Wrap the writer's record-writing methods (in place; it is returned for convenience)."""
-    failed: list[DiskFull] = []
+    """Turn the writer's ArchiveFull into the crawl's DiskFull and tell `on_full`, once (later refusals
+    are raised without telling it again). Wraps the record-writing methods in place; the writer is returned."""
+    told: list[DiskFull] = []
 
     def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(method)
         def write(*args: Any, **kwargs: Any) -> Any:
-            if failed:
-                raise DiskFull(str(failed[0]), failed[0].errno)
-            fh, path = writer._fh, writer.path
-            start = fh.tell() if fh is not None else None  # everything before it was flushed
             try:
                 return method(*args, **kwargs)
-            except OSError as exc:
-                if exc.errno not in FULL:
-                    raise
-                error = give_up(writer, exc, start if writer.path == path else None, writer.path != path)
-                forget(exc)
-                body = kwargs.get("body")
-                size = f" (a response of {human_bytes(len(body))} did not fit)" if isinstance(body, bytes) else ""
-                todo = advice(exc.errno, mount_point(writer.warc_dir))
-                error = DiskFull(f"{error}{size}; {todo}", error.errno)
-                failed.append(error)
+            except ArchiveFull as full:
+                if told:
+                    raise DiskFull(str(told[0]), told[0].errno) from None
+                forget(full)
+                error = DiskFull(archive_message(full), full.errno)
+                told.append(error)
                 logger.error("%s", error)
                 on_full(error)
                 raise error from None
@@ -74,63 +70,50 @@ def guard_writer(writer: WarcWriter, on_full: Callable[[DiskFull], None]) -> War
     return writer
 
 
-def forget(exc: OSError) -> None:
-    """Let go of what the failed write held (warcio's temporary files, spilled to the same full disk), now,
-    and without the "Exception ignored" traceback their closing would print: the one message is ours."""
+def archive_message(full: ArchiveFull) -> str:
+    """The writer's account (file, free space, what became of the file), what did not fit, and what to do."""
+    size = f" (a response of {human_bytes(full.record_bytes)} did not fit)" if full.record_bytes is not None else ""
+    return f"{full}{size}; {advice(full.errno, full.mount or Path('/'))}"
+
+
+def store_full(exc: sqlite3.Error, store_path: Path) -> DiskFull | None:
+    """The crawl's DiskFull for a document store write that failed for want of room (SQLITE_FULL, or the
+    SQLITE_IOERR a write past the file size limit gives), else None: the error is something else."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc).lower()
+    if primary not in (_SQLITE_FULL, _SQLITE_IOERR) and "disk is full" not in text and "disk i/o error" not in text:
+        return None
+    store_path = Path(store_path)
+    where = mount_point(store_path.parent)
+    free = shutil.disk_usage(store_path.parent).free
+    full = primary == _SQLITE_FULL or "disk is full" in text
+    todo = advice(errno.ENOSPC, where) if full else f"make room on {where} or lift the file size limit (ulimit -f)"
+    return DiskFull(
+        f"disk full: cannot write the document store {store_path.name} ({text}), {human_bytes(free)} free on "
+        f"{where}; the WARC files are whole and the pages the store missed are read again from them; {todo}",
+        errno.ENOSPC if full else errno.EIO,
+    )
+
+
+def forget(exc: BaseException) -> None:
+    """Let go of what the failed write held (warcio's spooled payloads), now, and without the "Exception
+    ignored" traceback their closing on a full disk would print: the one message is ours."""
     previous = sys.unraisablehook
     if getattr(previous, "__name__", "") != "_quiet_when_full":
 
         def _quiet_when_full(unraisable: Any) -> None:
             value = unraisable.exc_value
-            if isinstance(value, OSError) and value.errno in FULL:
+            if isinstance(value, OSError) and value.errno in FULL_ERRNOS:
                 logger.debug("after the disk filled up: %s", value)
                 return
             previous(unraisable)
 
         sys.unraisablehook = _quiet_when_full
-    traceback.clear_frames(exc.__traceback__)
     exc.__traceback__ = None
+    if exc.__context__ is not None:
+        exc.__context__.__traceback__ = None
     gc.collect()
-
-
-def give_up(writer: WarcWriter, exc: OSError, start: int | None, opened: bool) -> DiskFull:
-    """Close the file being written without flushing what is buffered, cut it back to `start` (the end of its
-    last complete record) and seal it; a file the failed call `opened` goes. Returns the error to report."""
-    path = writer.path
-    fh = writer._fh
-    writer._fh, writer._writer = None, None
-    if fh is not None:
-        with contextlib.suppress(OSError):
-            fh.raw.close()  # type: ignore[attr-defined]  # drops the buffer: it can never be flushed later
-    free = shutil.disk_usage(writer.warc_dir).free
-    what = (exc.strerror or str(exc)).lower()
-    where = mount_point(writer.warc_dir)
-    if path is None or (fh is None and not opened):  # creating the file failed: nothing was written
-        return DiskFull(
-            f"disk full: cannot begin a WARC file in {writer.warc_dir} ({what}), {human_bytes(free)} free on {where}",
-            exc.errno,
-        )
-    name = f"warc/{path.name}"
-    open_path = path.with_name(path.name + OPEN_SUFFIX)
-    try:
-        if opened or not start:
-            open_path.unlink(missing_ok=True)
-            if path.name in writer.files:
-                writer.files.remove(path.name)
-            kept = "the file it had begun was removed"
-        else:
-            with open(open_path, "r+b") as out:
-                out.truncate(start)
-                out.flush()
-                os.fsync(out.fileno())
-            os.rename(open_path, path)
-            kept = f"cut back to its last complete record ({start} bytes) and sealed"
-        fsync_dir(writer.warc_dir)
-    except OSError as cut:
-        kept = f"left open ({cut.strerror}); the next crawl cuts it back"
-    return DiskFull(
-        f"disk full: cannot write {name} ({what}), {human_bytes(free)} free on {where}; the file was {kept}", exc.errno
-    )
 
 
 def advice(code: int | None, where: Path) -> str:
@@ -140,19 +123,3 @@ def advice(code: int | None, where: Path) -> str:
     if code == errno.EDQUOT:
         return "make room within your disk quota"
     return f"make room on {where}"
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} bytes"
-
-
-def mount_point(path: Path) -> Path:
-    path = Path(path).resolve()
-    while not os.path.ismount(path) and path != path.parent:
-        path = path.parent
-    return path

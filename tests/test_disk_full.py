@@ -9,6 +9,7 @@ tmpfs case runs on the file size limit instead, so that neither is ever skipped.
 
 from __future__ import annotations
 
+import errno
 import json
 import resource
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.warc import verify_warc
+from archive.warc import read_capture, verify_warc
 from samizdat.sample_sites import expected_articles
 from tests.conftest import export_records, run_cli
 
@@ -102,3 +103,65 @@ def test_a_full_disk_ends_the_crawl_cleanly_and_the_next_crawl_resumes(sample_si
         assert all(verify_warc(p) >= 1 for p in warc_files(data))
         truth = {t["url"] for t in expected_articles(sample_sites.urls) if t["site"] == "blogger"}
         assert {r["url"] for r in export_records(data)} == truth
+
+
+WRITER = """
+import errno, json, os, sys
+from pathlib import Path
+from archive.warc import ArchiveFull, WarcWriter
+
+root, count = Path(sys.argv[1]), int(sys.argv[2])
+writer = WarcWriter(root / "warc", "full", max_bytes=1 << 40)
+written, refusals = [], []
+body = os.urandom(200_000)  # incompressible: each exchange takes its size on the disk
+for n in range(count):
+    try:
+        location = writer.write_exchange(f"http://full.test/{n}", "GET", [], 200, "OK", [], body)
+        written.append([location.warc_file, location.offset])
+    except ArchiveFull as full:
+        sizes = {p.name: p.stat().st_size for p in (root / "warc").iterdir()}
+        refusals.append(dict(message=str(full), errno=full.errno, file=full.file, kept=full.kept_bytes,
+                             free=full.free_bytes, record=full.record_bytes, sizes=sizes))
+try:
+    writer.write_metadata("http://full.test/", {"after": "full"})
+except ArchiveFull as full:
+    refusals.append(dict(message=str(full)))
+writer.close()
+print(json.dumps({"written": written, "refusals": refusals, "files": writer.files}))
+"""
+
+
+@pytest.mark.parametrize("kind", ["tmpfs", "file-size-limit"])
+def test_the_warc_writer_cuts_a_failed_write_back_and_refuses_the_rest(tmp_path, kind):
+    """WarcWriter's own guarantee, with no crawl around it: the write that finds the disk full leaves the file
+    ending at its last complete record, sealed and fsynced, and raises ArchiveFull naming the file and the
+    free space; every later write is refused the same way without touching the disk."""
+    with small_disk(tmp_path, kind) as (disk, preexec, _make_room):
+        result = subprocess.run(
+            [sys.executable, "-c", WRITER, str(disk), "40"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=preexec,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+        out = json.loads(result.stdout)
+        written, refusals = out["written"], out["refusals"]
+        assert 5 < len(written) < 40 and len(refusals) == 40 - len(written) + 1, out
+        first = refusals[0]
+        name = written[0][0]
+        assert first["file"] == name and first["errno"] in (errno.ENOSPC, errno.EFBIG), first
+        assert first["message"].startswith(f"disk full: cannot write {name} (")
+        assert " free on " in first["message"] and "cut back to its last complete record" in first["message"]
+        assert first["record"] == 200_000 and first["free"] >= 0
+        # the file ends where the last complete record ends: sealed, every record whole, each one readable
+        path = disk / name
+        assert path.is_file() and not path.with_name(path.name + ".open").exists()
+        assert first["sizes"] == {path.name: first["kept"]} and path.stat().st_size == first["kept"]
+        assert verify_warc(path) == 1 + 2 * len(written)
+        assert read_capture(disk, *written[-1]).url == f"http://full.test/{len(written) - 1}"
+        # the later writes were refused with the same account, and the disk was not touched again
+        assert all(r["message"] == first["message"] for r in refusals)
+        assert all(r["sizes"] == first["sizes"] for r in refusals[:-1])
+        assert out["files"] == [path.name]
