@@ -32,10 +32,11 @@ EXPORT_FIELDS = (
 # What a stored text never holds, whatever the page had: terminal escape sequences (ESC [ ... or the C1 CSI),
 # C0 and C1 control characters but tab and newline (NUL, BEL, NEL, DEL...), lone surrogates (numeric
 # references such as &#xD800; reach Python as these, and no UTF-8 encoder takes them) and the noncharacters
-# (U+FFFE, U+FFFF and the rest). Carriage returns become newlines first.
+# (U+FFFE, U+FFFF and the rest); nor U+FFFD, which stands for bytes that were no text in the page's encoding
+# and tells a reader nothing. Carriage returns become newlines first.
 _ESCAPE_SEQUENCE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _UNWANTED = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffd"
     + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
     + "]"
 )
@@ -43,8 +44,8 @@ _UNWANTED = re.compile(
 
 def clean_text(value: str) -> str:
     """`value` as every export and the store hold text: strict UTF-8 with no control characters but newline
-    and tab, no escape sequences, no lone surrogates and no noncharacters; the readable text around them
-    stays."""
+    and tab, no escape sequences, no lone surrogates, no noncharacters and no U+FFFD; the readable text
+    around them stays."""
     if not _UNWANTED.search(value):
         return value
     value = value.replace("\r\n", "\n").replace("\r", "\n")

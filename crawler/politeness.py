@@ -11,9 +11,10 @@ than `delay` after the previous one completed (response or failure). That is cau
 the same spacing whatever the load. A host's delay is the largest `SAMIZDAT_DELAY` of the crawlers that
 have sent to it and its robots.txt `Crawl-delay` for our user agent, read by the handler as the file
 arrives. A delay of zero means no gate at all, except that nothing else goes to a host while its
-robots.txt is being fetched. A 429 or 503 answer slows the host down for the rest of the crawl (a backoff
-that doubles with each, from 1 s up to a minute) and holds every request to it, the retry included, until
-its Retry-After has passed.
+robots.txt is being fetched. A 429 or 503 answer slows the host down (a backoff that doubles with each,
+from 1 s up to a minute) and holds every request to it, the retry included, until its Retry-After has
+passed; the backoff halves after each RECOVER_AFTER answers in a row that did not ask to slow down, and
+ends below 1 s, as a host that recovered is crawled at its own pace again.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 SLOW_DOWN = frozenset({429, 503})  # "too many requests", "unavailable": Scrapy's RetryMiddleware asks again
 MAX_BACKOFF = 60.0  # seconds between requests at most, however often a host says slow down
 MAX_RETRY_AFTER = 600.0  # a longer Retry-After is cut to this: the retry still waits 10 minutes
+RECOVER_AFTER = 10  # answers in a row without a 429 or 503 that halve a host's backoff
 
 
 def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
@@ -68,13 +70,14 @@ def host_key(url: str) -> str:
 
 
 class HostGate:
-    """Who may send to one host, and when. Delays only ever grow: once a host is gated it stays gated."""
+    """Who may send to one host, and when. Once a host is gated it stays gated; only a backoff shrinks."""
 
     def __init__(self, host: str) -> None:
         self.host = host
         self.source_delay = 0.0
         self.crawl_delay = 0.0
         self.backoff = 0.0  # grown by each 429 or 503: the host asked us to slow down
+        self.answered_well = 0  # answers since the last 429 or 503 or the last halving of the backoff
         self.not_before = -math.inf  # event-loop time a Retry-After asked us to wait for
         self.in_flight = 0
         self.robots_in_flight = 0
@@ -101,6 +104,7 @@ class HostGate:
         """A 429 or 503: from now on one request at a time, spaced by a delay that doubles with each such
         answer (1 s, 2 s, ... up to MAX_BACKOFF), and none before its Retry-After (at most MAX_RETRY_AFTER)."""
         self.backoff = min(max(self.backoff * 2, 1.0), MAX_BACKOFF)
+        self.answered_well = 0
         wait = min(retry_after, MAX_RETRY_AFTER) if retry_after is not None else 0.0
         self.not_before = max(self.not_before, asyncio.get_running_loop().time() + wait)
         logger.info(
@@ -110,6 +114,16 @@ class HostGate:
             max(wait, self.backoff),
             self.delay,
         )
+
+    def recover(self) -> None:
+        """An answer that did not ask to slow down."""
+        if not self.backoff:
+            return
+        self.answered_well += 1
+        if self.answered_well >= RECOVER_AFTER:
+            self.answered_well = 0
+            self.backoff = self.backoff / 2 if self.backoff >= 2 else 0.0
+            logger.info("%s recovered: requests %.3g s apart", self.host, self.delay)
 
     async def enter(self, robots: bool) -> float:
         """Wait for this host's turn and take it; returns the seconds spent waiting (0.0 if none)."""
@@ -199,6 +213,8 @@ class PoliteDownloadHandler(HTTP11DownloadHandler):
                 # Before the gate reopens: the retry, and every other request to the host, waits for it.
                 gate.slow_down(response.status, retry_after_seconds(response.headers.get(b"Retry-After")))
                 self.count_slow_down()
+            else:
+                gate.recover()
             return response
         finally:
             gate.leave(robots)

@@ -29,8 +29,10 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.test import get_crawler
 
+from archive.extract import META_REFRESH_MAX_DELAY, followed_refresh
 from archive.payload import PayloadRefused, decode_payload
 from archive.warc import MAX_PAYLOAD_KEY, WarcWriter, iter_entries, read_capture
+from crawler import settings as crawl_settings
 from crawler.middlewares import ReplayMiddleware, SafeMetaRefreshMiddleware
 from tests.conftest import export_records
 from webui import create_app
@@ -38,6 +40,7 @@ from webui import create_app
 MIB = 1 << 20
 BOMB_MIB = 1100  # inflates to more than 1 GiB
 ROOT = Path(__file__).resolve().parent.parent
+CRAWL_SETTINGS = {k: v for k, v in vars(crawl_settings).items() if k.isupper()}
 
 
 # -- bombs, built without ever holding what they inflate to ------------------------------------------------
@@ -410,14 +413,21 @@ def test_a_resumed_crawl_refuses_again_what_it_refused_and_replays_the_rest(bomb
         ("mailto:editor@example.test", False),
         ("data:text/html,<script>alert(1)</script>", False),
         ("http://[malformed/", False),
+        ("http://a.test:99999/next.html", False),
         ("/next.html", True),
+        ("https://b.test/next.html", True),
     ],
 )
-def test_a_meta_refresh_that_leads_nowhere_leaves_the_page_to_the_spider(target, follows):
-    middleware = SafeMetaRefreshMiddleware.from_crawler(get_crawler())
+@pytest.mark.parametrize("delay", [0, 99, 100, 600])
+def test_a_meta_refresh_is_followed_by_the_crawl_exactly_when_a_reindex_reads_it_as_a_redirect(target, follows, delay):
+    # Scrapy's own middleware, as the crawl runs it, and the extraction a reindex runs decide alike: a page
+    # whose refresh the crawl follows is never read by the crawl, so a reindex must not read it either.
+    middleware = SafeMetaRefreshMiddleware.from_crawler(get_crawler(settings_dict=CRAWL_SETTINGS))
     request = Request("http://a.test/page.html")
-    body = f'<html><head><meta http-equiv="refresh" content="0;url={target}"></head><body>x</body></html>'
+    body = f'<html><head><meta http-equiv="refresh" content="{delay};url={target}"></head><body>x</body></html>'
     response = HtmlResponse(request.url, body=body.encode(), request=request)
     result = middleware.process_response(request, response)
-    assert isinstance(result, Request) is follows
-    assert result is response or result.url == "http://a.test/next.html"
+    followed = follows and delay < META_REFRESH_MAX_DELAY
+    assert isinstance(result, Request) is followed
+    assert result is response or result.url == followed_refresh(body, request.url)
+    assert (followed_refresh(body, request.url) is not None) is followed

@@ -289,6 +289,6 @@ def test_download_size_is_bounded(sample_sites, tmp_path):
         env={"SAMIZDAT_MAX_PAGE_BYTES": "1000000"},
     )
     assert result.returncode == 0, result.stderr
-    assert re.search(r"^steppe-notes .*too_large_or_cancelled x\d", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^steppe-notes .*too_large x\d", result.stdout, re.MULTILINE), result.stdout
     urls = [r["url"] for r in export_records(tmp_path / "data")]
     assert not any("aquifer-map" in url for url in urls) and len(urls) >= 10

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from crawler.politeness import retry_after_seconds
+from crawler.politeness import RECOVER_AFTER, retry_after_seconds
 
 PAGES = 20
 
@@ -254,6 +254,19 @@ def test_a_429_or_503_holds_the_host_until_its_retry_after_and_slows_it_down(ser
     assert_spaced([h for h in hits if h.arrived >= refused["/page/0"].arrived], 1.0)
     assert stats[0]["samizdat/politeness/slowed_down"] == 2
     assert stats[0]["retry/count"] == 2
+
+
+def test_a_slowed_host_recovers_its_pace_after_answering_well(serve, tmp_path):
+    site = Site(crawl_delay=None, pages=24, throttled={"/page/23": [(429, "1")]})  # the first page asked for
+    crawl(tmp_path, serve(site), [{"user_agent": "samizdat-test", "delay": 0.05}])
+    hits = sorted(site.hits, key=lambda h: h.arrived)
+    refused = next(i for i, h in enumerate(hits) if h.path == "/page/23")
+    gaps = [later.arrived - earlier.arrived for earlier, later in pairwise(hits[refused:])]
+    # the backoff of 1 s holds for RECOVER_AFTER answers, then ends: the source's own 0.05 s again
+    seen = [(h.path, round(h.arrived - hits[0].arrived, 2)) for h in hits]
+    assert len(gaps) > RECOVER_AFTER + 3, seen
+    assert min(gaps[:RECOVER_AFTER]) >= 0.95, seen
+    assert max(gaps[RECOVER_AFTER + 1 :]) < 0.9, seen
 
 
 def test_retry_after_is_read_as_seconds_or_an_http_date():

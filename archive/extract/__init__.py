@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
+
+from w3lib.html import get_base_url, get_meta_refresh
 
 from archive.config import Source
 from archive.document import Document
@@ -37,11 +40,18 @@ READERS: dict[str, Reader] = {
 
 Facts = dict[str, dict[str, Any]]
 
+# Scrapy's METAREFRESH_MAXDELAY and METAREFRESH_IGNORE_TAGS (crawler/settings.py sets them from here): the
+# crawl follows a refresh sooner than this to an http(s) address instead of reading the page, and so
+# does a reindex, or the two would disagree on the page.
+META_REFRESH_MAX_DELAY = 100
+META_REFRESH_IGNORE_TAGS = ["noscript"]
+
 
 @dataclass
 class Extraction:
     # "article" | "listing" | "page" (static or too little text) | "challenge" (a bot check served instead
-    # of the site: archive.extract.challenge) | "not_html" | "error"
+    # of the site: archive.extract.challenge) | "redirect" (a meta refresh the crawl follows instead of
+    # reading the page) | "not_html" | "error"
     page_type: str
     url: str  # the canonical URL
     reason: str = ""
@@ -87,7 +97,26 @@ def parse(capture: Capture) -> Page | Extraction:
         return Extraction("challenge", url, f"{service} challenge (HTTP {capture.status})")
     if capture.status != 200:
         return Extraction("error", url, f"HTTP {capture.status}")
+    refresh = followed_refresh(html, capture.url)
+    if refresh:
+        return Extraction("redirect", url, f"meta refresh to {refresh}")
     return page if page is not None else Extraction("not_html", url, "not parseable as HTML")
+
+
+def followed_refresh(html: str, url: str) -> str | None:
+    """Where the page's meta refresh sends the crawl, read as Scrapy's MetaRefreshMiddleware reads it (the
+    first 4 KB, <base href> applied); None when the crawl reads the page itself (no refresh, a slow one,
+    or one to javascript:, data:, mailto: or an address no request can be made of)."""
+    head = html[:4096]
+    try:  # a malformed address raises, in the crawl as here (crawler.middlewares.SafeMetaRefreshMiddleware)
+        interval, target = get_meta_refresh(head, get_base_url(head, url), ignore_tags=META_REFRESH_IGNORE_TAGS)
+        if not target or interval is None or interval >= META_REFRESH_MAX_DELAY:
+            return None
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 -- raises on a malformed port, as building the request would
+    except ValueError:
+        return None
+    return target if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def read_facts(capture: Capture, source: Source, kind: str | None = None) -> Facts:

@@ -175,7 +175,7 @@ class MagazineReader(Reader):
         own = urlsplit(page.url)
         found: list[tuple[int, str]] = []
         for link in page.tree.xpath(".//a[@href]"):
-            target = urljoin(page.url, link.get("href", ""))
+            target = page.absolute(link.get("href", ""))
             parts = urlsplit(target)
             directory = parts.path.rsplit("/", 1)[0] + "/"
             if parts.netloc != own.netloc or directory == "/" or not own.path.startswith(directory):
@@ -289,7 +289,7 @@ def _carried(page: Page) -> Any:
             continue
         title = _fold(text_of(heading))
         for link in page.tree.xpath(".//a[@href]"):
-            target = urlsplit(urljoin(page.url, link.get("href", "")))
+            target = urlsplit(page.absolute(link.get("href", "")))
             if _fold(text_of(link)) == title and target.path != own:
                 return None  # the article has a page of its own: it is read there
         return container
@@ -301,7 +301,7 @@ def _issue_rows(page: Page) -> dict[str, dict[str, Any]]:
     item) and, when the link names the issue ("Clarion Review 41 - July/August 2012"), its label."""
     found: dict[str, dict[str, Any]] = {}
     for link in page.tree.xpath(".//a[@href]"):
-        target = urljoin(page.url, link.get("href", ""))
+        target = page.absolute(link.get("href", ""))
         if urlsplit(target).path in ("", "/") or target.split("#")[0] == page.url.split("#")[0]:
             continue
         row = next(link.iterancestors("tr", "li"), None)

@@ -23,6 +23,7 @@ class Page:
     url: str  # the URL it was fetched from (after redirects)
     tree: lxml.html.HtmlElement
     text_length: int = 0
+    base_url: str = ""  # what its relative links are resolved against: its <base href>, else `url`
 
     @classmethod
     def parse(cls, html: str, url: str) -> Page | None:
@@ -36,7 +37,11 @@ class Page:
             return None
         clamp_spans(tree)
         unwrap_layout_tables(tree)
-        return cls(url=url, tree=tree)
+        return cls(url=url, tree=tree, base_url=base_href(tree, url))
+
+    def absolute(self, href: str) -> str:
+        """`href` resolved as a browser resolves the page's links."""
+        return urljoin(self.base_url or self.url, href)
 
     def meta(self, *names: str) -> str | None:
         """The first <meta name|property=...> content among `names`."""
@@ -53,7 +58,7 @@ class Page:
             if rel in (el.get("rel") or "").lower().split() and (type_ is None or el.get("type") == type_):
                 href = str(el.get("href") or "").strip()
                 if href:
-                    return urljoin(self.url, href)
+                    return self.absolute(href)
         return None
 
     def canonical_url(self) -> str:
@@ -110,10 +115,19 @@ class Page:
             href = (el.get("href") or "").strip()
             if not href or href.startswith(("#", "mailto:", "javascript:", "tel:", "data:")):
                 continue
-            url = urljoin(self.url, href)
+            url = self.absolute(href)
             if url.startswith(("http://", "https://")):
                 out.append((url, el))
         return out
+
+
+def base_href(tree: lxml.html.HtmlElement, url: str) -> str:
+    """The URL the page's relative links resolve against, as a browser resolves them: its first <base href>
+    (itself relative to `url`), when that is http(s); else `url`."""
+    for el in tree.iterfind(".//base[@href]"):
+        base = urljoin(url, str(el.get("href") or "").strip())
+        return base if urlsplit(base).scheme in ("http", "https") else url
+    return url
 
 
 # How platforms mark the links between the pages of one listing (WordPress, Blogger, common themes).

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -100,6 +100,7 @@ class SourceSpider(Spider):
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         crawler.signals.connect(spider.on_response, signal=signals.response_received)
+        crawler.signals.connect(spider.on_bytes, signal=signals.bytes_received)
         spider.watch = crawler.settings.getbool("SAMIZDAT_WATCH")
         spider.run_id = crawler.settings.getint("SAMIZDAT_RUN_ID")
         if crawler.settings.get("SAMIZDAT_STORE_PATH"):
@@ -134,6 +135,11 @@ class SourceSpider(Spider):
         own `data:` requests) are counted apart, so that a run's pages are what max_pages caps."""
         if not request.meta.get("replayed") and not counts_as_page(response.url):
             self.count("uncounted_responses")
+
+    def on_bytes(self, data: bytes, request: Request, spider: Spider) -> None:
+        # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE with the same error as any other
+        # cancelled download: what arrived tells them apart.
+        request.meta["samizdat_received"] = request.meta.get("samizdat_received", 0) + len(data)
 
     def on_closed(self) -> None:
         if self.store is not None:
@@ -408,19 +414,27 @@ class SourceSpider(Spider):
             reason = refusal_reason(str(failure.value))
             if reason:
                 self.skip(failure.request.url, reason)
-            elif "larger than the download max size" in str(failure.value):
+            elif "exceeded DOWNLOAD_MAXSIZE" in str(failure.value):
                 self.count("errors/too_large")  # HttpCompressionMiddleware: it inflates past max_page_bytes
             return
         if self.is_challenge(failure):
             self.count("pages/challenge")  # archived; flagged in the crawl's report (archive.crawls.flag)
             return
-        self.count(f"errors/{error_kind(failure)}")
+        self.count(f"errors/{'too_large' if self.too_large(failure) else error_kind(failure)}")
         if failure.check(HttpError) and failure.value.response.status in GONE and self.store is not None:
             response = failure.value.response
             location = response.meta.get("warc")
             when = location.date if location else datetime.now(UTC).isoformat()
             if self.store.mark_gone(normalize_url(response.url), when, response.status):
                 self.count("gone")  # an archived article deleted on the site: kept, and shown as gone
+
+    def too_large(self, failure: Failure) -> bool:
+        """A download Scrapy abandoned because its body passed max_page_bytes, as announced or as it came."""
+        if not failure.check(DownloadCancelledError):
+            return False
+        limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        received = failure.request.meta.get("samizdat_received", 0)
+        return "larger than download max size" in str(failure.value) or bool(limit and received > limit)
 
     def is_challenge(self, failure: Failure) -> bool:
         """A 403, 429 or 503 that is a protection service's challenge page (archive.extract.challenge)."""
@@ -468,7 +482,7 @@ def error_kind(failure: Failure) -> str:
         ("ConnectionRefused", "connection_refused"),
         ("Timeout", "timeout"),
         ("TimedOut", "timeout"),
-        ("Cancelled", "too_large_or_cancelled"),
+        ("Cancelled", "cancelled"),
     ):
         if marker in names:
             return kind
