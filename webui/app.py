@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from archive.config import environment_settings, load_config
 from archive.datadir import DataDir
@@ -15,6 +16,21 @@ from search import SearchService
 from webui import admin, api, auth, errors, exports, pages, security, takedowns
 from webui.formatting import FILTERS
 from webui.state import EXTENSION, Archive, close_store
+
+# Archived titles, labels and snippets are hostile markup; in the API's JSON the characters that could
+# start a tag or an entity are \u escapes (as Flask's `tojson` writes them), so that a JSON body holds no
+# markup even for a client that sniffs it as HTML or pastes it into a page. The JSON value is the same.
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", ord("'"): "\\u0027"}
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, in the contract's field order, UTF-8, with markup characters escaped."""
+
+    sort_keys = False  # keep the contract's field order
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return super().dumps(obj, **kwargs).translate(_JSON_ESCAPES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,10 +73,10 @@ def create_app(settings: Any) -> Flask:
     config = load_config(conf.config_path) if conf.config_path else None
 
     app = Flask(__name__)
+    app.json = JSONProvider(app)
+    app.url_map.converters["int"] = security.BoundedInt  # before any route is added
     app.config.update(DEBUG=False, TESTING=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=64 * 1024)
     app.debug = False
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's field order
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = Archive(
         datadir=datadir,
         search=SearchService(datadir.index_dir, refresh_seconds=conf.refresh_seconds),

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from flask import Response
+from werkzeug.routing import IntegerConverter
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
@@ -27,6 +29,7 @@ RAW_CSP = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 
+SQLITE_MAX_INTEGER = 2**63 - 1
 _DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")  # archive.config.SLUG, bounded
 
@@ -50,6 +53,17 @@ def inside(root: Path, relative: str) -> Path | None:
     if not path.is_relative_to(base) or not path.is_file():
         return None
     return path
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` in every route: a run's or a takedown's row id, a capture number. SQLite integers are
+    64-bit and a larger one raised OverflowError in the query (a 500 for /admin/runs/99999999999999999999),
+    so no number past the largest SQLite integer matches a route: it is a 404 like any unknown id."""
+
+    def __init__(
+        self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False
+    ) -> None:
+        super().__init__(map, fixed_digits, min, SQLITE_MAX_INTEGER if max is None else max, signed)
 
 
 def add_headers(response: Response) -> Response:
