@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from archive.errors import ConfigError
 from archive.urls import host_port
@@ -66,8 +66,18 @@ SOURCE_KEYS = {
             True,
             "false: never crawled on schedule nor by a bare `samizdat crawl` (only when named); its archive stays",
         ),
+        Key(
+            "proxy",
+            str,
+            None,
+            "fetch the source's pages through this proxy: http://, https://, socks5:// or socks5h:// (the proxy "
+            "resolves host names) [user:password@]host:port; the password is never shown or logged",
+        ),
     )
 }
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+REDACTED = "***"  # what a proxy's password is shown as
 
 # The command line's own variables (click's envvar=): every other SAMIZDAT_* name must be a setting's.
 CLI_ENVIRONMENT = ("SAMIZDAT_DATA", "SAMIZDAT_CONFIG")
@@ -130,6 +140,8 @@ class Source:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     enabled: bool = True
+    # repr=False: a source in a log line or a traceback never shows the proxy's password
+    proxy: str | None = field(default=SOURCE_KEYS["proxy"].default, repr=False)
     line: int = 0  # where the [[source]] table starts, for messages
 
     @property
@@ -138,7 +150,10 @@ class Source:
         return self.allowed_domains or tuple(dict.fromkeys(host_port(u) for u in self.start_urls))
 
     def to_dict(self) -> dict[str, Any]:
+        """The definition as it is recorded (in each WARC file's warcinfo): the proxy's password redacted."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "line"}
+        if self.proxy:
+            data["proxy"] = redact_proxy(self.proxy)
         return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
     @classmethod
@@ -146,6 +161,20 @@ class Source:
         names = {f.name for f in fields(cls)}
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
         return cls(**kwargs)
+
+
+def redact_proxy(url: str) -> str:
+    """The proxy URL with its password replaced by ***, for anything shown, logged or recorded; never raises,
+    whatever the text."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    userinfo, at, hostport = rest[:end].rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{sep}{user}:{REDACTED}@{hostport}{rest[end:]}"
 
 
 def in_scope(netloc: str, scope: tuple[str, ...] | list[str]) -> bool:
@@ -289,6 +318,13 @@ def _parse_source(raw: dict[str, Any], index: int, lines: _LineFinder, where: st
                 f"add {netloc.split(':')[0]!r} to allowed_domains"
             )
             raise fail("allowed_domains", problem)
+    if values.get("proxy", "").startswith("https:") and any(u.startswith("https:") for u in values["start_urls"]):
+        # Scrapy's HTTP/1.1 handler opens no TLS tunnel inside a TLS connection to the proxy.
+        problem = (
+            f"proxy {redact_proxy(values['proxy'])!r}: pages on https sites cannot be fetched through an https:// "
+            "proxy; write http:// to the same proxy (the pages are still encrypted end to end, through a tunnel)"
+        )
+        raise fail("proxy", problem)
     values["delay"] = float(values.get("delay", SOURCE_KEYS["delay"].default))
     for key in ("max_minutes", "watch_minutes"):
         if key in values:
@@ -363,6 +399,39 @@ def _host_problem(host: str) -> str | None:
     return None
 
 
+def _check_proxy(url: str) -> str | None:
+    shown = redact_proxy(url)  # a message names the proxy, never its password
+    example = 'e.g. "socks5h://127.0.0.1:1080" or "http://user:password@proxy.example.org:3128"'
+    if url != url.strip():
+        return f"proxy {shown!r} has spaces around it; remove them"
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ of an IPv6 address
+        return f"proxy {shown!r} is not a URL; {example}"
+    if parts.scheme not in PROXY_SCHEMES:
+        return f"proxy {shown!r} is not an http://, https://, socks5:// or socks5h:// URL; {example}"
+    if not parts.hostname:
+        return f"proxy {shown!r} has no host; {example}"
+    problem = _host_problem(parts.hostname)
+    if problem:
+        return f"proxy {shown!r} {problem}"
+    try:
+        port = parts.port
+    except ValueError:
+        return f"proxy {shown!r} has a port that is not a number from 1 to 65535"
+    if not port:
+        return f"proxy {shown!r} has no port; add it after the host, {example}"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return f"proxy {shown!r} has something after the port; write only scheme://[user:password@]host:port"
+    if parts.password == REDACTED:
+        return f"proxy {shown!r}: {REDACTED} stands for a password that is not shown; type the password itself"
+    if parts.scheme.startswith("socks") and any(
+        len(unquote(part).encode()) > 255 for part in (parts.username or "", parts.password or "")
+    ):
+        return f"proxy {shown!r}: a SOCKS5 user name and password are 255 bytes each at most"
+    return None
+
+
 def _check_regexes(patterns: tuple[str, ...]) -> str | None:
     for pattern in patterns:
         try:
@@ -400,6 +469,7 @@ _SOURCE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "max_minutes": _check_positive,
     "watch_minutes": _check_positive,
     "delay": _check_not_negative,
+    "proxy": _check_proxy,
 }
 
 

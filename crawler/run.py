@@ -25,13 +25,14 @@ from scrapy.settings import Settings as ScrapySettings
 from scrapy.utils.ossignal import install_shutdown_handlers
 from twisted.internet import task
 
-from archive.config import Settings, Source
+from archive.config import Settings, Source, redact_proxy
 from archive.datadir import DataDir
 from archive.store import FAILED, FINISHED, INTERRUPTED, WATCH, Store
 from archive.warc import iter_entries
 from crawler.extraction import running_pool
 from crawler.frontier import QUEUED_STAT
 from crawler.jobstate import SkippedUrls, load_state
+from crawler.proxy import proxy_settings
 from crawler.spiders import spider_for
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def source_settings(base: ScrapySettings, run: Run, replay_files: list[str]) -> 
             "SAMIZDAT_RUN_ID": run.id,
             "SAMIZDAT_WATCH": run.watch,
             "SAMIZDAT_REPLAY_FILES": replay_files,
+            **proxy_settings(source.proxy),
         },
         priority="spider",
     )
@@ -323,6 +325,8 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
     }
     if summary["failed"]:
         summary["failure"] = ", ".join(f"{k} x{v}" for k, v in errors.items()) or "no page could be fetched"
+        if run.source.proxy:  # the proxy is the first suspect when nothing could be fetched
+            summary["failure"] += f" (every request went through the proxy {redact_proxy(run.source.proxy)})"
     return summary
 
 

@@ -37,6 +37,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's, which drops a page whose meta refresh points at javascript: or mailto: (a ValueError).
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.SafeMetaRefreshMiddleware": 580,
+    # A source's proxy (crawler/proxy.py), when it names one: next to the downloader, so that the proxy's
+    # Proxy-Authorization header is set after the WARC recorder has seen the request and taken off before.
+    "crawler.proxy.SourceProxyMiddleware": 990,
 }
 # The frontier (queue, seen set, in-flight requests) in one SQLite file under JOBDIR: survives kill -9.
 SCHEDULER = "crawler.frontier.DurableScheduler"

@@ -204,3 +204,76 @@ def test_init_writes_a_commented_starter_that_loads_and_never_overwrites(tmp_pat
     again = run_cli("init", "--config", target)
     assert again.returncode == 1 and "exists already" in again.stderr
     assert target.read_text(encoding="utf-8") == "mine\n"
+
+
+# -- proxy ---------------------------------------------------------------------------------------------------
+
+
+def with_proxy(value: str, start: str = "http://tenants.example.net:8080/") -> str:
+    return GOOD.replace('start_urls = ["http://tenants.example.net:8080/"]', f'start_urls = ["{start}"]') + (
+        f'proxy = "{value}"\n'
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://127.0.0.1:3128",
+        "https://proxy.example.org:443",
+        "http://ana:pa%3Ass@proxy.example.org:8080/",
+        "socks5://10.0.0.2:1080",
+        "socks5h://ana:secret@[::1]:1080",
+        "socks5h://user-only@proxy.example.org:1080",
+    ],
+)
+def test_a_proxy_is_an_http_https_socks5_or_socks5h_url(value):
+    (_, tenants) = parse(with_proxy(value)).sources
+    assert tenants.proxy == value
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("ftp://proxy.example.org:21", "proxy 'ftp://proxy.example.org:21' is not an http://, https://, socks5://"),
+        ("socks4://h.example.org:1080", "is not an http://, https://, socks5:// or socks5h:// URL; e.g."),
+        ("127.0.0.1:1080", "proxy '127.0.0.1:1080' is not an http://"),
+        ("socks5h://ana:s3cret@proxy.example.org", "proxy 'socks5h://ana:***@proxy.example.org' has no port"),
+        ("http://proxy.example.org:99999", "has a port that is not a number from 1 to 65535"),
+        ("http://proxy.example.org:31x8", "has a port that is not a number from 1 to 65535"),
+        ("socks5://:1080", "proxy 'socks5://:1080' has no host"),
+        ("socks5://proxy one.example.org:1080", "has a space in its host name 'proxy one.example.org'"),
+        ("socks5://prox!y.example.org:1080", "has a host name 'prox!y.example.org' with characters no host name has"),
+        ("http://proxy.example.org:3128/path", "has something after the port; write only scheme://"),
+        (" http://proxy.example.org:3128", "has spaces around it"),
+        ("http://[::1:3128", "is not a URL"),
+        ("http://ana:***@proxy.example.org:3128", "*** stands for a password that is not shown; type the password"),
+        ("socks5://ana:" + "x" * 256 + "@h.example.org:1080", "255 bytes each at most"),
+    ],
+)
+def test_a_bad_proxy_is_one_line_naming_the_key_and_never_the_password(value, problem):
+    with pytest.raises(ConfigError) as info:
+        parse(with_proxy(value))
+    message = str(info.value)
+    assert message.startswith("sources.toml:19: source 'tenants': proxy "), message
+    assert problem in message and "\n" not in message
+    assert info.value.key == "proxy"
+    assert "s3cret" not in message and "x" * 256 not in message
+
+
+def test_an_https_proxy_cannot_carry_https_sites():
+    with pytest.raises(ConfigError, match=r"sources.toml:19: .*https sites cannot be fetched through an https://"):
+        parse(with_proxy("https://ana:s3cret@proxy.example.org:443", start="https://tenants.example.net/"))
+    (_, tenants) = parse(with_proxy("http://proxy.example.org:3128", start="https://tenants.example.net/")).sources
+    assert tenants.proxy == "http://proxy.example.org:3128"
+
+
+def test_the_proxy_password_is_redacted_wherever_a_source_is_shown():
+    from archive.config import Source, redact_proxy
+
+    (_, tenants) = parse(with_proxy("socks5h://ana:s3cret@proxy.example.org:1080")).sources
+    assert tenants.to_dict()["proxy"] == "socks5h://ana:***@proxy.example.org:1080"  # the WARC's warcinfo
+    assert "s3cret" not in repr(tenants) and "s3cret" not in str(tenants.to_dict())
+    assert Source.from_dict(tenants.to_dict()).proxy == "socks5h://ana:***@proxy.example.org:1080"
+    assert redact_proxy("http://a:b@c@h.example.org:1/") == "http://a:***@h.example.org:1/"  # the last @ ends it
+    assert redact_proxy("http://user-only@h.example.org:1") == "http://user-only@h.example.org:1"
+    assert redact_proxy("not a url") == "not a url"

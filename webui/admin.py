@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from archive import sources_file
-from archive.config import KINDS, SOURCE_KEYS, Config, Source
+from archive.config import KINDS, REDACTED, SOURCE_KEYS, Config, Source, redact_proxy
 from archive.crawls import describe_run
 from archive.errors import ConfigError
 from archive.schedule import last_slot, next_run, read_last_slots
@@ -239,6 +239,7 @@ def source(name: str) -> str:
         archived=store().count(name),
         next_run=upcoming.isoformat(timespec="seconds") if upcoming else None,
         timezone=config.settings.timezone if config else "UTC",
+        proxy=redact_proxy(found.proxy) if found is not None and found.proxy else None,
         revision=sources_file.read(archive().config_path)[1] if configured and archive().config_path else "",
     )
 
@@ -279,6 +280,7 @@ def save_source(name: str) -> Any:
     path = sources_path()
     values = {**sources_file.form_values(submitted()), "name": name}  # a source is not renamed: its archive
     try:  # is filed under its name
+        values = keep_proxy_password(values, sources_file.raw_source(path, name))
         sources_file.edit(path, name, values, request.form.get("revision", ""), os.environ, keep=("enabled",))
     except ConfigError as exc:
         return refused_form(exc, values, name)
@@ -386,6 +388,16 @@ def refused_form(exc: ConfigError, values: dict[str, Any], name: str | None) -> 
     return source_form(values, revision, name, problem=exc.problem), 400
 
 
+def keep_proxy_password(values: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The form shows the proxy with its password as ***: sent back unchanged, the password in the file stays.
+    Any other change to the proxy (another user, host or port) needs the password typed again."""
+    proxy, before = values.get("proxy"), current.get("proxy")
+    unchanged = isinstance(before, str) and redact_proxy(before) == proxy
+    if isinstance(proxy, str) and f":{REDACTED}@" in proxy and unchanged:
+        return {**values, "proxy": before}
+    return values
+
+
 def form_fields(values: dict[str, Any]) -> list[dict[str, Any]]:
     """Every source key for the form, in the documented order, with its help and its value as text."""
     fields = []
@@ -399,6 +411,8 @@ def form_fields(values: dict[str, Any]) -> list[dict[str, Any]]:
             widget, text = "checkbox", spec.default if value is None else value
         else:
             widget, text = ("kind" if key == "kind" else "text"), "" if value is None else str(value)
+            if key == "proxy" and text:
+                text = redact_proxy(text)  # never sent to the browser; saved back unchanged, it is kept
         default = spec.default if spec.default not in (None, [], True, False) else None
         fields.append({"key": key, "widget": widget, "value": text, "help": spec.help, "default": default})
     return fields
