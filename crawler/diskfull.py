@@ -81,17 +81,20 @@ def store_full(exc: sqlite3.Error, store_path: Path) -> DiskFull | None:
     SQLITE_IOERR a write past the file size limit gives), else None: the error is something else."""
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
-    text = str(exc).lower()
-    if primary not in (_SQLITE_FULL, _SQLITE_IOERR) and "disk is full" not in text and "disk i/o error" not in text:
+    text = str(exc)
+    full = primary == _SQLITE_FULL or "disk is full" in text.lower()
+    if not full and primary != _SQLITE_IOERR and "disk i/o error" not in text.lower():
         return None
-    store_path = Path(store_path)
+    store_path = Path(store_path).resolve()  # the disk the file is on, also through a symbolic link
     where = mount_point(store_path.parent)
     free = shutil.disk_usage(store_path.parent).free
-    full = primary == _SQLITE_FULL or "disk is full" in text
-    todo = advice(errno.ENOSPC, where) if full else f"make room on {where} or lift the file size limit (ulimit -f)"
+    if full:
+        head, todo = "disk full: ", advice(errno.ENOSPC, where)
+    else:  # what SQLite says of a write past the file size limit, and of a failing disk
+        head, todo = "", f"make room on {where} or lift the file size limit (ulimit -f); if neither, check the disk"
     return DiskFull(
-        f"disk full: cannot write the document store {store_path.name} ({text}), {human_bytes(free)} free on "
-        f"{where}; the WARC files are whole and the pages the store missed are read again from them; {todo}",
+        f"{head}cannot write the document store {store_path.name} ({text}), {human_bytes(free)} free on {where}; "
+        f"the WARC files are whole and the pages the store missed are read again from them; {todo}",
         errno.ENOSPC if full else errno.EIO,
     )
 

@@ -14,12 +14,17 @@ import json
 import resource
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from archive.datadir import DataDir
 from archive.warc import read_capture, verify_warc
 from samizdat.sample_sites import expected_articles
 from tests.conftest import export_records, run_cli
@@ -165,3 +170,150 @@ def test_the_warc_writer_cuts_a_failed_write_back_and_refuses_the_rest(tmp_path,
         assert all(r["message"] == first["message"] for r in refusals)
         assert all(r["sizes"] == first["sizes"] for r in refusals[:-1])
         assert out["files"] == [path.name]
+
+
+# -- the document store on a full disk -----------------------------------------------------------------------
+
+STORE_DISK = 512 * 1024  # bytes: the store and its write-ahead log, before the first article
+ARTICLES = 4
+WORDS = (
+    "The tenants' committee met in the boiler room because the hall upstairs had no heating left. "
+    "Every flat sent someone, and the minutes were kept in a school exercise book passed from hand to hand. "
+)
+PARAGRAPHS = 3000  # some 650 KB of text an article, stored whole: the first does not fit, nor in the log
+
+
+def long_article(n: int) -> bytes:
+    paragraphs = "".join(f"<p>Minute {i} of meeting {n}. {WORDS}</p>" for i in range(PARAGRAPHS))
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Meeting {n}</title></head><body>'
+        f"<main><article><h1>Meeting {n}</h1><p class='byline'>By A. Writer, 3 March 2024</p>{paragraphs}"
+        "</article></main></body></html>"
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def minutes_site() -> Iterator[str]:
+    """A site of a few very long articles, served over HTTP (they compress well: the WARC files stay small)."""
+    pages = {f"/2024/03/meeting-{n}.html": long_article(n) for n in range(ARTICLES)}
+    links = "".join(f'<li><a href="{path}">{path}</a></li>' for path in pages)
+    pages["/"] = f"<!DOCTYPE html><html><head><title>Minutes</title></head><body><ul>{links}</ul>".encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            body = pages.get(self.path.split("?")[0])
+            self.send_response(200 if body is not None else 404)
+            body = body if body is not None else b"not here"
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@contextmanager
+def small_store(tmp_path: Path, kind: str) -> Iterator[tuple[Path, int | None, Callable[[], None]]]:
+    """(a data directory whose document store has no room for an article, a file size limit for the crawl
+    process or None, how to make room). On a tmpfs the store alone is there (data/store.sqlite a link to
+    it; SQLite keeps its log beside the file it links to): the WARC files have room, the store has none.
+    Where mounting is refused, a file size limit under the store's first article stands in for it."""
+    data = DataDir.create(tmp_path / "data").root
+    if kind == "tmpfs":
+        disk = tmp_path / "storedisk"
+        disk.mkdir()
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={STORE_DISK}", "tmpfs", str(disk)], capture_output=True, text=True
+        )
+        if mounted.returncode == 0:
+            (data / "store.sqlite").symlink_to(disk / "store.sqlite")
+            try:
+                yield data, None, lambda: subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+            finally:
+                subprocess.run(["umount", "-l", str(disk)], check=False)
+            return
+        print(f"tmpfs refused ({mounted.stderr.strip()}): the file size limit stands in for it")
+    yield data, STORE_DISK, lambda: None
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def workers_of(pid: int) -> list[int]:
+    """The extraction workers of a crawl process: children of its fork server, itself one of its children."""
+    return [worker for child in children_of(pid) for worker in children_of(child)]
+
+
+def crawl_limited(config: Path, data: Path, limit: int | None) -> subprocess.CompletedProcess:
+    """`samizdat crawl`, its own process held to a file size limit once its extraction workers run. Not
+    before: the workers load the language model through a temporary file of 68 MB, and they, not the
+    crawl process, would fail. The crawl process writes the store (and the WARC files and its log)."""
+    if limit is None:
+        return crawl(config, data, None)
+    args = [sys.executable, "-m", "samizdat", "crawl", "--config", str(config), "--data", str(data)]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if workers_of(process.pid):
+                resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (limit, limit))
+                break
+            time.sleep(0.01)
+        stdout, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("kind", ["tmpfs", "file-size-limit"])
+def test_a_full_store_ends_the_crawl_cleanly_and_the_next_crawl_stores_what_it_missed(minutes_site, tmp_path, kind):
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[[source]]\nname = "minutes"\nkind = "generic"\nstart_urls = ["{minutes_site}"]\ndelay = 0\n'
+        "[settings]\nprogress_seconds = 0\n",
+        encoding="utf-8",
+    )
+    with small_store(tmp_path, kind) as (data, limit, make_room):
+        first = crawl_limited(config, data, limit)
+        assert first.returncode == 1, first.stdout + first.stderr
+        output = first.stdout + first.stderr
+        assert "Traceback" not in output and "Exception ignored" not in output, output
+        errors = [line for line in first.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1, first.stderr
+        # SQLite says "database or disk is full" on a full disk, "disk I/O error" past the file size limit
+        full = "disk full: " if kind == "tmpfs" and limit is None else ""
+        assert errors[0].startswith(f"Error: {full}cannot write the document store store.sqlite ("), errors[0]
+        assert " free on " in errors[0] and "the WARC files are whole" in errors[0], errors[0]
+        assert errors[0].endswith("then run `samizdat crawl` again: the run resumes"), errors[0]
+        assert "interrupted (disk full)" in first.stdout, first.stdout
+        # The archive of record is whole: every file sealed and read to its end.
+        files = warc_files(data)
+        assert files and all(p.name.endswith(".warc.gz") for p in files), files
+        assert all(verify_warc(p) >= 1 for p in files)
+        runs = json.loads(run_cli("runs", "--data", data, "--json").stdout)["runs"]
+        assert [r["status"] for r in runs] == ["interrupted"], runs
+        stored = export_records(data)
+        assert len(stored) < ARTICLES, "the store was full before the last article"
+
+        make_room()
+        second = crawl(config, data, None)
+        assert second.returncode == 0, second.stdout + second.stderr
+        runs = json.loads(run_cli("runs", "--data", data, "--json").stdout)["runs"]
+        assert [r["status"] for r in runs] == ["finished"], runs
+        records = export_records(data)
+        assert sorted(r["url"].rsplit("/", 1)[1] for r in records) == [f"meeting-{n}.html" for n in range(ARTICLES)]
+        assert all(f"Minute {PARAGRAPHS - 1} of meeting" in r["text"] for r in records)
+        # searchable: the index followed the store
+        found = json.loads(run_cli("search", "--data", data, "--json", "boiler").stdout)
+        assert found["total"] == ARTICLES, found
