@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 # SQLite's primary result codes for a write that found no room: SQLITE_FULL ("database or disk is full"),
 # and SQLITE_IOERR ("disk I/O error"), which is what a write past the file size limit (EFBIG) gives.
 _SQLITE_FULL, _SQLITE_IOERR = 13, 10
-FULL = FULL_ERRNOS  # the name other modules knew
 
 
 class DiskFull(OSError):
