@@ -1,6 +1,8 @@
 """Scrapy settings shared by every source. Per-source and user settings are applied by `crawler.run`
 from `archive.config` (the one settings source); this module holds only Scrapy's wiring."""
 
+from archive import extract as _extract  # not upper case: Scrapy takes every upper-case name as a setting
+
 BOT_NAME = "samizdat"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -15,6 +17,9 @@ RETRY_ENABLED = True
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_ENABLED = True
 METAREFRESH_ENABLED = True
+# Read from the extraction, which must decide alike which pages a refresh takes the crawl away from.
+METAREFRESH_MAXDELAY = _extract.META_REFRESH_MAX_DELAY
+METAREFRESH_IGNORE_TAGS = _extract.META_REFRESH_IGNORE_TAGS
 HTTPERROR_ALLOW_ALL = False
 
 # Politeness (crawler/politeness.py): one gate per host shared by every source of the process, spaced from

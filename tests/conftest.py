@@ -181,3 +181,82 @@ def web(crawl) -> Server:
     server = Server("serve", "--port", "0", "--data", crawl.data, "--config", crawl.config)
     yield server
     server.stop()
+
+
+# -- the hostile site (tests/hostile_site.py), crawled once per session ------------------------------------
+
+HOSTILE_TIMEOUT = 4  # timeout_seconds of the hostile crawl
+
+
+@dataclass
+class HostileCrawl:
+    """The hostile site crawled by two sources: `hostile` (generic, everything but /xss/) and `payloads` (a
+    WordPress source of the XSS payload pages under /xss/, whose reader keeps a byline's markup as written)."""
+
+    base: str
+    data: Path
+    config: Path
+    log: Path  # the site's access log
+    crawled: subprocess.CompletedProcess
+    seconds: float
+    peak: int  # bytes: the largest process of the crawl
+    requests: list[dict]  # what the site served during the crawl
+    export: bytes  # the JSONL export, as written
+
+    def records(self) -> list[dict]:
+        return [json.loads(line) for line in self.export.decode("utf-8").splitlines()]
+
+    def by_path(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for request in self.requests:
+            out.setdefault(request["path"], []).append(request)
+        return out
+
+    def summary(self, source: str = "hostile") -> dict:
+        report = run_cli("report", source, "--config", self.config, "--data", self.data, "--json")
+        assert report.returncode == 0, report.stderr
+        return json.loads(report.stdout)
+
+
+def export_jsonl(data: Path, out: Path) -> bytes:
+    """`samizdat export --format jsonl -o OUT`, and the bytes it wrote."""
+    result = run_cli("export", "--format", "jsonl", "--data", data, "-o", out)
+    assert result.returncode == 0, result.stderr
+    return out.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def hostile(tmp_path_factory) -> HostileCrawl:
+    from tests.helpers import read_requests, run_measured  # helpers imports nothing from here
+
+    root = tmp_path_factory.mktemp("hostile")
+    log = root / "requests.jsonl"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.hostile_site", "--log", str(log)],
+        stdin=subprocess.PIPE,  # the site stops when this session ends, however it ends
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        base = server.stdout.readline().strip()
+        assert base.startswith("http://127.0.0.1:"), base
+        config = root / "sources.toml"
+        config.write_text(
+            f'[[source]]\nname = "hostile"\nstart_urls = ["{base}/"]\nexclude = ["/xss/"]\ndelay = 0\n\n'
+            f'[[source]]\nname = "payloads"\nkind = "wordpress"\nstart_urls = ["{base}/xss/"]\n'
+            'include = ["/xss/"]\ndelay = 0\n'
+            f"\n[settings]\ntimeout_seconds = {HOSTILE_TIMEOUT}\nprogress_seconds = 0\n",
+            encoding="utf-8",
+        )
+        data = root / "data"
+        started = time.monotonic()
+        crawled, peak = run_measured("crawl", "--config", config, "--data", data)
+        seconds = time.monotonic() - started
+        assert crawled.returncode == 0, crawled.stdout + crawled.stderr
+        time.sleep(0.5)  # the site logs a request when it ends: a trickle may still be noticing the close
+        export = export_jsonl(data, root / "crawl.jsonl")
+        yield HostileCrawl(base, data, config, log, crawled, seconds, peak, read_requests(log), export)
+    finally:
+        server.kill()
+        server.wait(timeout=10)

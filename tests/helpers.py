@@ -215,3 +215,27 @@ def serve_sample_sites(directory: Path, *options: str) -> SampleSitesProcess:
         process.wait(timeout=10)
         raise AssertionError(f"the sample site server printed no address (exit status {process.returncode})")
     return SampleSitesProcess(json.loads(line), log, control_url(port_file), process)
+
+
+_MEASURED = """
+import resource, subprocess, sys
+result = subprocess.run([sys.executable, "-m", "samizdat", *sys.argv[1:]], capture_output=True, text=True)
+sys.stdout.write(result.stdout)
+sys.stderr.write(result.stderr)
+print(f"PEAK {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}")
+sys.exit(result.returncode)
+"""
+
+
+def run_measured(*args: object, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], int]:
+    """`samizdat ARGS` in a process of its own, with the peak memory (bytes) of the largest of its processes
+    (the crawl and its extraction workers alike: RUSAGE_CHILDREN covers every descendant waited for)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=timeout,
+    )
+    peak = int(result.stdout.rsplit("PEAK ", 1)[1])
+    return result, peak

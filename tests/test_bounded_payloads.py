@@ -35,51 +35,19 @@ from archive.warc import MAX_PAYLOAD_KEY, WarcWriter, iter_entries, read_capture
 from crawler import settings as crawl_settings
 from crawler.middlewares import ReplayMiddleware, SafeMetaRefreshMiddleware
 from tests.conftest import export_records
+from tests.helpers import run_measured
+from tests.hostile_site import BOMB_MIB, MIB
+from tests.hostile_site import bombs as hostile_bombs
 from webui import create_app
 
-MIB = 1 << 20
-BOMB_MIB = 1100  # inflates to more than 1 GiB
 ROOT = Path(__file__).resolve().parent.parent
 CRAWL_SETTINGS = {k: v for k, v in vars(crawl_settings).items() if k.isupper()}
-
-
-# -- bombs, built without ever holding what they inflate to ------------------------------------------------
-
-
-def deflate_zeros(mib: int) -> bytes:
-    """A raw deflate stream of `mib` MiB of zeros. Each MiB is compressed after a full flush, which resets
-    the compressor, so every MiB after the first compresses to the same bytes: compressed once, repeated."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    zeros = bytes(MIB)
-    first = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
-    block = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
-    assert compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH) == block
-    return first + block * (mib - 1) + compressor.flush()
-
-
-def checksums(mib: int) -> tuple[int, int]:
-    """(CRC-32, Adler-32) of `mib` MiB of zeros, a MiB at a time."""
-    zeros = bytes(MIB)
-    crc, adler = 0, 1
-    for _ in range(mib):
-        crc, adler = zlib.crc32(zeros, crc), zlib.adler32(zeros, adler)
-    return crc, adler
 
 
 @pytest.fixture(scope="module")
 def bombs() -> dict[str, tuple[str, bytes]]:
     """name -> (Content-Encoding, body): each inflates to BOMB_MIB MiB of zeros."""
-    raw = deflate_zeros(BOMB_MIB)
-    crc, adler = checksums(BOMB_MIB)
-    size = (BOMB_MIB * MIB) & 0xFFFFFFFF
-    gzipped = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + raw + crc.to_bytes(4, "little") + size.to_bytes(4, "little")
-    zlibbed = b"\x78\xda" + raw + adler.to_bytes(4, "big")
-    return {
-        "gzip": ("gzip", gzipped),
-        "double-gzip": ("gzip, gzip", gzip.compress(gzipped)),
-        "deflate": ("deflate", zlibbed),
-        "raw-deflate": ("deflate", raw),
-    }
+    return hostile_bombs(BOMB_MIB)
 
 
 # -- the same decoding as Scrapy's -------------------------------------------------------------------------
@@ -302,25 +270,6 @@ def site(bombs) -> Iterator[tuple[str, dict[str, tuple[list[tuple[str, str]], by
     yield f"http://127.0.0.1:{server.server_address[1]}/", pages
     server.shutdown()
     server.server_close()
-
-
-PEAK = """
-import resource, subprocess, sys
-result = subprocess.run([sys.executable, "-m", "samizdat", *sys.argv[1:]], capture_output=True, text=True)
-sys.stdout.write(result.stdout)
-sys.stderr.write(result.stderr)
-print(f"PEAK {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}")
-sys.exit(result.returncode)
-"""
-
-
-def run_measured(*args: object) -> tuple[subprocess.CompletedProcess[str], int]:
-    """`samizdat ARGS` in a process of its own, with the peak memory of its largest process."""
-    result = subprocess.run(
-        [sys.executable, "-c", PEAK, *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=600
-    )
-    peak = int(result.stdout.rsplit("PEAK ", 1)[1])
-    return result, peak
 
 
 def test_crawl_and_reindex_read_every_encoding_alike_and_stay_bounded(site, tmp_path):

@@ -183,11 +183,6 @@ def test_every_document_is_built_clean():
     assert Document.from_record(doc.to_record()) == doc
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="archive/extract: one BEL, ESC or U+FFFE in an article's text makes trafilatura discard the whole "
-    "page ('only 0 characters of text'); the decoded HTML needs clean_text before it is parsed",
-)
 def test_an_article_with_a_bell_in_its_text_is_still_an_article(crawled):
     records = {r["url"].rsplit("/", 1)[1]: r for r in export_records(crawled)}
     assert "bell.html" in records

@@ -142,7 +142,9 @@ def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str]) -
             _clean_attributes(element, tag, base, link)
             continue
         if tag == "style" and element.text:
-            element.text = _neutral_css(element.text)
+            # "<" escaped as CSS does: a browser parsing the page again reads "<svg><style><img onerror=...>"
+            # as markup outside the style (mutation XSS), though lxml kept it as the style's text.
+            element.text = _neutral_css(element.text).replace("<", "\\3c ")
         _clean_attributes(element, tag, base, link)
     for element in unwrapped:
         if element.getparent() is not None:
