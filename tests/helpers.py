@@ -239,3 +239,10 @@ def run_measured(*args: object, timeout: float = 600) -> tuple[subprocess.Comple
     )
     peak = int(result.stdout.rsplit("PEAK ", 1)[1])
     return result, peak
+
+
+def own_peak_bytes() -> int:
+    """The peak resident memory of this process since it was started (VmHWM). Not ru_maxrss: a process
+    forked from pytest inherits pytest's figure, which is hundreds of MiB late in a full run."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))

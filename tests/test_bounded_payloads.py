@@ -122,7 +122,8 @@ def test_a_payload_is_decoded_exactly_as_the_crawl_decodes_it(case):
 # -- bombs read back from a WARC file in bounded memory ----------------------------------------------------
 
 MEASURE = """
-import json, resource, sys
+import json, sys
+from tests.helpers import own_peak_bytes
 from pathlib import Path
 from archive.payload import PayloadRefused
 from archive.warc import iter_entries, read_capture
@@ -137,7 +138,7 @@ entries = [e for e in iter_entries(root / name, name) if e.type == "response"]
 print(json.dumps({
     "refused": refused,
     "entries": [[e.offset, e.info.get("refused"), e.capture is not None] for e in entries],
-    "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    "peak_bytes": own_peak_bytes(),
 }))
 """
 

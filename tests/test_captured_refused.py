@@ -118,11 +118,12 @@ def test_a_fine_capture_beside_them_is_shown(archive_dir):
 
 
 MEASURE = """
-import json, resource, sys
+import json, sys
+from tests.helpers import own_peak_bytes
 from webui import create_app
 client = create_app({"data_dir": sys.argv[1]}).test_client()
 response = client.get(f"/documents/{sys.argv[2]}/raw")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = own_peak_bytes()
 print(json.dumps({"status": response.status_code, "peak_bytes": peak}))
 """
 
