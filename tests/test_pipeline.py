@@ -161,6 +161,19 @@ def test_an_unreachable_host_fails_its_source_while_the_others_complete(sample_s
     assert len(export_records(tmp_path / "data", "--source", "red-lantern")) >= 10
 
 
+def test_a_host_that_does_not_resolve_fails_its_source_as_a_dns_lookup(tmp_path):
+    # .invalid never resolves (RFC 2606): the resolver answers at once, offline too
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        '[[source]]\nname = "lapsed"\nstart_urls = ["http://samizdat-test.invalid/"]\ndelay = 0\n'
+        "\n[settings]\nretry_times = 0\nprogress_seconds = 0\n",
+        encoding="utf-8",
+    )
+    result = run_cli("crawl", "--config", config, "--data", tmp_path / "data")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert re.search(r"^\s+FAILED: dns_lookup_failed x\d", result.stdout, re.MULTILINE), result.stdout
+
+
 def one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr

@@ -479,6 +479,7 @@ def error_kind(failure: Failure) -> str:
     names = " ".join(cls.__name__ for cls in type(failure.value).__mro__)
     for marker, kind in (
         ("DNSLookup", "dns_lookup_failed"),
+        ("CannotResolveHost", "dns_lookup_failed"),  # Scrapy 2.13+'s name for it
         ("ConnectionRefused", "connection_refused"),
         ("Timeout", "timeout"),
         ("TimedOut", "timeout"),
