@@ -75,6 +75,10 @@ class ExtractionPool:
         except ProcessExpired as exc:
             logger.warning("%s: the extraction worker died (%s)", describe(capture), exc)
             return failed(capture, "extract_worker_died")
+        except Exception as exc:  # a page our readers fail on, or a capture that cannot be read back
+            # One page must not end a crawl or a reindex: it is counted, and its traceback is in the log.
+            logger.error("%s: extraction failed (%s: %s)", describe(capture), type(exc).__name__, exc, exc_info=exc)
+            return failed(capture, "extract_failed")
         return result
 
     def close(self) -> None:

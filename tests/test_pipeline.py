@@ -18,10 +18,11 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.config import load_config
+from archive.config import Source, load_config
 from archive.document import EXPORT_FIELDS
 from archive.urls import url_key
-from archive.warc import iter_entries, read_capture, seal_leftovers
+from archive.warc import Capture, iter_entries, read_capture, seal_leftovers
+from crawler.extraction import running_pool
 from samizdat.sample_sites import expected_articles
 from tests.conftest import export_records, run_cli, write_config
 from tests.quality import robots_violations
@@ -305,3 +306,26 @@ def test_download_size_is_bounded(sample_sites, tmp_path):
     assert re.search(r"^steppe-notes .*too_large x\d", result.stdout, re.MULTILINE), result.stdout
     urls = [r["url"] for r in export_records(tmp_path / "data")]
     assert not any("aquifer-map" in url for url in urls) and len(urls) >= 10
+
+
+def test_a_page_whose_extraction_raises_is_counted_and_the_rest_go_on(tmp_path):
+    # A real pool of worker processes; the first capture points into a WARC file that is not there (a
+    # purge ran meanwhile, a disk went away): its worker raises, and a reindex or crawl must carry on.
+    source = Source.from_dict({"name": "zine", "start_urls": ["http://zine.test/"]})
+    words = " ".join(["The print shop kept its own hours and its own counsel."] * 12)
+    page = f"<html><head><title>Hours</title></head><body><article><h1>Hours</h1><p>{words}</p></article></body></html>"
+    fine = Capture(
+        url="http://zine.test/2024/03/hours.html",
+        status=200,
+        headers=[("Content-Type", "text/html; charset=utf-8")],
+        payload=page.encode(),
+        fetched_at="2024-03-03T00:00:00Z",
+        warc_file="",
+        warc_offset=0,
+        digest="",
+    )
+    missing = (str(tmp_path), "gone.warc.gz", 0)
+    with running_pool(1, 30) as pool:
+        results = list(pool.map_extract([missing, fine], source, "generic", {}))  # type: ignore[list-item]
+    assert [(r.page_type, r.reason) for r in results[:1]] == [("error", "extract_failed")]
+    assert results[1].page_type == "article" and results[1].document.title == "Hours"
