@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections import deque
 from typing import Any
 
-from whoosh.highlight import BasicFragmentScorer, ContextFragmenter, Formatter, get_text, set_matched_filter
+from whoosh.highlight import (
+    BasicFragmentScorer,
+    ContextFragmenter,
+    Formatter,
+    Fragment,
+    get_text,
+    set_matched_filter,
+)
 
 from search.schema import SCHEMA
 
@@ -34,6 +42,45 @@ class MarkFormatter(Formatter):  # type: ignore[misc]  # whoosh is untyped
 
     def format_token(self, text: str, token: Any, replace: bool = False) -> str:
         return f"<mark>{html.escape(get_text(text, token, replace), quote=False)}</mark>"
+
+
+class PassageFragmenter(ContextFragmenter):  # type: ignore[misc]  # whoosh is untyped
+    """Whoosh's ContextFragmenter, less its bug: when a fragment's countdown ends exactly at 0, whoosh 2.7
+    leaves it at 0 instead of "not in a fragment", so the very next token closes a second fragment with no
+    match in it that runs from the start of the text to that token: the passage just shown again, unmarked,
+    in the same snippet. Here a finished fragment always ends the countdown, and only fragments holding a
+    match are made."""
+
+    def fragment_tokens(self, text: str, tokens: Any) -> Any:
+        maxchars, surround = self.maxchars, self.surround
+        first: int | None = None  # startchar of the fragment being built
+        before: deque[int] = deque()  # startchars of the unmatched tokens just before it (its context)
+        countdown = -1  # characters of context still to add after the last match; < 0: not in a fragment
+        matches: list[Any] = []
+        length = 0
+        endchar = 0
+        for token in tokens:
+            startchar, endchar = token.startchar, token.endchar
+            if countdown < 0 and not token.matched:
+                before.append(startchar)
+                while before and endchar - before[0] > surround:
+                    before.popleft()
+                continue
+            if length + (endchar - startchar) > maxchars:
+                countdown = 0
+            elif token.matched:
+                countdown = surround
+                if first is None:
+                    first = before[0] if before else startchar
+                matches.append(token.copy())
+            length += endchar - startchar
+            countdown -= endchar - startchar
+            if countdown <= 0:
+                if matches:
+                    yield Fragment(text, matches, startchar=first, endchar=endchar)
+                matches, before, first, length, countdown = [], deque(), None, 0, -1
+        if matches:
+            yield Fragment(text, matches, startchar=first, endchar=endchar)
 
 
 _FORMATTER = MarkFormatter()
@@ -62,17 +109,22 @@ def leading_text(text: str) -> str:
 
 def _highlight(text: str, terms: frozenset[str], field_name: str) -> str:
     analyzer = SCHEMA[field_name].analyzer
-    fragmenter = ContextFragmenter(maxchars=100, surround=40)
-    scored: list[tuple[float, int, Any]] = []
+    fragmenter = PassageFragmenter(maxchars=100, surround=40)
+    scored: list[tuple[float, int, int, Any]] = []
     for start, end in _candidate_windows(text, terms):
         window = text[start:end]
         tokens = set_matched_filter(analyzer(window, chars=True, mode="query", removestops=False), terms)
         for fragment in fragmenter.fragment_tokens(window, tokens):
-            scored.append((_SCORER(fragment), start + fragment.startchar, fragment))
-    # Best scores first, the earlier passage on a tie; then shown in reading order.
-    best = sorted(scored, key=lambda item: (-item[0], item[1]))[:PASSAGES]
+            scored.append((_SCORER(fragment), start + fragment.startchar, start + fragment.endchar, fragment))
+    # Best scores first, the earlier passage on a tie; never two that share text; shown in reading order.
+    best: list[tuple[float, int, int, Any]] = []
+    for item in sorted(scored, key=lambda item: (-item[0], item[1])):
+        if not any(item[1] < other[2] and other[1] < item[2] for other in best):
+            best.append(item)
+        if len(best) == PASSAGES:
+            break
     best.sort(key=lambda item: item[1])
-    return str(_FORMATTER.format([fragment for _, _, fragment in best]))
+    return str(_FORMATTER.format([fragment for *_, fragment in best]))
 
 
 def _candidate_windows(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
