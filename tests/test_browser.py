@@ -151,6 +151,41 @@ def test_it_works_without_javascript_and_on_a_phone(browser, web):
     phone.context.close()
 
 
+def in_first_screen(page: Page, selector: str) -> bool:
+    """Whether the first element matching selector is visible and lies wholly within the viewport."""
+    box = page.locator(selector).first.bounding_box()
+    viewport = page.viewport_size
+    return bool(box and viewport and page.locator(selector).first.is_visible()) and (
+        box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+    )
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=council", "/?q=strike"])
+def test_on_a_phone_the_facets_are_one_tap_away(browser, web, path):
+    phone = browser.new_context(
+        base_url=web.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    ).new_page()
+    phone.goto(path)
+    assert phone.locator(".hit").count() >= 3
+    label = ".facets .facet-values a[href*='label=']"
+    assert not in_first_screen(phone, label)  # below the results on a phone: hence the control
+    assert in_first_screen(phone, "a.to-filters"), "no visible Filters control on the first screen"
+    phone.tap("a.to-filters")
+    phone.wait_for_function("location.hash === '#refine'")
+    assert in_first_screen(phone, ".facets .histogram a, .facets .facet-values a")
+    assert phone.evaluate("document.querySelector('#refine').getBoundingClientRect().top") < 50
+    phone.locator(label).first.scroll_into_view_if_needed()
+    phone.locator(label).first.tap()
+    phone.wait_for_url(re.compile(r"label="))
+    assert phone.locator(".hit").count() > 0
+    phone.context.close()
+    # On a wide screen the facets stand beside the results and the control is not shown.
+    wide = browser.new_context(base_url=web.url, viewport={"width": 1280, "height": 900}).new_page()
+    wide.goto(path)
+    assert in_first_screen(wide, label) and not wide.locator("a.to-filters").is_visible()
+    wide.context.close()
+
+
 def test_screenshot_of_the_search_page_with_facets(page, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/?q=strike")

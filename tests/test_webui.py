@@ -24,11 +24,11 @@ from archive.config import load_config
 from archive.document import EXPORT_FIELDS, Document
 from archive.errors import DataDirError
 from archive.store import Store
-from search import SearchParams, SearchService
+from search import SearchParams, SearchService, catch_up
 from tests.conftest import run_cli
 from webui import create_app
 from webui.captured import sanitize
-from webui.formatting import month_name, published_as
+from webui.formatting import format_count, month_name, published_as
 from webui.security import PAGE_CSP
 
 XSS_TITLE = 'Why the <script>alert("samizdat")</script> ban failed'
@@ -286,6 +286,33 @@ def test_sorting_by_date(client, sort, reverse):
     assert (
         lxml.html.fromstring(html).cssselect(f"select[name=sort] option[value={sort}]")[0].get("selected") is not None
     )
+
+
+def selected_sort(html: str) -> tuple[str, str]:
+    (option,) = lxml.html.fromstring(html).cssselect("select[name=sort] option[selected]")
+    return option.get("value"), option.text_content()
+
+
+@pytest.mark.parametrize(
+    ("params", "value", "text"),
+    [
+        ({}, "relevance", "Newest first"),  # what the results are in; a query typed next is ranked by relevance
+        ({"sort": "relevance"}, "relevance", "Newest first"),
+        ({"sort": "newest"}, "newest", "Newest first"),
+        ({"sort": "oldest"}, "oldest", "Oldest first"),
+        ({"q": "strike"}, "relevance", "Relevance"),
+        ({"q": "strike", "sort": "newest"}, "newest", "Newest first"),
+    ],
+)
+def test_the_sort_menu_names_the_order_the_results_are_in(client, params, value, text):
+    html = page(client, "/", **params)
+    assert selected_sort(html) == (value, text)
+    options = [o.text_content() for o in lxml.html.fromstring(html).cssselect("select[name=sort] option")]
+    assert len(options) == len(set(options)), options  # never two options that read alike
+    assert ("Relevance" in options) == bool(params.get("q"))
+    shown = [hit["published"] for hit in api(client, "/api/search", per_page=100, **params)["hits"]]
+    dated = [date for date in shown if date]
+    assert dated == sorted(dated, reverse=text != "Oldest first") or text == "Relevance"
 
 
 def test_relevance_puts_title_matches_first(client):
@@ -601,6 +628,49 @@ def test_a_changed_capture_is_listed_with_what_changed(versioned, xss_id):
     assert rows[1]["fetched_at"] == "2099-01-01T00:00:00Z"
 
 
+@pytest.fixture(scope="module")
+def same_minute(crawl, tmp_path_factory):
+    """A copy of the crawl with a document captured twice within one minute, its text changed between."""
+    data = tmp_path_factory.mktemp("same-minute") / "data"
+    shutil.copytree(crawl.data, data)
+    first = dataclasses.replace(
+        HOSTILE,
+        url="https://steppe-notes.example/2031/04/zanzibarite.html",
+        title="Zanzibarite found in the old quarry",
+        text="A geologist found zanzibarite in the old quarry.\n\nNobody believed her.",
+        author="Aigerim Sadykova",
+        labels=["Mining"],
+        fetched_at=SAME_MINUTE[0],
+    )
+    second = dataclasses.replace(first, text=first.text + "\n\nA correction.", fetched_at=SAME_MINUTE[1])
+    with Store(data / "store.sqlite") as store:
+        assert store.upsert(first) == "new" and store.upsert(second) == "changed"
+    catch_up(data / "store.sqlite", data / "index")
+    app = create_app({"data_dir": data})
+    yield app.test_client(), first.id
+    app.extensions["samizdat"].search.close()
+
+
+SAME_MINUTE = ("2031-04-05T06:07:08Z", "2031-04-05T06:07:51Z")
+SHOWN = ("2031-04-05 06:07:08 UTC", "2031-04-05 06:07:51 UTC")
+
+
+def test_capture_times_show_seconds_so_two_in_one_minute_differ(same_minute):
+    client, doc_id = same_minute
+    document = lxml.html.fromstring(page(client, f"/documents/{doc_id}"))
+    versions = [t.text_content() for t in document.cssselect("ol.versions time")]
+    assert versions == list(SHOWN)
+    captured = [t.text_content() for t in document.cssselect(".metadata time")]
+    assert SHOWN[1] in captured  # the newest capture, in the document's metadata
+    for number, shown in enumerate(SHOWN, 1):
+        view = lxml.html.fromstring(page(client, f"/documents/{doc_id}/captured/{number}"))
+        assert [t.text_content() for t in view.cssselect(".captured-head time")] == [shown]
+    changes = lxml.html.fromstring(page(client, f"/documents/{doc_id}/changes"))
+    assert [t.text_content() for t in changes.cssselect("time")][-2:] == list(SHOWN)
+    options = [o.text_content() for o in changes.cssselect("select[name=from] option")]
+    assert options == [f"1 · {SHOWN[0]}", f"2 · {SHOWN[1]}"]
+
+
 def test_the_diff_between_versions_marks_words_and_stays_escaped(versioned, xss_id):
     client, _old, _new = versioned
     html = page(client, f"/documents/{xss_id}/changes", **{"from": 1, "to": 2})
@@ -792,6 +862,30 @@ def test_export_links_on_the_search_page_carry_the_search(client):
     exports = [h for h in links(html) if h.startswith("/export.")]
     assert sorted(urlsplit(h).path for h in exports) == ["/export.csv", "/export.jsonl", "/export.warc"]
     assert all(query_of(h) == {"q": ["strike"], "label": ["Organising"]} for h in exports)
+
+
+# Count phrases: every number a page shows with a noun, singular when it is one.
+ONE_PLURAL = re.compile(r"(?<![\d,.])1 (articles|results|versions|requests|revisits|bytes|pages|words|paragraphs)\b")
+
+
+def test_one_result_reads_in_the_singular(same_minute):
+    client, doc_id = same_minute
+    html = page(client, "/", q="Zanzibarite")
+    text = " ".join(lxml.html.fromstring(html).text_content().split())
+    assert "1 article," in text or "1 article " in text, text[:400]
+    assert "Download this article:" in text and "Download these" not in text
+    assert not ONE_PLURAL.search(text), ONE_PLURAL.search(text)
+    several = " ".join(lxml.html.fromstring(page(client, "/", q="strike")).text_content().split())
+    assert re.search(r"Download these \d+ articles:", several)
+    for path in (f"/documents/{doc_id}", f"/documents/{doc_id}/captured/1", f"/documents/{doc_id}/changes"):
+        assert not ONE_PLURAL.search(lxml.html.fromstring(page(client, path)).text_content())
+
+
+def test_counts_are_singular_for_one():
+    assert [format_count(n, "article") for n in (0, 1, 2, 1204)] == [
+        "0 articles", "1 article", "2 articles", "1,204 articles"
+    ]  # fmt: skip
+    assert format_count(1, "revisit") == "1 revisit" and format_count(3, "byte") == "3 bytes"
 
 
 def test_export_errors(client):

@@ -9,7 +9,8 @@ from archive.extract.rules import MONTH_NAMES
 
 
 def format_time(value: str | None) -> str:
-    """An ISO 8601 UTC time as `2024-03-05 14:02 UTC`; anything unparsable as given."""
+    """An ISO 8601 UTC time as `2024-03-05 14:02:09 UTC` (with seconds: two captures a minute apart must
+    not read alike); anything unparsable as given."""
     if not value:
         return ""
     try:
@@ -17,7 +18,7 @@ def format_time(value: str | None) -> str:
     except ValueError:
         return value
     moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def month_name(value: str, short: bool = False) -> str:
@@ -53,6 +54,11 @@ def format_number(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
+def format_count(value: int | None, noun: str, plural: str | None = None) -> str:
+    """`1 article`, `2 articles`, `1,204 articles`: a number with its noun, singular for exactly one."""
+    return f"{format_number(value)} {noun if value == 1 else plural or noun + 's'}"
+
+
 def web_url(value: str | None) -> str | None:
     """The URL when it is an http(s) address, else None: an archived page chooses its own canonical URL,
     and a `javascript:` one must never become a link."""
@@ -71,6 +77,7 @@ FILTERS = {
     "month_name": month_name,
     "published": published_as,
     "number": format_number,
+    "count": format_count,
     "web_url": web_url,
     "counts": format_counts,
 }

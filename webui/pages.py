@@ -60,7 +60,7 @@ def search() -> ResponseReturnValue:
         histogram=searchview.histogram(result, state),
         chips=searchview.chips(state),
         pages=searchview.pagination(result, state),
-        sort_options=searchview.SORT_OPTIONS,
+        sort_options=searchview.sort_options(params),
         per_page_options=searchview.per_page_options(params.per_page),
     )
 

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from search import SearchParams
 from webui.formatting import month_name
 from webui.querystring import QueryState
 
@@ -134,6 +135,17 @@ def pagination(result: dict[str, Any], state: QueryState) -> dict[str, Any]:
         "past_the_end": page > last and total > 0,
         "last_url": state.page(last),
     }
+
+
+def sort_options(params: SearchParams) -> list[tuple[str, str, bool]]:
+    """(value, text, selected) for the sort menu, which names the order the results are in. Without a
+    query relevance means nothing and the results come newest first, so the default option says so; its
+    value stays `relevance`, so that a query typed next is ranked by relevance."""
+    if params.q:
+        return [(value, text, value == params.sort) for value, text in SORT_OPTIONS]
+    effective = params.effective_sort()
+    newest = "newest" if params.sort == "newest" else "relevance"
+    return [(newest, "Newest first", effective == "newest"), ("oldest", "Oldest first", effective == "oldest")]
 
 
 def per_page_options(current: int) -> list[int]:
