@@ -19,9 +19,9 @@ FORMAT_VERSION = 1
 
 
 class DataDir:
-    """Layout: warc/ (the archive of record), store.sqlite, index/, jobs/ (unfinished crawl runs), logs/,
-    locks/ (which sources are being crawled, whether a scheduler runs), requests/ (crawls asked for from the web),
-    accounts.sqlite and session.key (the admin area's), takedowns.sqlite (what is hidden or purged).
+    """Layout: warc/ (the archive of record), store.sqlite, index/, cdxj/ (URL look-ups), jobs/ (unfinished crawl
+    runs), logs/, locks/ (which sources are being crawled, whether a scheduler runs), requests/ (crawls asked for
+    from the web), accounts.sqlite and session.key (the admin area's), takedowns.sqlite (what is hidden or purged).
     All but warc/, accounts.sqlite and takedowns.sqlite can be rebuilt; a lost jobs/ only means an interrupted
     run starts its walk again."""
 
@@ -39,6 +39,12 @@ class DataDir:
     @property
     def index_dir(self) -> Path:
         return self.root / "index"
+
+    @property
+    def cdxj_dir(self) -> Path:
+        """The CDXJ index (archive/cdxj.py): one sorted index per sealed WARC file, `index.cdxj` merging them,
+        `index.json` saying what it holds. Derived from the WARC files."""
+        return self.root / "cdxj"
 
     @property
     def jobs_dir(self) -> Path:

@@ -8,7 +8,9 @@ into a new file, which is checked record by record, fsynced and renamed over the
 removes the files its warcinfo records name it in. Then, in one transaction, the store loses the documents
 and their captures, and the pointers into rewritten files are moved to where their records are now (cheaper
 than a reindex, and what a reindex would find: a test compares the two). The index loses the documents
-through `unindex` (the caller's: archive/ does not know the index).
+through `unindex` (the caller's: archive/ does not know the index). The CDXJ index (archive/cdxj.py) drops the
+files before they are replaced or removed, and indexes the rewritten ones again: it never points at a record
+that moved or went.
 
 Metadata records are kept even when they name the URL: they hold the source's detected kind, which a reindex
 needs, and nothing of the page. Every purge is recorded in takedowns.sqlite before the first file is
@@ -31,6 +33,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive import cdxj
 from archive.datadir import DataDir
 from archive.document import document_id
 from archive.durable import fsync_dir
@@ -98,7 +101,10 @@ def purge_document(datadir: DataDir, doc_id: str, by: str, reason: str, unindex:
             takedown = takedowns.record_purge(DOCUMENT, doc.source, by, reason, doc_id, doc.url, doc.title)
             try:
                 _write(plans)
+                # Out of the CDXJ index before its offsets go stale, indexed again once rewritten.
+                cdxj.forget(datadir.root, [plan.path.name for plan in plans])
                 _replace(datadir, plans)
+                cdxj.catch_up(datadir.root)
                 moved = {f"warc/{plan.path.name}": plan.moved for plan in plans}
                 with Store(datadir.store_path) as store:
                     counts = store.remove_purged([doc_id], sorted(urls), moved)
@@ -135,6 +141,7 @@ def purge_source(datadir: DataDir, name: str, by: str, reason: str, unindex: Uni
         with Takedowns(datadir.takedowns_path) as takedowns:
             takedown = takedowns.record_purge(SOURCE, name, by, reason)
             try:
+                cdxj.forget(datadir.root, [path.name for path in files])
                 for path in files:
                     path.unlink()
                 fsync_dir(datadir.warc_dir)

@@ -285,6 +285,7 @@ class WarcWriter:
         self._fh, self._writer = None, None
         os.rename(_open_path(self.path), self.path)
         fsync_dir(self.warc_dir)
+        _sealed(self.warc_dir)
 
     def write_exchange(
         self,
@@ -920,4 +921,14 @@ def seal_leftovers(warc_dir: Path) -> list[dict[str, Any]]:
         reports.append(report)
     if reports:
         fsync_dir(warc_dir)
+    if any(report["action"] == "sealed" for report in reports):
+        _sealed(warc_dir)
     return reports
+
+
+def _sealed(warc_dir: Path) -> None:
+    """A file of `warc_dir` was sealed: in a data directory, its captures go into the CDXJ index now, so that
+    they can be looked up while the crawl goes on (archive/cdxj.py; never raises)."""
+    from archive.cdxj import index_sealed  # it reads WARC files through this module
+
+    index_sealed(warc_dir)

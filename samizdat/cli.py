@@ -320,7 +320,9 @@ def terminal_snippet(snippet: str) -> str:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc"]), default="jsonl", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv", "warc", "cdxj"]), default="jsonl", show_default=True
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout).")
 @click.option("--query", "-q", default="", help="Full-text query, as for `samizdat search`.")
 @filter_options
@@ -338,15 +340,28 @@ def export(
     sort: str | None,
     data_dir: Path,
 ) -> None:
-    """Export the selected articles (all by default) as JSONL, CSV or WARC."""
-    from archive.export import write_csv, write_jsonl, write_warc
+    """Export the selected articles (all by default) as JSONL, CSV or WARC; or, as CDXJ, the index of every
+    capture (of a --source's)."""
+    from archive.export import write_cdxj, write_csv, write_jsonl, write_warc
     from samizdat import stages
 
-    params = search_params(query, labels, source, author, date_from, date_to, sort or "oldest")
+    if fmt == "cdxj":
+        given = {"-q/--query": query, "--label": labels, "--author": author, "--from": date_from, "--to": date_to}
+        given["--sort"] = sort
+        refused = [name for name, value in given.items() if value]
+        if refused:
+            verb = "selects articles and does" if len(refused) == 1 else "select articles and do"
+            raise click.UsageError(
+                f"--format cdxj lists every capture of the archive, sorted by URL; {', '.join(refused)} {verb} "
+                "not apply to it (--source does)"
+            )
+    else:
+        params = search_params(query, labels, source, author, date_from, date_to, sort or "oldest")
     if output is not None:
         check_output_file(output, "-o/--output")
     datadir = stages.open_archive(data_dir)
-    docs = stages.matching_documents(datadir, params)  # the search runs now: its errors come before any file
+    if fmt != "cdxj":
+        docs = stages.matching_documents(datadir, params)  # the search runs now: its errors come before any file
     if output is not None:
         target = written_atomically(output, binary=fmt == "warc")
     elif fmt == "warc":
@@ -354,11 +369,16 @@ def export(
     else:
         target = nullcontext(click.get_text_stream("stdout"))
     with target as out:
-        if fmt == "warc":
+        if fmt == "cdxj":
+            count = write_cdxj(
+                datadir.root, out, source, progress=lambda n: click.echo(f"export: {n} captures", err=True)
+            )
+        elif fmt == "warc":
             count = write_warc(datadir.root, docs, out)
         else:
             count = (write_jsonl if fmt == "jsonl" else write_csv)(docs, out)
-    click.echo(f"exported {count} article(s)" + (f" to {output}" if output else ""), err=True)
+    what = "capture(s)" if fmt == "cdxj" else "article(s)"
+    click.echo(f"exported {count} {what}" + (f" to {output}" if output else ""), err=True)
 
 
 @main.command()

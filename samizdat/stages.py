@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from archive import cdxj
 from archive.config import Config, Settings, Source
 from archive.datadir import DataDir
 from archive.document import Document
@@ -69,13 +70,18 @@ def crawl(
 def recover(datadir: DataDir, progress: Progress = _quiet) -> None:
     """What a killed process left, put right before anything else writes (call it holding a lock of the data
     directory): WARC files left open by a dead process are cut back to their last complete record and sealed,
-    runs still marked running by a dead process become interrupted (the next crawl resumes them), and the
-    index catches up with the store. What live crawls beside this one are writing is left alone."""
+    the CDXJ index catches up with the sealed WARC files, runs still marked running by a dead process become
+    interrupted (the next crawl resumes them), and the index catches up with the store. What live crawls beside
+    this one are writing is left alone."""
     for leftover in seal_leftovers(datadir.warc_dir):
         progress(
             f"{leftover['file']}: left open by a stopped crawl; {leftover['action']} "
             f"({leftover['records']} complete records kept, {leftover['cut_bytes']} bytes cut)"
         )
+    try:
+        cdxj.catch_up(datadir.root, progress=progress)
+    except OSError as exc:  # a derived index: the next command tries again
+        logger.warning("%s: the CDXJ index was not brought up to date: %s", datadir.root, exc)
     if datadir.store_path.exists():
         with Store(datadir.store_path) as store:
             stale = store.mark_stale_runs()
@@ -87,7 +93,8 @@ def recover(datadir: DataDir, progress: Progress = _quiet) -> None:
 def reindex(
     datadir: DataDir, config: Config | None = None, progress: Progress = _quiet, settings: Settings | None = None
 ) -> dict[str, int]:
-    """Rebuild the store and the index from the WARC files alone; swap them in only when complete.
+    """Rebuild the store and the index from the WARC files alone; swap them in only when complete. Then every
+    CDXJ index is written again from the WARC files (`counts["captures"]`: the lines of the merged one).
 
     Each WARC file names its source in its warcinfo record. When a sources.toml is given, its current
     definition of a source (labels, kind) wins over the one recorded at crawl time.
@@ -137,6 +144,7 @@ def reindex(
         catch_up(store_tmp, index_tmp, batch_size=5000, procs=2, rebuild=True)
         progress(f"reindex: indexed {counts['documents']} documents")
         _swap(datadir, store_tmp, index_tmp)
+        counts["captures"] = cdxj.catch_up(datadir.root, rebuild=True, progress=progress)["lines"]
     return counts
 
 
