@@ -35,7 +35,7 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO
 
@@ -139,7 +139,7 @@ def timestamp14(value: str) -> str:
 
 def _seconds(timestamp: str) -> float:
     try:
-        return datetime.strptime(timestamp[:14].ljust(14, "0"), "%Y%m%d%H%M%S").timestamp()
+        return datetime.strptime(timestamp[:14].ljust(14, "0"), "%Y%m%d%H%M%S").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return 0.0
 
@@ -425,7 +425,7 @@ def _catch_up(root: Path, rebuild: bool, progress: Progress) -> dict[str, int]:
     directory = cdxj_dir(root)
     old = {} if rebuild else read_manifest(root)
     manifest: dict[str, dict[str, Any]] = {}
-    indexed = 0
+    stale: list[tuple[Path, dict[str, int]]] = []
     for path in DataDir(root).warc_files():
         try:
             identity = _identity(path)
@@ -438,10 +438,15 @@ def _catch_up(root: Path, rebuild: bool, progress: Progress) -> dict[str, int]:
             and file_index_path(root, path.name).exists()
         ):
             manifest[path.name] = entry
-            continue
+        else:
+            stale.append((path, identity))
+    if len(stale) > 1:  # an archive indexed for the first time, or a reindex: this can take a while
+        megabytes = sum(identity["size"] for _path, identity in stale) / 1e6
+        progress(f"cdxj: indexing {len(stale)} WARC files ({megabytes:.0f} MB)")
+    for path, identity in stale:
         lines = index_warc(path, file_index_path(root, path.name))
         manifest[path.name] = {**identity, "lines": lines, "source": _source_of(path)}
-        indexed += 1
+    indexed = len(stale)
     dropped = len(set(old) - set(manifest))
     kept = {f"{name}{SUFFIX}" for name in manifest} | {MERGED_NAME, MANIFEST_NAME, LOCK_NAME}
     for stray in directory.iterdir():  # the indexes of removed files, what a merge cut short left
