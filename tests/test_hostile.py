@@ -53,9 +53,10 @@ def test_bombs_endless_bodies_trickles_and_redirect_chains_are_abandoned_early(h
     for path in ("/trickle/body.html", "/trickle/headers.html"):
         assert len(paths[path]) == 1 + RETRY_TIMES  # a timeout is retried, like Scrapy's
         for request in paths[path]:
-            # Abandoned at the timeout (the whole trickle would take hours); the server notices a write or two later.
-            assert request["aborted"] and request["sent"] <= TIMEOUT / TRICKLE_SECONDS + 3, request
-            assert request["ended"] - request["time"] < TIMEOUT + 3 * TRICKLE_SECONDS + 1, request
+            # Abandoned at the timeout, a few bytes in: the whole trickle is over a thousand bytes, 2 s apart.
+            # (Generous bounds: a loaded machine notices the timeout, and the server the close, a little late.)
+            assert request["aborted"] and request["sent"] <= 4 * TIMEOUT / TRICKLE_SECONDS, request
+            assert request["ended"] - request["time"] < 10 * TIMEOUT, request
     chain = [p for p in paths if p.startswith("/redirect/chain/")]
     assert 10 <= len(chain) <= 21, len(chain)  # Scrapy's REDIRECT_MAX_TIMES, 20
     assert len(paths["/redirect/loop-a.html"]) + len(paths["/redirect/loop-b.html"]) <= 21

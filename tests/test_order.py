@@ -1,7 +1,7 @@
 """The frontier's order on a site built to trap a depth-first crawler: a sitemap listing every article, a
-200-page "Older posts" listing, and article pages full of links to missing pages. Every article is archived in
-about articles x delay, before the dead links are walked; the listing is walked to its end whatever the depth
-limit; robots.txt comes first and the delay holds between every two requests."""
+200-page "Older posts" listing, and article pages full of links to missing pages. Every article is archived
+before the dead links are walked; the listing is walked to its end whatever the depth limit; robots.txt comes
+first and the delay holds between every two requests."""
 
 from __future__ import annotations
 
@@ -40,13 +40,10 @@ def test_listed_articles_come_before_dead_links_and_long_listings_are_walked_to_
         log = sites.requests()
 
     assert log[0]["path"] == "/robots.txt"
-    last_article = max(r["time"] for r in log if r["path"].startswith("/news/") and r["status"] == 200)
-    took = last_article - log[0]["time"]
-    budget = (ARTICLES + LISTING_PAGES) * DELAY
-    # Close to the budget (each request also takes its own time on the wire), far from walking the dead links
-    # (ARTICLES x DEAD_LINKS more requests). Measured: 10.4 s against a budget of 12 s.
-    assert took < 1.5 * budget + 3, (took, budget)
-    dead_before = [r for r in log if r["status"] == 404 and r["time"] < last_article]
+    # Counted in requests, not seconds (a loaded machine is slow, not wrong): the last article comes before
+    # all but a few of the ARTICLES x DEAD_LINKS dead links a depth-first crawl would walk first.
+    last_article = max(i for i, r in enumerate(log) if r["path"].startswith("/news/") and r["status"] == 200)
+    dead_before = [r for r in log[:last_article] if r["status"] == 404]
     assert len(dead_before) <= 0.05 * ARTICLES * DEAD_LINKS, len(dead_before)
     # depth_limit 3 did not cut the 200-page listing: its next pages are no step further from the start.
     listing = {r["path"] for r in log if r["path"].startswith("/page/") and r["status"] == 200}
