@@ -104,11 +104,11 @@ def purge_document(datadir: DataDir, doc_id: str, by: str, reason: str, unindex:
                 # Out of the CDXJ index before its offsets go stale, indexed again once rewritten.
                 cdxj.forget(datadir.root, [plan.path.name for plan in plans])
                 _replace(datadir, plans)
-                cdxj.catch_up(datadir.root)
                 moved = {f"warc/{plan.path.name}": plan.moved for plan in plans}
                 with Store(datadir.store_path) as store:
                     counts = store.remove_purged([doc_id], sorted(urls), moved)
                 unindex([doc_id])
+                cdxj.catch_up(datadir.root)  # last: until then the files are only missing from it
             except BaseException as exc:
                 _cleanup(plans)
                 takedowns.set_detail(takedown, _failed(exc))
