@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from samizdat.sample_sites.truth import sources_toml
 from tests.conftest import Server
@@ -244,9 +245,16 @@ def test_an_archivist_adds_a_source_crawls_it_watches_it_and_hides_an_article(br
         page.wait_for_url(re.compile(r"/admin/runs/\d+"))
         page.evaluate("window.stillTheSamePage = true")
         seen = []
-        while page.evaluate("window.stillTheSamePage === true"):
-            status = page.inner_text("[data-figure=status]")
-            seen.append((status, int(page.inner_text("[data-figure=pages]").replace(",", ""))))
+        while True:
+            try:  # the page loads once more when the run ends: that may land in the middle of a question
+                if not page.evaluate("window.stillTheSamePage === true"):
+                    break
+                status = page.inner_text("[data-figure=status]")
+                pages = int(page.inner_text("[data-figure=pages]").replace(",", ""))
+            except PlaywrightError as exc:
+                assert "context was destroyed" in str(exc), exc
+                break
+            seen.append((status, pages))
             if status != "running":
                 break
             page.wait_for_timeout(300)
