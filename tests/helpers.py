@@ -23,12 +23,15 @@ import itertools
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +249,37 @@ def own_peak_bytes() -> int:
     forked from pytest inherits pytest's figure, which is hundreds of MiB late in a full run."""
     with open("/proc/self/status", encoding="ascii") as status:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+
+
+HTML_HEADERS = [("Content-Type", "text/html; charset=utf-8")]
+
+
+@contextmanager
+def serve_pages(pages: dict[str, tuple[list[tuple[str, str]], bytes]]) -> Iterator[str]:
+    """`pages` (path -> response headers, body) served on 127.0.0.1 over HTTP/1.1 with keep-alive, 200 each
+    and 404 for any other path (the query string is ignored); yields the base URL, "http://127.0.0.1:PORT/"."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            headers, body = pages.get(path, ([("Content-Type", "text/plain")], b"not here"))
+            self.send_response(200 if path in pages else 404)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -15,10 +15,8 @@ import gzip
 import json
 import subprocess
 import sys
-import threading
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ from archive.warc import MAX_PAYLOAD_KEY, WarcWriter, iter_entries, read_capture
 from crawler import settings as crawl_settings
 from crawler.middlewares import ReplayMiddleware, SafeMetaRefreshMiddleware
 from tests.conftest import export_records
-from tests.helpers import run_measured
+from tests.helpers import run_measured, serve_pages
 from tests.hostile_site import BOMB_MIB, MIB
 from tests.hostile_site import bombs as hostile_bombs
 from webui import create_app
@@ -250,27 +248,8 @@ def build_site(bombs: dict[str, tuple[str, bytes]]) -> dict[str, tuple[list[tupl
 def site(bombs) -> Iterator[tuple[str, dict[str, tuple[list[tuple[str, str]], bytes]]]]:
     pages = build_site(bombs)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            headers, body = pages.get(self.path.split("?")[0], ([("Content-Type", "text/plain")], b"not here"))
-            self.send_response(200 if self.path.split("?")[0] in pages else 404)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", pages
-    server.shutdown()
-    server.server_close()
+    with serve_pages(pages) as url:
+        yield url, pages
 
 
 def test_crawl_and_reindex_read_every_encoding_alike_and_stay_bounded(site, tmp_path):

@@ -14,13 +14,10 @@ import json
 import resource
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,6 +25,7 @@ from archive.datadir import DataDir
 from archive.warc import read_capture, verify_warc
 from samizdat.sample_sites import expected_articles
 from tests.conftest import export_records, run_cli
+from tests.helpers import HTML_HEADERS, serve_pages
 
 SMALL = 3_000_000  # bytes: the blogger site's archive takes some 18 MB
 
@@ -199,27 +197,8 @@ def minutes_site() -> Iterator[str]:
     links = "".join(f'<li><a href="{path}">{path}</a></li>' for path in pages)
     pages["/"] = f"<!DOCTYPE html><html><head><title>Minutes</title></head><body><ul>{links}</ul>".encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            body = pages.get(self.path.split("?")[0])
-            self.send_response(200 if body is not None else 404)
-            body = body if body is not None else b"not here"
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_pages({path: (HTML_HEADERS, body) for path, body in pages.items()}) as url:
+        yield url
 
 
 @contextmanager

@@ -9,9 +9,7 @@ import csv
 import io
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 
 from archive.document import Document, clean_text
 from tests.conftest import export_records, run_cli
+from tests.helpers import HTML_HEADERS, serve_pages
 from webui import create_app
 
 # Raw characters (sent as UTF-8) and numeric references, in the title and the text.
@@ -62,27 +61,8 @@ def site() -> Iterator[str]:
     links = "".join(f'<li><a href="{path}">{path}</a></li>' for path in pages)
     pages["/"] = f"<!DOCTYPE html><html><head><title>Hygiene</title></head><body><ul>{links}</ul>".encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            body = pages.get(self.path.split("?")[0])
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            body = body if body is not None else b"not here"
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_pages({path: (HTML_HEADERS, body) for path, body in pages.items()}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
