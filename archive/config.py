@@ -21,6 +21,7 @@ from archive.errors import ConfigError
 from archive.urls import host_port
 
 KINDS = ("blogger", "wordpress", "magazine", "generic")
+CAPTURES = ("http", "browser")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -73,6 +74,27 @@ SOURCE_KEYS = {
             "fetch the source's pages through this proxy: http://, https://, socks5:// or socks5h:// (the proxy "
             "resolves host names) [user:password@]host:port; the password is never shown or logged",
         ),
+        Key(
+            "requisites",
+            bool,
+            True,
+            "also archive what each HTML page needs to render: stylesheets and what they import, fonts, images, "
+            "icons (never extracted, searched or exported as articles)",
+        ),
+        Key(
+            "requisite_hosts",
+            list,
+            [],
+            'other hosts requisites may come from (e.g. ["cdn.example.net"]; ["*"] for any host); never used for pages',
+        ),
+        Key("requisite_scripts", bool, False, "also archive the scripts pages load (replay never runs them)"),
+        Key(
+            "capture",
+            str,
+            "http",
+            '"http": fetch each page as it is served; "browser": load pages in headless Chromium and archive '
+            "everything it fetched, extracting the rendered page (for sites that build their text with JavaScript)",
+        ),
     )
 }
 
@@ -92,6 +114,20 @@ SETTING_KEYS = {
             int,
             20 * 1024 * 1024,
             "responses larger than this, as received or once decompressed, are not kept for extraction",
+        ),
+        Key("max_requisites_per_page", int, 100, "requisites archived for one page, at most (the rest are counted)"),
+        Key(
+            "max_requisite_bytes",
+            int,
+            5 * 1024 * 1024,
+            "a requisite (stylesheet, font, image, script) larger than this, as received or decompressed, is not kept",
+        ),
+        Key("browser_timeout_seconds", (int, float), 30.0, 'capture = "browser": give up on a page after this long'),
+        Key(
+            "browser_max_memory_mb",
+            int,
+            1024,
+            'capture = "browser": the browser is restarted past this much memory; a page that needs more is skipped',
         ),
         Key("warc_max_bytes", int, 100 * 1000 * 1000, "start a new WARC file past this size"),
         Key("retry_times", int, 2, "retries after a 5xx or a timeout"),
@@ -142,6 +178,10 @@ class Source:
     enabled: bool = True
     # repr=False: a source in a log line or a traceback never shows the proxy's password
     proxy: str | None = field(default=SOURCE_KEYS["proxy"].default, repr=False)
+    requisites: bool = SOURCE_KEYS["requisites"].default
+    requisite_hosts: tuple[str, ...] = ()
+    requisite_scripts: bool = SOURCE_KEYS["requisite_scripts"].default
+    capture: str = SOURCE_KEYS["capture"].default
     line: int = 0  # where the [[source]] table starts, for messages
 
     @property
@@ -188,6 +228,10 @@ def in_scope(netloc: str, scope: tuple[str, ...] | list[str]) -> bool:
 class Settings:
     timeout_seconds: float = SETTING_KEYS["timeout_seconds"].default
     max_page_bytes: int = SETTING_KEYS["max_page_bytes"].default
+    max_requisites_per_page: int = SETTING_KEYS["max_requisites_per_page"].default
+    max_requisite_bytes: int = SETTING_KEYS["max_requisite_bytes"].default
+    browser_timeout_seconds: float = SETTING_KEYS["browser_timeout_seconds"].default
+    browser_max_memory_mb: int = SETTING_KEYS["browser_max_memory_mb"].default
     warc_max_bytes: int = SETTING_KEYS["warc_max_bytes"].default
     retry_times: int = SETTING_KEYS["retry_times"].default
     concurrency_per_host: int = SETTING_KEYS["concurrency_per_host"].default
@@ -453,6 +497,19 @@ def _check_positive(value: float) -> str | None:
     return None if value > 0 else f"must be positive, not {value}"
 
 
+def _check_requisite_hosts(hosts: tuple[str, ...]) -> str | None:
+    if "*" in hosts:
+        return None if len(hosts) == 1 else 'requisite_hosts: "*" (any host) stands alone; remove the other hosts'
+    for host in hosts:
+        if not host or "/" in host or host != host.strip() or " " in host:
+            return f'requisite_hosts: {host!r} is not a host name; write e.g. "cdn.example.net" (no scheme or path)'
+    return None
+
+
+def _check_capture(value: str) -> str | None:
+    return None if value in CAPTURES else f"capture must be {' or '.join(repr(c) for c in CAPTURES)}, not {value!r}"
+
+
 def _check_not_negative(value: float) -> str | None:
     return None if value >= 0 else f"delay must be 0 or more seconds, not {value}"
 
@@ -470,6 +527,8 @@ _SOURCE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "watch_minutes": _check_positive,
     "delay": _check_not_negative,
     "proxy": _check_proxy,
+    "requisite_hosts": _check_requisite_hosts,
+    "capture": _check_capture,
 }
 
 
@@ -549,6 +608,8 @@ _SETTING_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "timezone": _check_timezone,
     "max_parallel_crawls": _check_at_least_one,
     "stall_minutes": _check_positive,
+    "browser_timeout_seconds": _check_positive,
+    "browser_max_memory_mb": _check_at_least_one,
 }
 
 
