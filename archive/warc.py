@@ -151,6 +151,7 @@ class WarcLocation:
     date: str
     revisit: bool = False
     original: tuple[str, int] | None = None  # for a revisit: the original response's (warc_file, offset)
+    record_id: str = ""  # the response (or revisit) record's WARC-Record-ID: what a conversion record refers to
 
     def payload_location(self) -> WarcLocation:
         """Where this capture's payload can be read (`read_capture`): the record itself, or for a revisit its
@@ -190,7 +191,7 @@ class Original:
 class WarcEntry:
     """What `iter_entries` yields: a capture, a revisit, or the info/metadata a file carries about its source."""
 
-    type: str  # "response" | "revisit" | "warcinfo" | "metadata"
+    type: str  # "response" | "revisit" | "rendered" (a page as a browser rendered it) | "warcinfo" | "metadata"
     offset: int
     capture: Capture | None = None
     info: dict[str, Any] = field(default_factory=dict)
@@ -366,11 +367,49 @@ class WarcWriter:
             date=response.rec_headers.get_header("WARC-Date"),
             revisit=revisit,
             original=(same_as.warc_file, same_as.offset) if same_as is not None and revisit else None,
+            record_id=response.rec_headers.get_header("WARC-Record-ID") or "",
         )
         writer.write_record(response)
         writer.write_record(request)
         self._written()
         return location
+
+    def write_rendered(self, document: WarcLocation, url: str, html: bytes, content_type: str) -> WarcLocation:
+        """The page as a browser rendered it (capture = "browser"): a `conversion` record of `url` that refers
+        to the document's response (or revisit) record, never a response (the server did not send it).
+        `samizdat reindex` reads it in the document's place (`rendered_capture`). Raises ArchiveFull when
+        the disk has no room for it."""
+        return self._room_checked(lambda: self._write_rendered(document, url, html, content_type), len(html))
+
+    def _write_rendered(self, document: WarcLocation, url: str, html: bytes, content_type: str) -> WarcLocation:
+        writer = self._open()
+        assert self._fh is not None and self.path is not None
+        digest = payload_digest(html)
+        headers = {
+            "WARC-Payload-Digest": digest,
+            "WARC-Refers-To-Target-URI": url,
+            "WARC-Refers-To-Date": document.date,
+        }
+        if document.record_id:
+            headers["WARC-Refers-To"] = document.record_id
+        record = writer.create_warc_record(
+            url,
+            "conversion",
+            payload=io.BytesIO(html),
+            length=len(html),
+            warc_content_type=content_type,
+            warc_headers_dict=headers,
+        )
+        offset = self._fh.tell()
+        writer.write_record(record)
+        self._written()
+        return WarcLocation(
+            f"warc/{self.path.name}",
+            offset,
+            digest,
+            record.rec_headers.get_header("WARC-Date"),
+            record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
+        )
 
     def write_metadata(self, url: str, data: dict[str, Any]) -> None:
         """A metadata record about the crawl (for example the site kind detected from the first page). Raises
@@ -638,6 +677,15 @@ def iter_entries(path: Path, name: str, responses: bool = True, max_bytes: int |
                     info = _revisit_info(record)
                     iterator.read_to_end()
                     yield WarcEntry("revisit", iterator.get_record_offset(), info=info)
+                elif record.rec_type == "conversion" and responses:
+                    try:
+                        rendered = _rendered(record, name, limit)
+                    except PayloadRefused as exc:
+                        iterator.read_to_end()
+                        logger.warning("%s@%d: rendered page refused: %s", name, iterator.get_record_offset(), exc)
+                        continue
+                    rendered.warc_offset = iterator.get_record_offset()
+                    yield WarcEntry("rendered", rendered.warc_offset, capture=rendered)
                 elif record.rec_type == "warcinfo":
                     info = _parse_warcinfo(record.content_stream().read(_MAX_INFO_BYTES))
                     if max_bytes is None:
@@ -652,6 +700,41 @@ def iter_entries(path: Path, name: str, responses: bool = True, max_bytes: int |
                         yield WarcEntry("metadata", iterator.get_record_offset(), info=data)
         except (ArchiveLoadFailed, EOFError, zlib.error, OSError) as exc:
             logger.warning("%s: stopped at a damaged or truncated record: %s", name, exc)
+
+
+def _rendered(record: Any, warc_file: str, max_bytes: int) -> Capture:
+    """A conversion record (a page as the browser rendered it) as a capture: status 200, its Content-Type."""
+    headers = record.rec_headers
+    return Capture(
+        url=headers.get_header("WARC-Target-URI"),
+        status=200,
+        headers=[("Content-Type", headers.get_header("Content-Type") or "text/html")],
+        payload=read_bounded(record.raw_stream, max_bytes),
+        fetched_at=headers.get_header("WARC-Date"),
+        warc_file=warc_file,
+        digest=headers.get_header("WARC-Payload-Digest") or "",
+    )
+
+
+# Headers of the server's answer that describe its bytes, not the rendered page's.
+_RENDERED_DROPS = {"content-type", "content-encoding", "content-length", "transfer-encoding"}
+
+
+def rendered_capture(document: Capture, rendered: Capture) -> Capture:
+    """What extraction reads for a page captured in a browser: the rendered HTML, with the server's status and
+    headers (those about the bytes replaced by the rendered page's Content-Type), and the document's place in
+    the archive, date and digest, so that the crawl and `samizdat reindex` give the same document."""
+    headers = [(k, v) for k, v in document.headers if k.lower() not in _RENDERED_DROPS]
+    return Capture(
+        url=document.url,
+        status=document.status,
+        headers=[*headers, *[(k, v) for k, v in rendered.headers if k.lower() == "content-type"]],
+        payload=rendered.payload,
+        fetched_at=document.fetched_at,
+        warc_file=document.warc_file,
+        warc_offset=document.warc_offset,
+        digest=document.digest,
+    )
 
 
 def _revisit_info(record: Any) -> dict[str, Any]:

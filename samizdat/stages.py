@@ -20,7 +20,7 @@ from archive.errors import DataDirBusy, DataDirError
 from archive.extract import Facts, merge_facts, read_facts, reader_for
 from archive.store import INTERRUPTED, Store
 from archive.urls import normalize_url
-from archive.warc import Capture, Original, iter_entries, read_capture, seal_leftovers
+from archive.warc import Capture, Original, iter_entries, read_capture, rendered_capture, seal_leftovers
 from crawler.extraction import running_pool
 from samizdat import report
 from search import SearchParams, SearchService
@@ -152,8 +152,18 @@ def _captures(root: Path, path: Path, store: Store, gone: list[tuple[str, str, i
     """A file's captures as the crawl read them: a 304 or a revisit record stands for the newest full capture
     of its URL before it (recorded in `store` as the files are read, oldest first), read from there and dated
     by the check. What cannot be resolved (its original's file is gone) is logged and left out. 404 and 410
-    answers go to `gone`, to be applied once every article is stored."""
+    answers go to `gone`, to be applied once every article is stored. A page captured in a browser is read as
+    the browser rendered it (the conversion record written right after its response), as the crawl read it."""
+    held: Capture | None = None  # the last capture, until the next entry shows whether a rendering follows
     for entry in iter_entries(path, f"warc/{path.name}"):
+        if entry.type == "rendered" and entry.capture is not None:
+            if held is not None and held.url == entry.capture.url:
+                yield rendered_capture(held, entry.capture)
+                held = None
+            continue
+        if held is not None:
+            yield held
+            held = None
         if entry.type == "response" and entry.capture is not None:
             capture = entry.capture
             if capture.status != 304:
@@ -161,7 +171,7 @@ def _captures(root: Path, path: Path, store: Store, gone: list[tuple[str, str, i
                     store.record_capture(Original.of(capture))
                 elif capture.status in (404, 410):
                     gone.append((normalize_url(capture.url), capture.fetched_at, capture.status))
-                yield capture
+                held = capture
                 continue
             url, date, digest = capture.url, capture.fetched_at, None
         elif entry.type == "revisit":
@@ -179,7 +189,9 @@ def _captures(root: Path, path: Path, store: Store, gone: list[tuple[str, str, i
             )
             continue
         resolved.fetched_at = date
-        yield resolved
+        held = resolved
+    if held is not None:
+        yield held
 
 
 def _scan(files: list[Path], current: dict[str, Source]) -> tuple[dict[Path, Source], dict[str, str]]:
