@@ -55,6 +55,7 @@ from warcio.warcwriter import WARCWriter
 from archive.durable import fsync_dir
 from archive.errors import SamizdatError
 from archive.payload import DEFAULT_MAX_PAYLOAD_BYTES, PayloadRefused, decode_payload, read_bounded
+from archive.requisites import RESOURCE_TYPE_HEADER
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -300,13 +301,26 @@ class WarcWriter:
         protocol: str = "HTTP/1.1",
         ip_address: str | None = None,
         same_as: Original | None = None,
+        resource_type: str | None = None,
     ) -> WarcLocation:
         """Archive one response with its request; returns where the response record starts. With `same_as`
-        and the same payload digest, a revisit record takes the response's place (no payload). Raises
-        ArchiveFull when the disk has no room for it (see `_room_checked`)."""
+        and the same payload digest, a revisit record takes the response's place (no payload). A page's
+        requisite carries its kind in `resource_type`, written as `WARC-Resource-Type` on both records, so
+        that nothing reads it as a page. Raises ArchiveFull when the disk has no room for it (see
+        `_room_checked`)."""
         return self._room_checked(
             lambda: self._write_exchange(
-                url, method, request_headers, status, reason, response_headers, body, protocol, ip_address, same_as
+                url,
+                method,
+                request_headers,
+                status,
+                reason,
+                response_headers,
+                body,
+                protocol,
+                ip_address,
+                same_as,
+                resource_type,
             ),
             len(body),
         )
@@ -323,6 +337,7 @@ class WarcWriter:
         protocol: str,
         ip_address: str | None,
         same_as: Original | None,
+        resource_type: str | None = None,
     ) -> WarcLocation:
         writer = self._open()
         assert self._fh is not None and self.path is not None
@@ -330,6 +345,8 @@ class WarcWriter:
         http_headers = StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol=protocol)
         digest = payload_digest(body)
         extra = {"WARC-IP-Address": ip_address} if ip_address else {}
+        kind = {RESOURCE_TYPE_HEADER: resource_type} if resource_type else {}
+        extra.update(kind)
         revisit = same_as is not None and same_as.digest == digest
         if same_as is not None and revisit:
             response = writer.create_revisit_record(
@@ -357,6 +374,7 @@ class WarcWriter:
             warc_headers_dict={
                 "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
                 "WARC-Date": response.rec_headers.get_header("WARC-Date"),
+                **kind,
             },
         )
         offset = self._fh.tell()
