@@ -26,6 +26,7 @@ class SampleSites:
     urls: dict[str, str]
     log: Path
     process: subprocess.Popen
+    cdn: str = ""  # the sample CDN's base URL, http://localhost:PORT (another host than the sites)
 
     def requests(self) -> list[dict]:
         return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -59,7 +60,8 @@ def sample_sites(tmp_path_factory) -> SampleSites:
     )
     line = process.stdout.readline()
     assert line, "the sample site server printed no address"
-    yield SampleSites(urls=json.loads(line), log=log, process=process)
+    urls = json.loads(line)
+    yield SampleSites(urls=urls, log=log, process=process, cdn=urls.pop("cdn"))
     process.terminate()
     process.wait(timeout=10)
 
@@ -107,7 +109,8 @@ def magazine_sites(tmp_path_factory) -> SampleSites:
     )
     line = process.stdout.readline()
     assert line, "the sample site server printed no address"
-    yield SampleSites(urls=json.loads(line), log=log, process=process)
+    urls = json.loads(line)
+    yield SampleSites(urls=urls, log=log, process=process, cdn=urls.pop("cdn"))
     process.terminate()
     process.wait(timeout=10)
 

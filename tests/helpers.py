@@ -147,6 +147,7 @@ class SampleSitesProcess:
     log: Path
     control: str
     process: subprocess.Popen
+    cdn: str = ""  # the sample CDN's base URL, http://localhost:PORT
 
     def requests(self) -> list[dict[str, Any]]:
         return read_requests(self.log)
@@ -217,7 +218,9 @@ def serve_sample_sites(directory: Path, *options: str) -> SampleSitesProcess:
     if not line:
         process.wait(timeout=10)
         raise AssertionError(f"the sample site server printed no address (exit status {process.returncode})")
-    return SampleSitesProcess(json.loads(line), log, control_url(port_file), process)
+    urls = json.loads(line)
+    cdn = urls.pop("cdn")
+    return SampleSitesProcess(urls, log, control_url(port_file), process, cdn)
 
 
 _MEASURED = """

@@ -368,6 +368,13 @@ def _texturized(entries: list[Any]) -> list[Any]:
 
 
 @cache
+def load_live_diary() -> dict[str, Any]:
+    """The WordPress site's page built by JavaScript (data/live-diary.toml): path, title, author,
+    published (ISO date), published_label and paragraphs."""
+    return _read("live-diary")
+
+
+@cache
 def load_wordpress() -> WordPress:
     data = _read("wordpress")
     meta = data["site"]

@@ -1,5 +1,19 @@
 """Serve the sample sites over real HTTP on 127.0.0.1: one ThreadingHTTPServer per site, port 0.
 
+Page requisites (requisites.py): the four default sites' pages link stylesheets (a CSS @import chain
+a.css -> b.css -> c.css), a web font, images (srcset, <picture>), a favicon and CSS background images,
+all on their own host; the Hugo blog's pages also link a stylesheet on the CDN, a separate server on
+its own port addressed as http://localhost:PORT (another host name than the sites' 127.0.0.1), whose
+robots.txt disallows /private/ (the stylesheet's header background, /private/pixel.png). Its requests
+are logged like the sites' (site "cdn"); `SampleServer.cdn_url` is its base URL, and the JSON line of
+addresses `main` prints carries it under the key "cdn" beside the sites.
+
+One page is built by JavaScript: the WordPress site's /live/rent-strike-diary/ (linked from its menu)
+is an empty <main id="live-diary"> and a script (/wp-content/themes/twentytwenty/assets/js/live.js)
+that fetches /wp-json/tenants-voice/v1/live-diary (data/live-diary.toml: title, author, published,
+paragraphs) and builds the article from it, then sets data-rendered="yes" on <html>. Fetched as HTML
+it holds no article text; rendered in a browser it is a full article.
+
 Every request is recorded in `SampleServer.requests` (and, given a log path, appended to it as a JSON
 line) so tests can check what a crawler actually asked for: robots.txt first, nothing disallowed,
 no endless calendar walk, the gaps between requests to one host, conditional requests on a recrawl.
@@ -62,6 +76,7 @@ from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from samizdat.sample_sites.requisites import CdnSite, serve_requisite
 from samizdat.sample_sites.sites import DEFAULT_SITES, SITES, Response, Site
 
 # Headers a 304 repeats from the 200 it stands for (RFC 9110 15.4.5).
@@ -109,7 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, send_body: bool) -> None:
         try:
-            response = self.server.site.serve(self.path)
+            site = self.server.site
+            response = serve_requisite(site.name, self.path.partition("?")[0]) or site.serve(self.path)
         except Exception:
             traceback.print_exc()  # a bug in the sample sites, not a planned fault: make it loud
             response = Response(500, b"Internal Server Error", "text/plain; charset=UTF-8")
@@ -275,11 +291,19 @@ class SampleServer:
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
         self._running: list[ThreadingHTTPServer] = []
+        # The CDN: its own port, addressed as localhost so that it is another host than the sites.
+        cdn = _SiteServer(("127.0.0.1", 0), _Handler)
+        self.cdn_url = f"http://localhost:{cdn.server_port}"
+        cdn.site = CdnSite(self.cdn_url)
+        cdn.record = self._record
+        cdn.conditional = conditional
+        self._servers.append(cdn)
         for name in names:
             server = _SiteServer(("127.0.0.1", 0), _Handler)
             base = f"http://127.0.0.1:{server.server_port}"
             options = dict(campaign or {}) if name == "campaign" else {}
             server.site = SITES[name](base, slow_seconds=slow_seconds, **options)
+            server.site.cdn = self.cdn_url
             server.record = self._record
             server.conditional = conditional
             self.urls[name] = base
@@ -472,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
-    print(json.dumps(server.urls), flush=True)
+    print(json.dumps({**server.urls, "cdn": server.cdn_url}), flush=True)
     while not done.wait(0.5):
         pass
     server.stop()

@@ -104,6 +104,7 @@ class Site:
     name = ""
     server_header = ""
     routes: tuple[tuple[str, str], ...] = ()  # (path regex, handler method name), first match wins
+    cdn: str | None = None  # the CDN's base URL (http://localhost:PORT), for the sites that link it
 
     def __init__(self, base_url: str, slow_seconds: float = 1.5) -> None:
         self.base = base_url.rstrip("/")
@@ -640,6 +641,8 @@ class WordPressSite(Site):
         (r"/wp-login\.php", "login"),
         (r"/wp-admin/admin-ajax\.php", "admin_ajax"),
         (r"/wp-content/themes/twentytwenty/style\.css", "stylesheet"),
+        (r"/live/rent-strike-diary/", "live_diary"),
+        (r"/wp-json/tenants-voice/v1/live-diary", "live_diary_data"),
         (r"/([a-z0-9-]+)/", "static_page"),
     )
 
@@ -1026,6 +1029,14 @@ class WordPressSite(Site):
     def stylesheet(self, params: dict[str, str]) -> Response:
         return static_file("twentytwenty.css", "text/css; charset=UTF-8")
 
+    # The live diary: rendered in the browser from JSON (a crawl that does not run scripts sees no text)
+
+    def live_diary(self, params: dict[str, str]) -> Response:
+        return self.html("live.html", site=self.wp.meta, diary=c.load_live_diary())
+
+    def live_diary_data(self, params: dict[str, str]) -> Response:
+        return self.json(c.load_live_diary())
+
     @property
     def common(self) -> dict[str, Any]:
         return self.per_state("common", self.build_common)
@@ -1337,7 +1348,7 @@ class HugoSite(Site):
     def page(self, template: str, canonical: str, feeds: list[str], **ctx: Any) -> Response:
         """Every page names the site's feed; list pages name their own feed first."""
         hrefs = [self.base + f for f in feeds] + [f"{self.base}/index.xml"]
-        return self.html(template, site=self.blog.meta, canonical=canonical, feeds=hrefs, **ctx)
+        return self.html(template, site=self.blog.meta, canonical=canonical, feeds=hrefs, cdn=self.cdn, **ctx)
 
     # Feeds, sitemap, static files
 

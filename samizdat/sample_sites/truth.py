@@ -442,6 +442,7 @@ def non_article_paths(site: str) -> list[str]:
             "/wp-sitemap-taxonomies-post_tag-1.xml",
             "/wp-sitemap-users-1.xml",
             f"/events/month/{wp.meta['calendar_month']}/",
+            c.load_live_diary()["path"],  # its article is built by a script: without one, no text
         ]
     if site == "magazine":
         mag = c.load_magazine()
