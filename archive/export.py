@@ -4,30 +4,50 @@ The `iter_*` functions yield one chunk per document (CSV and WARC yield a header
 `write_*` functions write those chunks to a file and return the number of documents written. The
 formats are the export contract of the README ("Export record").
 
+A WARC export (and the WACZ package, archive/wacz.py, which holds one) is of each article's exchange and of
+what the page needs to render (`document_records`): its requisites found in the archived HTML and, through
+`@import`, in its archived stylesheets (archive/requisites.py), each the capture nearest in time to the
+page's in the CDXJ index, with the original response a revisit record stands for. A record shared by
+several articles is written once.
+
 The CDXJ export is of captures, not articles: the archive's CDXJ index (archive/cdxj.py), every response and
 revisit record of the WARC files or a source's, less what is taken down, one line each.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+import lxml.etree
+import lxml.html
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.timeutils import iso_date_to_timestamp
 from warcio.warcwriter import WARCWriter
 
 from archive import cdxj
 from archive.datadir import DataDir
 from archive.document import EXPORT_FIELDS, Document, document_id
 from archive.errors import SamizdatError
+from archive.requisites import Requisite, css_requisites, html_requisites
 from archive.store import Store
 from archive.takedowns import Takedowns
-from archive.warc import SOFTWARE, copy_records, resolve_warc_path
+from archive.warc import SOFTWARE, copy_records, read_capture, resolve_warc_path
 
 CSV_LABEL_SEPARATOR = "; "
+# Bounds on what one page brings into an export, whatever its archived HTML and CSS say: the crawl bounds
+# what it fetched (max_requisites_per_page), these bound what a hostile page can make an export look up.
+MAX_REQUISITES_PER_PAGE = 1000
+MAX_IMPORT_DEPTH = 8  # a stylesheet that @imports one that @imports ...
+PROGRESS_EVERY = 1000  # articles between two progress lines of a WARC or WACZ export
 
 
 def jsonl_line(doc: Document) -> str:
@@ -70,14 +90,126 @@ def warc_path(root: Path, doc: Document) -> Path:
         raise SamizdatError(f"{doc.url}: its WARC file {doc.warc_file!r} is missing from {root}") from None
 
 
-def iter_warc(root: Path, docs: Iterable[Document]) -> Iterator[bytes]:
-    """One valid WARC file: a warcinfo record, then each document's response and request, byte for byte (one
-    chunk per document, the size of its records as archived: within the crawl's `max_page_bytes`)."""
-    yield warc_header()
+@dataclass(frozen=True)
+class RecordSpan:
+    """Consecutive records of a WARC file of the archive: a response or revisit and the request after it."""
+
+    warc_file: str  # relative to the data directory
+    offset: int
+    count: int
+    url: str
+    kind: str  # "page", or the requisite's kind ("stylesheet", "image", ...)
+
+
+def document_records(root: Path, docs: Iterable[Document]) -> Iterator[tuple[Document, list[RecordSpan]]]:
+    """Each document with the records an export of it holds: its own exchange, then its requisites' (and the
+    originals of those archived as revisits), less any record an earlier document already brought."""
+    index = cdxj.CdxjIndex.of(root)
+    seen: set[tuple[str, int]] = set()
     for doc in docs:
-        buffer = io.BytesIO()
-        copy_records(warc_path(root, doc), doc.warc_offset, buffer)
-        yield buffer.getvalue()
+        spans = [RecordSpan(doc.warc_file, doc.warc_offset, 2, doc.url, "page")]
+        spans += _requisite_records(root, doc, index)
+        fresh = []
+        for span in spans:
+            if (span.warc_file, span.offset) not in seen:
+                seen.add((span.warc_file, span.offset))
+                fresh.append(span)
+        yield doc, fresh
+
+
+def _requisite_records(root: Path, doc: Document, index: cdxj.CdxjIndex) -> list[RecordSpan]:
+    """The records of what the document's archived page needs to render, nearest in time to its capture."""
+    try:
+        page = read_capture(root, doc.warc_file, doc.warc_offset)
+    except (OSError, ValueError):
+        return []  # the page itself is still exported; a page we cannot read names no requisites
+    if "html" not in (page.header("Content-Type") or "text/html").lower() or not page.payload.strip():
+        return []
+    try:
+        tree = lxml.html.document_fromstring(page.payload)
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    when = iso_date_to_timestamp(doc.fetched_at or page.fetched_at)
+    queue = collections.deque((found, 0) for found in html_requisites(tree, page.url, scripts=True))
+    looked_up: set[str] = {page.url}
+    spans: list[RecordSpan] = []
+    while queue and len(looked_up) <= MAX_REQUISITES_PER_PAGE:
+        requisite, depth = queue.popleft()
+        if requisite.url in looked_up:
+            continue
+        looked_up.add(requisite.url)
+        capture = index.nearest(requisite.url, when)
+        if capture is None:
+            continue  # never archived: replay shows its placeholder
+        spans.append(_span(root, capture.warc_file, capture.offset, requisite))
+        payload_at = (capture.warc_file, capture.offset)
+        if capture.revisit:
+            original = _original(root, index, capture)
+            if original is None:
+                continue
+            spans.append(_span(root, original.warc_file, original.offset, requisite))
+            payload_at = (original.warc_file, original.offset)
+        if requisite.kind == "stylesheet" and depth < MAX_IMPORT_DEPTH and capture.status == 200:
+            queue.extend((found, depth + 1) for found in _stylesheet_requisites(root, payload_at, requisite.url))
+    return spans
+
+
+def _span(root: Path, warc_file: str, offset: int, requisite: Requisite) -> RecordSpan:
+    return RecordSpan(warc_file, offset, _exchange_count(root, warc_file, offset), requisite.url, requisite.kind)
+
+
+def _exchange_count(root: Path, warc_file: str, offset: int) -> int:
+    """2 when the record at `offset` is followed by its own request (as samizdat writes an exchange), else 1."""
+    try:
+        # A file renamed at its seal between these two steps costs the request record, never the response.
+        with open(resolve_warc_path(root, warc_file), "rb") as fh:
+            fh.seek(offset)
+            iterator = ArchiveIterator(fh)
+            first = next(iterator)
+            record_id = first.rec_headers.get_header("WARC-Record-ID")
+            iterator.read_to_end()
+            second = next(iterator, None)
+    except (OSError, ValueError, StopIteration, ArchiveLoadFailed, EOFError, zlib.error):
+        return 1
+    if second is None or second.rec_type != "request":
+        return 1
+    return 2 if second.rec_headers.get_header("WARC-Concurrent-To") == record_id else 1
+
+
+def _original(root: Path, index: cdxj.CdxjIndex, revisit: cdxj.IndexedCapture) -> cdxj.IndexedCapture | None:
+    """The response a revisit record stands for: a capture of the URL with its payload digest, the nearest
+    before it (a revisit refers back)."""
+    same = [c for c in index.captures(revisit.url) if not c.revisit and c.digest == revisit.digest]
+    earlier = [c for c in same if c.timestamp <= revisit.timestamp]
+    return (earlier or same)[-1] if same else None
+
+
+def _stylesheet_requisites(root: Path, at: tuple[str, int], url: str) -> list[Requisite]:
+    try:
+        sheet = read_capture(root, at[0], at[1])
+    except (OSError, ValueError):
+        return []
+    return css_requisites(sheet.payload.decode("utf-8", "replace"), url)
+
+
+def iter_warc(root: Path, docs: Iterable[Document]) -> Iterator[bytes]:
+    """One valid WARC file: a warcinfo record, then each document's response and request and its requisites'
+    records (`document_records`), byte for byte (one chunk per record span, the size of its records as
+    archived: within the crawl's `max_page_bytes` or `max_requisite_bytes`)."""
+    yield warc_header()
+    for _doc, spans in document_records(root, docs):
+        for span in spans:
+            buffer = io.BytesIO()
+            copy_span(root, span, buffer)
+            yield buffer.getvalue()
+
+
+def copy_span(root: Path, span: RecordSpan, out: BinaryIO) -> None:
+    try:
+        path = resolve_warc_path(root, span.warc_file)
+    except (OSError, ValueError):
+        raise SamizdatError(f"{span.url}: its WARC file {span.warc_file!r} is missing from {root}") from None
+    copy_records(path, span.offset, out, span.count)
 
 
 def write_jsonl(docs: Iterable[Document], out: TextIO) -> int:
@@ -88,13 +220,26 @@ def write_csv(docs: Iterable[Document], out: TextIO) -> int:
     return _write(iter_csv(docs), out, header=True)
 
 
-def write_warc(root: Path, docs: Iterable[Document], out: BinaryIO) -> int:
-    """As `iter_warc`, each record copied straight into `out` a chunk at a time, never whole in memory."""
+def write_warc(
+    root: Path,
+    docs: Iterable[Document],
+    out: BinaryIO,
+    progress: Callable[[int], None] | None = None,
+    written: Callable[[Document, list[RecordSpan]], None] | None = None,
+) -> int:
+    """As `iter_warc`, each record copied straight into `out` a chunk at a time, never whole in memory.
+    `progress` is told the count of articles every 1,000; `written` is told each document and its records."""
     out.write(warc_header())
     count = 0
-    for doc in docs:
-        copy_records(warc_path(root, doc), doc.warc_offset, out)
+    for doc, spans in document_records(root, docs):
+        warc_path(root, doc)  # a missing file is named by its document
+        for span in spans:
+            copy_span(root, span, out)
         count += 1
+        if written is not None:
+            written(doc, spans)
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
     return count
 
 
