@@ -19,6 +19,7 @@ from scrapy.responsetypes import responsetypes
 from archive.payload import PayloadRefused
 from archive.store import Store
 from archive.warc import MAX_PAYLOAD_KEY, Capture, Original, WarcLocation, WarcWriter, iter_entries, read_capture
+from crawler.browser import BROWSER_META, archive_browser_page
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ class WarcRecorderMiddleware:
             return response  # the spider's own data
         if not request.meta.get("replayed"):  # else already in the archive, and meta["warc"] says where
             request.meta["warc"] = self.record(request, response)
+            if BROWSER_META in request.meta:  # capture = "browser": the rendered page and what it loaded
+                response = archive_browser_page(self.writer, self.crawler, request, response, request.meta["warc"])
         if response.status == 304 and request.method == "GET" and not request.meta.get("unconditional"):
             return self.not_modified(request)
         return response  # an unasked-for 304 goes on as an error

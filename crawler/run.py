@@ -29,6 +29,7 @@ from archive.config import Settings, Source, redact_proxy
 from archive.datadir import DataDir
 from archive.store import FAILED, FINISHED, INTERRUPTED, WATCH, Store
 from archive.warc import iter_entries
+from crawler.browser import scrapy_browser_settings, source_browser_settings
 from crawler.extraction import running_pool
 from crawler.frontier import QUEUED_STAT
 from crawler.jobstate import SkippedUrls, load_state
@@ -82,6 +83,7 @@ def scrapy_settings(settings: Settings, datadir: DataDir, log_file: str | None) 
             "SAMIZDAT_PROGRESS_SECONDS": settings.progress_seconds,
             "LOG_FILE": log_file,
             "LOG_FILE_APPEND": False,
+            **scrapy_browser_settings(settings),
         },
         priority="cmdline",
     )
@@ -100,6 +102,7 @@ def source_settings(base: ScrapySettings, run: Run, replay_files: list[str]) -> 
             "SAMIZDAT_WATCH": run.watch,
             "SAMIZDAT_REPLAY_FILES": replay_files,
             **proxy_settings(source.proxy),
+            **source_browser_settings(source, base),  # capture = "browser": the pages load in Chromium
         },
         priority="spider",
     )
