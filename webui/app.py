@@ -13,7 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from archive.config import environment_settings, load_config
 from archive.datadir import DataDir
 from search import SearchService
-from webui import admin, api, auth, errors, exports, pages, security, takedowns
+from webui import admin, api, auth, errors, exports, pages, security, takedowns, wayback
 from webui.formatting import FILTERS
 from webui.state import EXTENSION, Archive, close_store
 
@@ -85,6 +85,7 @@ def create_app(settings: Any) -> Flask:
     )
     app.jinja_env.filters.update(FILTERS)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(wayback.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(exports.blueprint)
     auth.setup(app, private=(config.settings if config else environment_settings()).private)

@@ -3,8 +3,15 @@
 The page is hostile: it may carry scripts, event handlers, refreshes, frames, plugins and links to the
 live site. Served inside `<iframe sandbox>` with the sandbox CSP of `security.RAW_CSP`, none of those could
 run or load anything; they are removed here all the same, so that the page is inert even opened on its
-own, and so that no click leaves for the live site: every link points to `/go`, which finds the archived
-copy of its target or says that there is none.
+own, and so that no click leaves for the live site: every link points to the archived copy of its target
+(`/web/<timestamp>/<url>`) or to `/go`, which says that there is none.
+
+Replay of record (`embed` given): the page's stylesheets, images, icons and fonts (link rel=stylesheet/icon/
+preload, img src and srcset, picture sources, input type=image, video posters, svg images, style attributes
+and <style> url() and @import) load from the archived copy nearest in time, through `embed(url, kind)`, which
+gives an address on our own server (`/web/<timestamp>cs_/...`, `im_`); the frame's policy
+(security.RAW_CSP) lets it load styles, images and fonts from our server only, and still runs no script.
+Without `embed`, all of them are removed, as before.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import lxml.etree
 import lxml.html
 
 from archive.extract.decode import decode_html
+from archive.replay import Embed, absolute_url, rewrite_css
 from archive.warc import Capture
 
 # Removed with everything inside them: active content, frames and plugins. <noscript> too: with scripts
@@ -56,6 +64,28 @@ URL_ATTRIBUTES = frozenset(
     }
 )
 LINK_ELEMENTS = frozenset({"a", "area"})
+# <link> relations kept (rewritten to the archived copy) in replay, by the kind of requisite they load;
+# "preload" is decided by its `as`. Anything else (prefetch, preconnect, manifest, alternate...) is removed.
+LINK_KINDS = {
+    "stylesheet": "stylesheet",
+    "icon": "icon",
+    "shortcut": "icon",
+    "apple-touch-icon": "icon",
+    "apple-touch-icon-precomposed": "icon",
+}
+PRELOAD_KINDS = {"style": "stylesheet", "font": "font", "image": "image"}
+LINK_KEPT_ATTRIBUTES = ("rel", "href", "media", "sizes", "as")
+# Attributes holding the address of an image the page shows, by element: rewritten in replay.
+IMAGE_ATTRIBUTES = {
+    "img": ("src",),
+    "input": ("src",),  # only type=image loads it
+    "video": ("poster",),
+    "body": ("background",),
+    "table": ("background",),
+    "td": ("background",),
+    "th": ("background",),
+}
+SRCSET_ELEMENTS = frozenset({"img", "source"})
 # Fetches from CSS (backgrounds, fonts, imports): the CSP blocks them; removed too, address and all.
 _CSS_FETCH = re.compile(r"url\s*\([^)]*\)?|@import[^;]*;?|expression\s*\(", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
@@ -86,15 +116,17 @@ def refused_message(reason: str, limit: int) -> str:
     )
 
 
-def render_capture(capture: Capture, link: Callable[[str], str]) -> str:
+def render_capture(capture: Capture, link: Callable[[str], str], embed: Embed | None = None) -> str:
     """The captured page as a safe HTML document in UTF-8. `link(absolute_url)` gives the address a link
-    to `absolute_url` should point to instead."""
+    to `absolute_url` should point to instead; `embed(absolute_url, kind)` the address a requisite loads
+    from (none: requisites are removed)."""
     _encoding, text = decode_html(capture.payload, capture.header("Content-Type"))
-    return sanitize(text, capture.url, link)
+    return sanitize(text, capture.url, link, embed)
 
 
-def sanitize(text: str, page_url: str, link: Callable[[str], str]) -> str:
-    """`text` (a whole HTML page) without anything active, with every link through `link`."""
+def sanitize(text: str, page_url: str, link: Callable[[str], str], embed: Embed | None = None) -> str:
+    """`text` (a whole HTML page) without anything active, with every link through `link` and every
+    requisite through `embed` (removed without it)."""
     text = _XML_DECLARATION.sub("", text, count=1)
     if not text.strip():
         return _empty_page()
@@ -103,7 +135,7 @@ def sanitize(text: str, page_url: str, link: Callable[[str], str]) -> str:
     except (lxml.etree.ParserError, ValueError):
         return _empty_page()
     base = _base_url(root, page_url)
-    _clean(root, base, link)
+    _clean(root, base, link, embed)
     head = root.find("head")
     if head is None:
         head = lxml.html.Element("head")
@@ -125,7 +157,7 @@ def _base_url(root: lxml.html.HtmlElement, page_url: str) -> str:
     return page_url
 
 
-def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str]) -> None:
+def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str], embed: Embed | None) -> None:
     doomed: list[lxml.html.HtmlElement] = []
     unwrapped: list[lxml.html.HtmlElement] = []
     for element in root.iter():
@@ -137,15 +169,17 @@ def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str]) -
         if tag in DROP_ELEMENTS:
             doomed.append(element)
             continue
+        if tag == "link" and embed is not None and _keep_link(element, base, embed):
+            continue
         if tag in DROP_TAGS or (tag == "meta" and (element.get("http-equiv") is not None or element.get("charset"))):
             unwrapped.append(element)
-            _clean_attributes(element, tag, base, link)
+            _clean_attributes(element, tag, base, link, None)
             continue
         if tag == "style" and element.text:
             # "<" escaped as CSS does: a browser parsing the page again reads "<svg><style><img onerror=...>"
             # as markup outside the style (mutation XSS), though lxml kept it as the style's text.
-            element.text = _neutral_css(element.text).replace("<", "\\3c ")
-        _clean_attributes(element, tag, base, link)
+            element.text = _css(element.text, base, embed).replace("<", "\\3c ")
+        _clean_attributes(element, tag, base, link, embed)
     for element in unwrapped:
         if element.getparent() is not None:
             element.drop_tag()
@@ -153,7 +187,11 @@ def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str]) -
         _remove(element)
 
 
-def _clean_attributes(element: lxml.html.HtmlElement, tag: str, base: str, link: Callable[[str], str]) -> None:
+def _clean_attributes(
+    element: lxml.html.HtmlElement, tag: str, base: str, link: Callable[[str], str], embed: Embed | None
+) -> None:
+    # Read before anything is removed: what this element shows, as the archived copies' addresses.
+    kept = _embedded(element, tag, base, embed) if embed is not None else {}
     for name in list(element.attrib):
         key = name.lower()
         value = element.attrib[name]
@@ -161,11 +199,89 @@ def _clean_attributes(element: lxml.html.HtmlElement, tag: str, base: str, link:
             if not (key == "src" and tag == "img" and value.strip().lower().startswith("data:image/")):
                 del element.attrib[name]
         elif key == "style":
-            element.attrib[name] = _neutral_css(value)
+            element.attrib[name] = _css(value, base, embed)
         elif key in ("href", "target", "formtarget") and tag not in LINK_ELEMENTS:
             del element.attrib[name]
+    for name, value in kept.items():
+        element.set(name, value)
     if tag in LINK_ELEMENTS:
         _rewrite_link(element, base, link)
+
+
+def _embedded(element: lxml.html.HtmlElement, tag: str, base: str, embed: Embed) -> dict[str, str]:
+    """The image addresses of an element rewritten to the archived copies: {attribute: new value}."""
+    kept: dict[str, str] = {}
+    if tag == "input" and (element.get("type") or "").strip().lower() != "image":
+        return kept
+    for name in IMAGE_ATTRIBUTES.get(tag, ()):
+        url = absolute_url(base, element.get(name))
+        if url:
+            kept[name] = embed(url, "image")
+    if tag in SRCSET_ELEMENTS and element.get("srcset"):
+        parent = element.getparent()
+        if tag == "img" or (parent is not None and str(parent.tag).lower() == "picture"):
+            srcset = _srcset(element.get("srcset") or "", base, embed)
+            if srcset:
+                kept["srcset"] = srcset
+    if tag == "image":  # svg <image href>, or the older xlink:href
+        for name in ("href", "{http://www.w3.org/1999/xlink}href", "xlink:href"):
+            url = absolute_url(base, element.get(name))
+            if url:
+                kept["href"] = embed(url, "image")
+                break
+    return kept
+
+
+def _srcset(srcset: str, base: str, embed: Embed) -> str:
+    """A srcset with each candidate's URL rewritten (the HTML standard's split: a URL runs to whitespace, a
+    trailing comma ends it; its descriptors run to the next comma); candidates that are not http(s) dropped."""
+    candidates: list[str] = []
+    position, length = 0, len(srcset)
+    while position < length:
+        while position < length and (srcset[position].isspace() or srcset[position] == ","):
+            position += 1
+        start = position
+        while position < length and not srcset[position].isspace():
+            position += 1
+        value = srcset[start:position]
+        descriptor = ""
+        if value.endswith(","):
+            value = value.rstrip(",")
+        else:
+            start = position
+            while position < length and srcset[position] != ",":
+                position += 1
+            descriptor = srcset[start:position].strip()
+        url = absolute_url(base, value)
+        # Only the width and density descriptors the standard defines: nothing else is copied from the page.
+        if url and re.fullmatch(r"(?:\d+(?:\.\d+)?[wx])?", descriptor):
+            candidates.append(f"{embed(url, 'image')} {descriptor}".strip())
+    return ", ".join(candidates)
+
+
+def _keep_link(element: lxml.html.HtmlElement, base: str, embed: Embed) -> bool:
+    """A <link> that loads a stylesheet, an icon or a preloaded style, font or image, kept with its address
+    rewritten and nothing else but its media, sizes and `as`; False for any other <link> (removed)."""
+    rels = (element.get("rel") or "").lower().split()
+    linked = next((LINK_KINDS[rel] for rel in rels if rel in LINK_KINDS), None)
+    preload = linked is None and "preload" in rels
+    kind = PRELOAD_KINDS.get((element.get("as") or "").strip().lower()) if preload else linked
+    url = absolute_url(base, element.get("href"))
+    if kind is None or url is None:
+        return False
+    values = {
+        "rel": "preload" if preload else "icon" if kind == "icon" else "stylesheet",
+        "href": embed(url, kind),
+        "as": element.get("as") if preload else None,
+        "media": element.get("media"),
+        "sizes": element.get("sizes"),
+    }
+    for name in list(element.attrib):
+        del element.attrib[name]
+    for name, value in values.items():
+        if value:
+            element.set(name, value)
+    return True
 
 
 def _rewrite_link(element: lxml.html.HtmlElement, base: str, link: Callable[[str], str]) -> None:
@@ -186,8 +302,11 @@ def _rewrite_link(element: lxml.html.HtmlElement, base: str, link: Callable[[str
     element.set("rel", "noopener noreferrer")
 
 
-def _neutral_css(css: str) -> str:
-    return _CSS_FETCH.sub("none", css)
+def _css(css: str, base: str, embed: Embed | None) -> str:
+    """CSS from the page: its fetches rewritten through `embed`, or removed without it."""
+    if embed is None:
+        return _CSS_FETCH.sub("none", css)
+    return rewrite_css(css, base, embed)
 
 
 def _remove(element: lxml.html.HtmlElement) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from archive.extract.rules import MONTH_NAMES
+from archive.replay import web_path
 
 
 def format_time(value: str | None) -> str:
@@ -72,7 +73,13 @@ def format_counts(counts: dict[str, int], empty: str = "-") -> str:
     return ", ".join(f"{name} ×{count}" for name, count in counts.items()) or empty
 
 
+def web_href(timestamp: str, url: str) -> str:
+    """`{{ timestamp|web_href(url) }}`: the /web/ address of a capture (archive/replay.py)."""
+    return web_path(timestamp, url)
+
+
 FILTERS = {
+    "web_href": web_href,
     "when": format_time,
     "month_name": month_name,
     "published": published_as,

@@ -12,13 +12,15 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive.cdxj import CdxjIndex
 from archive.document import Document, document_id
 from archive.payload import PayloadRefused
+from archive.replay import timestamp_of, web_path
 from archive.takedowns import Takedowns
 from archive.warc import read_capture, recorded_limit, resolve_warc_path
 from search import SearchParams
 from search.query import ParamError
-from webui import diff, searchview
+from webui import diff, searchview, wayback
 from webui.auth import current_user
 from webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
 from webui.errors import PARAM_LABELS, bad_parameter, not_found, taken_down
@@ -94,6 +96,7 @@ def document(doc_id: str) -> str:
         doc=doc,
         paragraphs=diff.paragraphs(doc.text),
         captures=captures,
+        timeline=capture_timeline(doc.url, doc.fetched_at),
         span=span,
         gone=store().gone(doc.id),
         more_labels=doc.labels[:MORE_LABELS],
@@ -140,6 +143,7 @@ def captured(doc_id: str, number: int | None = None) -> str:
         number=number,
         count=len(versions),
         raw_url=url_for("pages.raw", doc_id=doc.id, number=number),
+        timeline=capture_timeline(version.document.url, version.document.fetched_at),
     )
 
 
@@ -166,7 +170,10 @@ def raw(doc_id: str, number: int | None = None) -> Response:
     except (OSError, ValueError, EOFError, ArchiveLoadFailed) as exc:
         raise not_found("capture", "the WARC record of this capture could not be read") from exc
     if is_html(capture):
-        page = render_capture(capture, link=captured_link)
+        # Replay of record: its stylesheets, images and fonts, and its links, lead to the archived copies
+        # nearest to when it was captured (webui/wayback.py).
+        when = timestamp_of(version.fetched_at) or timestamp_of(capture.fetched_at)
+        page = render_capture(capture, link=wayback.archive_link(when), embed=wayback.embedder(when))
     else:
         page = render_template("not_html.html", capture=capture)
     return raw_headers(Response(page, mimetype="text/html"))
@@ -174,6 +181,15 @@ def raw(doc_id: str, number: int | None = None) -> Response:
 
 def captured_link(url: str) -> str:
     return "/go?" + urlencode({"url": url, "view": "captured"})
+
+
+def capture_timeline(url: str, fetched_at: str) -> list[dict[str, Any]]:
+    """Every capture of the URL in the CDXJ index around the one fetched at `fetched_at` (marked), oldest
+    first, each leading to it under /web/."""
+    captures = CdxjIndex.of(archive().root).captures(url, limit=wayback.MAX_CAPTURES_LISTED)
+    when = timestamp_of(fetched_at)
+    position = next((i for i, line in enumerate(captures) if line.timestamp == when), len(captures) - 1)
+    return wayback.timeline(captures, position) if captures else []
 
 
 @blueprint.get("/go")
@@ -194,6 +210,10 @@ def go() -> ResponseReturnValue:
     if store().get(doc_id) is not None:
         endpoint = "pages.captured" if request.args.get("view") == "captured" else "pages.document"
         return redirect(url_for(endpoint, doc_id=doc_id), code=303)
+    # Not an article, but archived (a home page, a listing, a PDF, an image): its newest capture under /web/.
+    captures = CdxjIndex.of(archive().root).captures(url, limit=wayback.MAX_CAPTURES_LISTED)
+    if captures:
+        return redirect(web_path(captures[-1].timestamp, captures[-1].url), code=303)
     return render_template("go.html", url=url), 404
 
 

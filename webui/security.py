@@ -3,9 +3,10 @@
 Every response gets a Content-Security-Policy without inline script, nosniff, a frame policy and a
 referrer policy that tells other sites nothing (`same-origin`: our own forms must still send their Origin,
 which browsers replace by `null` under `no-referrer`, and the admin area's POSTs are checked against it).
-The archived page itself (`raw`) is served with a stricter policy of its own: no referrer at all, the CSP
-`sandbox` directive (no scripts, a unique origin), nothing loaded but inline styles and data: images,
-and framing only by our own pages.
+The archived page itself (`raw`, and everything under /web/ that carries archived bytes) is served with a
+stricter policy of its own: no referrer at all, the CSP `sandbox` directive (no scripts, a unique origin),
+nothing loaded but styles, images and fonts from our own server (the archived copies, webui/wayback.py),
+inline styles and data: images and fonts, no script source at all, and framing only by our own pages.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ PAGE_CSP = (
 # The `sandbox` tokens must match the iframe's: a CSP sandbox and an iframe sandbox both apply, so a link
 # in the archived page can leave the frame (through /go, on a click) only when both allow it.
 RAW_SANDBOX = "allow-top-navigation-by-user-activation"
+# 'self' is our server even in the sandbox's unique origin (CSP matches it against the document's URL).
 RAW_CSP = (
-    f"sandbox {RAW_SANDBOX}; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    f"sandbox {RAW_SANDBOX}; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 
 SQLITE_MAX_INTEGER = 2**63 - 1
