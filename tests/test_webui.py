@@ -542,26 +542,38 @@ def test_raw_capture_is_inert_and_sandboxed(client, xss_id):
     csp = response.headers["Content-Security-Policy"]
     directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
     assert "allow-scripts" not in directives["sandbox"] and "allow-same-origin" not in directives["sandbox"]
-    assert directives["default-src"] == ["'none'"] and directives["img-src"] == ["data:"]
-    assert directives["style-src"] == ["'unsafe-inline'"] and directives["frame-ancestors"] == ["'self'"]
+    # Styles, images and fonts from our own server (the archived copies) and inline; no script source at all.
+    assert directives["default-src"] == ["'none'"] and directives["img-src"] == ["'self'", "data:"]
+    assert directives["style-src"] == ["'self'", "'unsafe-inline'"] and directives["font-src"] == ["'self'", "data:"]
+    assert "script-src" not in directives and directives["frame-ancestors"] == ["'self'"]
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     html = response.data.decode("utf-8")
     doc = lxml.html.fromstring(html)
-    assert not list(doc.iter("script", "iframe", "object", "embed", "base", "link"))
+    assert not list(doc.iter("script", "iframe", "object", "embed", "base"))
+    assert all(link.get("href", "").startswith("/web/") for link in doc.iter("link")), "only archived copies"
     assert not [(el.tag, name) for el in doc.iter() for name in el.attrib if name.lower().startswith("on")]
-    assert "<script" not in html.lower() and "evil.invalid" not in html and "pwned" not in html
+    assert "<script" not in html.lower() and "pwned" not in html
+    # The post's image from elsewhere is asked of the archive (which answers "not archived"), never of its host.
+    foreign = [value for el in doc.iter() for value in el.attrib.values() if "evil.invalid" in value]
+    assert foreign and all(value.startswith("/web/") for value in foreign)
+    assert "evil.invalid" not in re.sub(r'"/web/[^"]*"', "", html)
     assert not [m for m in doc.iter("meta") if m.get("http-equiv")]
     hrefs = [a.get("href") for a in doc.iter("a") if a.get("href")]
-    assert hrefs and all(h.startswith("/go?") or h.startswith("#") for h in hrefs)
+    assert hrefs and all(h.startswith(("/go?", "/web/", "#")) for h in hrefs)
     assert "Why the &lt;script&gt;" in html, "the archived text is still there, escaped"
 
 
 def test_raw_capture_links_lead_to_the_archived_documents(client, xss_id):
     record = api(client, f"/api/documents/{xss_id}")
     doc = lxml.html.fromstring(client.get(f"/documents/{xss_id}/raw").data)
-    targets = [query_of(a.get("href")) for a in doc.iter("a") if (a.get("href") or "").startswith("/go?")]
-    own = [t for t in targets if t["url"] == [record["url"]]]
-    assert own and own[0]["view"] == ["captured"]
+    hrefs = [a.get("href") or "" for a in doc.iter("a")]
+    # An archived target: its copy nearest to this capture, under /web/; one not archived: /go, which says so.
+    own = [h for h in hrefs if h.startswith("/web/") and h.endswith("/" + record["url"])]
+    assert own and re.match(r"^/web/\d{14}/", own[0])
+    assert client.get(own[0]).status_code in (200, 302)
+    outside = [query_of(h) for h in hrefs if h.startswith("/go?")]
+    assert outside and all(t["view"] == ["captured"] for t in outside)
+    assert client.get("/go", query_string={"url": outside[0]["url"][0]}).status_code == 404
     response = client.get(f"/go?url={record['url']}&view=captured")
     assert response.status_code == 303 and response.headers["Location"] == f"/documents/{xss_id}/captured"
 
