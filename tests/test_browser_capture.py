@@ -1,0 +1,170 @@
+"""capture = "browser": the sample WordPress site's JavaScript-built page crawled in real headless Chromium
+(scrapy-playwright, Debian's chromium), beside a page whose script never ends, served by a real server.
+
+What must hold: the page is archived with what the browser loaded for it (its script, the JSON the script
+fetched, its stylesheets: response records marked WARC-Resource-Type, once each), the rendered page is a
+conversion record referring to the document's response (never a response), its text is extracted and found
+by `samizdat search` (a crawl of the same page over plain HTTP finds nothing), `samizdat reindex` gives the
+same document from the WARC files alone, the hanging page is counted as browser_timeout while the crawl goes
+on, and the browser asked nothing of a host the source does not allow (the sample server's request log).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.conftest import export_records, run_cli
+from tests.helpers import serve_pages
+
+LIVE = "/live/rent-strike-diary/"
+SCRIPT = "/wp-content/themes/twentytwenty/assets/js/live.js"
+JSON = "/wp-json/tenants-voice/v1/live-diary"
+# Only the script puts this on the page (samizdat/sample_sites/data/live-diary.toml).
+SENTENCE = "forty-one households on Copperfield Row paid their rent into a holding account"
+HTML = [("Content-Type", "text/html; charset=utf-8")]
+
+
+def config(root: Path, start_urls: list[str], capture: str) -> Path:
+    path = root / "sources.toml"
+    path.write_text(
+        f"""
+[[source]]
+name = "live"
+kind = "wordpress"
+start_urls = {json.dumps(start_urls)}
+include = ["/live/", "/hang/", "/offsite/"]
+capture = "{capture}"
+
+[settings]
+timeout_seconds = 10
+progress_seconds = 0
+browser_timeout_seconds = 5
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def records(data: Path) -> list[dict]:
+    """Every record of the data directory's WARC files: type, URI, the WARC headers that matter here."""
+    found = []
+    for path in sorted((data / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh):
+                headers = record.rec_headers
+                found.append(
+                    {
+                        "type": record.rec_type,
+                        "uri": headers.get_header("WARC-Target-URI"),
+                        "id": headers.get_header("WARC-Record-ID"),
+                        "refers_to": headers.get_header("WARC-Refers-To"),
+                        "resource_type": headers.get_header("WARC-Resource-Type"),
+                        "content_type": headers.get_header("Content-Type"),
+                        "block": record.content_stream().read(),
+                    }
+                )
+    return found
+
+
+def search(data: Path, query: str) -> list[dict]:
+    result = run_cli("search", f'"{query}"', "--json", "--data", data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)["hits"]
+
+
+@pytest.fixture(scope="module")
+def browser_crawl(sample_sites, tmp_path_factory):
+    """The live page and a page whose script never ends, crawled in the browser; one crawl for the module."""
+    base = sample_sites.urls["wordpress"]
+    cdn = sample_sites.cdn
+    pages = {
+        "/hang/": (HTML, b"<html><body><p>Loading forever.</p><script>for (;;) {}</script></body></html>"),
+        # Its image and its script's request are on a host the source does not allow: never sent.
+        "/offsite/": (
+            HTML,
+            f'<html><body><main><p>Offsite things.</p><img src="{cdn}/offsite.png"></main>'
+            f'<script>fetch("{cdn}/beacon")</script></body></html>'.encode(),
+        ),
+    }
+    with serve_pages(pages) as other:
+        root = tmp_path_factory.mktemp("browser-capture")
+        before = len(sample_sites.requests())
+        path = config(root, [base + LIVE, other + "hang/", other + "offsite/"], "browser")
+        result = run_cli("crawl", "--config", path, "--data", root / "data", timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield root / "data", result, sample_sites.requests()[before:], base
+
+
+def test_the_page_is_archived_with_what_the_browser_loaded(browser_crawl) -> None:
+    data, _result, _requests, base = browser_crawl
+    found = records(data)
+    responses = [r for r in found if r["type"] == "response"]
+    # Each URL once per crawl, whatever the page loaded it for (robots.txt is read by Scrapy and the spider).
+    archived = Counter(r["uri"] for r in responses if not r["uri"].endswith("/robots.txt"))
+    assert [u for u, n in archived.items() if n > 1] == []
+    kinds = {r["uri"]: r["resource_type"] for r in responses}
+    assert kinds[base + LIVE] is None  # the page itself is a page
+    assert kinds[base + SCRIPT] == "script"
+    assert kinds[base + JSON] in ("fetch", "xhr")
+    assert "stylesheet" in {kinds[u] for u in kinds if u.startswith(base) and ".css" in u}
+    # Requisite requests are marked as their responses are.
+    requests = {r["uri"]: r["resource_type"] for r in found if r["type"] == "request"}
+    assert requests[base + SCRIPT] == "script"
+    # The document as the server sent it: an empty <main>, no article text.
+    [document] = [r for r in responses if r["uri"] == base + LIVE]
+    assert b'<main id="live-diary"></main>' in document["block"]
+    assert SENTENCE.encode() not in document["block"]
+    # The rendered page: a conversion record referring to that response, with the script's text.
+    [rendered] = [r for r in found if r["type"] == "conversion" and r["uri"] == base + LIVE]
+    assert rendered["refers_to"] == document["id"]
+    assert rendered["content_type"].startswith("text/html")
+    assert SENTENCE.encode() in rendered["block"]
+    assert b'data-rendered="yes"' in rendered["block"]
+
+
+def test_the_rendered_text_is_extracted_and_reindexed_alike(browser_crawl, tmp_path) -> None:
+    data, _result, _requests, base = browser_crawl
+    [hit] = search(data, SENTENCE)
+    assert hit["url"] == base + LIVE
+    crawled = [r for r in export_records(data) if r["url"] == base + LIVE]
+    assert len(crawled) == 1 and SENTENCE in crawled[0]["text"]
+    # Requisites are no documents: the script's JSON and the stylesheets are neither stored nor found.
+    assert {r["url"] for r in export_records(data)} == {base + LIVE}
+
+    result = run_cli("reindex", "--data", data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    reindexed = export_records(data)
+    assert reindexed == crawled
+    [hit] = search(data, SENTENCE)
+    assert hit["url"] == base + LIVE
+
+
+def test_plain_http_capture_does_not_see_the_text(sample_sites, tmp_path) -> None:
+    base = sample_sites.urls["wordpress"]
+    path = config(tmp_path, [base + LIVE], "http")
+    result = run_cli("crawl", "--config", path, "--data", tmp_path / "data", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert search(tmp_path / "data", SENTENCE) == []
+    assert not [r for r in records(tmp_path / "data") if r["type"] == "conversion"]
+
+
+def test_a_hanging_page_is_skipped_and_the_crawl_goes_on(browser_crawl) -> None:
+    data, result, _requests, _base = browser_crawl
+    assert "browser_timeout x1" in result.stdout
+    uris = {r["uri"] for r in records(data) if r["type"] == "response"}
+    assert not [u for u in uris if u.endswith("/hang/")]  # skipped: not archived half-loaded
+    # The page after it in the crawl was loaded by the same (or a restarted) browser.
+    assert [u for u in uris if u.endswith("/offsite/")]
+
+
+def test_the_browser_reaches_only_the_allowed_hosts(browser_crawl) -> None:
+    _data, _result, requests, _base = browser_crawl
+    assert requests, "the sample server saw nothing of the crawl"
+    assert {r["site"] for r in requests} == {"wordpress"}  # not the CDN: not in requisite_hosts
+    paths = {r["path"] for r in requests}
+    assert {LIVE, SCRIPT, JSON} <= paths
