@@ -11,9 +11,9 @@ package (archive/signing.py) is the same zip with `signedData` added to datapack
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import shutil
-import sys
 import tempfile
 import threading
 import zipfile
@@ -36,7 +36,7 @@ PACKAGE_NAME = "datapackage.json"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Articles", "hasText": True}
 MAX_DATAPACKAGE_BYTES = 64 << 20  # datapackage.json lists each file once: megabytes at most
 _COPY_BYTES = 1 << 20
-# `wacz create` prints its progress with print(): one package at a time, its output sent to stderr.
+# `wacz create` prints its progress with print(): one package at a time, its output kept to name a failure.
 _CREATING = threading.Lock()
 
 
@@ -77,10 +77,12 @@ def write_wacz(
         package = Path(tmp) / "package.wacz"
         arguments = ["create", "-o", str(package), str(warc), "--pages", str(pages), "--copy-pages"]
         arguments += ["--title", title] + (["--desc", description] if description else [])
-        with _CREATING, contextlib.redirect_stdout(sys.stderr):
+        said = io.StringIO()
+        with _CREATING, contextlib.redirect_stdout(said):
             status = wacz_main(arguments)
         if status != 0 or not package.is_file():
-            raise SamizdatError(f"wacz create could not make the package (status {status}); its output is above")
+            last = " / ".join(said.getvalue().strip().splitlines()[-3:])
+            raise SamizdatError(f"wacz create could not make the package (status {status}): {last}")
         warc.unlink()  # the package holds it: one copy on disk at a time
         if key is None:
             with open(package, "rb") as src:

@@ -256,7 +256,7 @@ def print_summaries(summaries: list[dict[str, Any]]) -> None:
             click.echo("    skipped: " + ", ".join(f"{k} x{v}" for k, v in s["skipped"].items()))
         if s["failed"]:
             click.echo(f"    FAILED: {s['failure']}")
-        for line in (report.quality_line(s), report.warning_line(s)):
+        for line in (report.requisites_line(s), report.quality_line(s), report.warning_line(s)):
             if line:
                 click.echo(f"    {line}")
     if any(s["kind_detected"] for s in summaries):
@@ -321,10 +321,20 @@ def terminal_snippet(snippet: str) -> str:
 
 @main.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv", "warc", "cdxj"]), default="jsonl", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "warc", "wacz", "cdxj"]),
+    default="jsonl",
+    show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout).")
 @click.option("--query", "-q", default="", help="Full-text query, as for `samizdat search`.")
+@click.option(
+    "--sign/--no-sign",
+    default=True,
+    show_default=True,
+    help="Sign a WACZ package with the archive's key (DATA/signing-key.pem, made at the first signed export).",
+)
 @filter_options
 @data_option
 @handle_errors
@@ -332,6 +342,7 @@ def export(
     fmt: str,
     output: Path | None,
     query: str,
+    sign: bool,
     labels: tuple[str, ...],
     source: str | None,
     author: str | None,
@@ -340,8 +351,9 @@ def export(
     sort: str | None,
     data_dir: Path,
 ) -> None:
-    """Export the selected articles (all by default) as JSONL, CSV or WARC; or, as CDXJ, the index of every
-    capture (of a --source's)."""
+    """Export the selected articles (all by default) as JSONL, CSV or WARC, or as a WACZ package (a WARC and WACZ
+    export holds each article's page requisites too); or, as CDXJ, the index of every capture (of a --source's).
+    A JSONL, CSV or WARC file written with -o gets a manifest of SHA-256 digests beside it, FILE.sha256."""
     from archive.export import write_cdxj, write_csv, write_jsonl, write_warc
     from samizdat import stages
 
@@ -362,23 +374,99 @@ def export(
     datadir = stages.open_archive(data_dir)
     if fmt != "cdxj":
         docs = stages.matching_documents(datadir, params)  # the search runs now: its errors come before any file
+    binary = fmt in ("warc", "wacz")
     if output is not None:
-        target = written_atomically(output, binary=fmt == "warc")
-    elif fmt == "warc":
+        target = written_atomically(output, binary=binary)
+    elif binary:
         target = nullcontext(click.get_binary_stream("stdout"))
     else:
         target = nullcontext(click.get_text_stream("stdout"))
+    articles = lambda n: click.echo(f"export: {n} articles", err=True)  # noqa: E731
+    package = None
     with target as out:
         if fmt == "cdxj":
             count = write_cdxj(
                 datadir.root, out, source, progress=lambda n: click.echo(f"export: {n} captures", err=True)
             )
+        elif fmt == "wacz":
+            chosen = {"query": query, "label": ", ".join(labels), "source": source, "author": author}
+            chosen.update({"from": date_from, "to": date_to})
+            selection = "; ".join(f"{name} {value}" for name, value in chosen.items() if value)
+            package = export_wacz(datadir, docs, out, output, sign, selection, articles)
+            count = package.articles
         elif fmt == "warc":
-            count = write_warc(datadir.root, docs, out)
+            count = write_warc(datadir.root, docs, out, progress=articles)
         else:
             count = (write_jsonl if fmt == "jsonl" else write_csv)(docs, out)
     what = "capture(s)" if fmt == "cdxj" else "article(s)"
     click.echo(f"exported {count} {what}" + (f" to {output}" if output else ""), err=True)
+    if output is not None and fmt in ("jsonl", "csv", "warc"):
+        from archive.verify import write_manifest
+
+        click.echo(f"SHA-256 manifest: {write_manifest(output, fmt)} (check with samizdat verify {output})", err=True)
+    if package is not None:
+        click.echo(f"with {package.requisites} requisite capture(s) of their pages", err=True)
+        if package.signed_by:
+            click.echo(f"signed with the archive's key {package.signed_by}", err=True)
+
+
+def export_wacz(
+    datadir: DataDir,
+    docs: Any,
+    out: Any,
+    output: Path | None,
+    sign: bool,
+    selection: str,
+    progress: Callable[[int], None],
+) -> Any:
+    """`export --format wacz`: the package, signed with the archive's key unless --no-sign."""
+    from archive.signing import load_or_create_key
+    from archive.wacz import write_wacz
+
+    key = None
+    if sign:
+        try:
+            key, path, made = load_or_create_key(datadir.root)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot make the archive's signing key: {os_error_line(exc)}; or export with --no-sign"
+            ) from None
+        if made:
+            click.echo(f"made the archive's signing key {path} (readable by you only; back it up)", err=True)
+    return write_wacz(
+        datadir.root,
+        docs,
+        out,
+        key=key,
+        title=f"samizdat export of {datadir.root.name}",
+        description=f"The articles selected by {selection}" if selection else "Every article of the archive",
+        work_dir=output.parent if output is not None else None,
+        progress=progress,
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify(file: Path) -> None:
+    """Check an export's digests: a WACZ package (its files, datapackage digest, signature and WARC record
+    digests), or a JSONL, CSV or WARC export against its manifest FILE.sha256. Exit 0 with one OK line when all
+    match, 1 with one line per mismatch, 2 for a file that is none of these."""
+    from archive.verify import NotVerifiable, verify_file
+
+    try:
+        report = verify_file(file)
+    except NotVerifiable as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(f"Error: {os_error_line(exc)}", err=True)
+        sys.exit(2)
+    if report.ok:
+        click.echo(report.summary)
+        return
+    for problem in report.problems:
+        click.echo(f"MISMATCH: {problem}")
+    sys.exit(1)
 
 
 @main.command()
