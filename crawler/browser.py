@@ -47,7 +47,7 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from archive.config import Settings, Source, in_scope
 from archive.errors import ConfigError
-from archive.warc import Capture, WarcLocation, rendered_capture
+from archive.warc import Capture, Original, WarcLocation, rendered_capture
 from crawler.politeness import PoliteDownloadHandler, gate_for
 
 logger = logging.getLogger(__name__)
@@ -249,38 +249,47 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         page.on("response", load.on_response)
         return page
 
-    def refuse(self, playwright_request: Any) -> bool:
+    async def refuse(self, playwright_request: Any) -> bool:
         """Whether the browser must not send this request (scrapy-playwright aborts it): out of the source's
-        scope and its requisite hosts, or forbidden by a robots.txt the crawl has read."""
+        scope and its requisite hosts, or forbidden by the host's robots.txt (read first, once per host, as
+        Scrapy reads it for any request)."""
         url = playwright_request.url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return False  # data:, blob: never leave the browser
-        load = self.loads.get(playwright_request.frame.page) if playwright_request.frame else None
-        reason = None
         source = self.source
+        reason = None
         if not in_scope(parts.netloc, source.scope) and not requisite_host(parts.hostname or "", source):
             reason = "offsite"
-        elif not self.robots_allow(url, parts.netloc):
+        elif not await self.robots_allow(url):
             reason = "robots.txt"
         if reason is None:
             return False
-        self.count(f"browser/refused/{reason}")
-        if load is not None:
-            load.refused[reason] = load.refused.get(reason, 0) + 1
+        skip = getattr(self.crawler.spider, "skip", None)
+        if skip is not None:
+            skip(url, f"requisite_{reason}")  # counted once per URL with the requisites, not the pages
+        else:
+            self.count(f"requisites/skipped/{reason}")
         return True
 
-    def robots_allow(self, url: str, netloc: str) -> bool:
-        """robots.txt of a host the crawl has read it for (the page's own host always)."""
+    async def robots_allow(self, url: str) -> bool:
+        """Whether the host's robots.txt lets us fetch `url`, through Scrapy's robots.txt middleware (which
+        reads each host's file once per crawl); True when robots.txt is not obeyed or cannot be read."""
         from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 
         engine = self.crawler.engine
         middlewares = engine.downloader.middleware.middlewares if engine is not None else ()
         robots = next((m for m in middlewares if isinstance(m, RobotsTxtMiddleware)), None)
-        parser = robots._parsers.get(netloc) if robots is not None else None
-        if parser is None or not hasattr(parser, "allowed"):
+        if robots is None:
             return True
-        agent = self.crawler.settings.get("ROBOTSTXT_USER_AGENT") or self.crawler.settings.get("USER_AGENT")
+        probe = Request(url, meta={"dont_obey_robotstxt": True})
+        try:
+            parser = await robots.robot_parser(probe)
+        except Exception:  # an unreadable robots.txt allows everything, as Scrapy has it
+            return True
+        if parser is None:
+            return True
+        agent = self.crawler.settings.get("ROBOTSTXT_USER_AGENT") or self.user_agent
         return bool(parser.allowed(url, agent))
 
     async def check_memory(self) -> None:
@@ -463,8 +472,10 @@ def archive_browser_page(
     if page is None:
         return response
     stats = crawler.stats
+    spider = crawler.spider
+    store = getattr(spider, "store", None)
     seen: set[str] = crawler.__dict__.setdefault("samizdat_browser_archived", set())
-    spider_limit = crawler.settings.getint("SAMIZDAT_BROWSER_MAX_REQUISITES", 100)
+    limit = crawler.settings.getint("SAMIZDAT_BROWSER_MAX_REQUISITES", 100)
     archived = 0
     result = response
     if page.rendered:
@@ -478,13 +489,15 @@ def archive_browser_page(
     for exchange in page.exchanges:
         if exchange.url in seen or exchange.url == response.url:
             continue
-        if archived >= spider_limit:
-            if stats is not None:
-                stats.inc_value("samizdat/browser/requisite_limit")
+        if archived >= limit:
+            if hasattr(spider, "skip"):
+                spider.skip(exchange.url, "requisite_limit")
             continue
         seen.add(exchange.url)
         archived += 1
-        writer.write_exchange(
+        # Unchanged since the last crawl: a revisit record, as for a requisite fetched over HTTP.
+        previous = store.last_capture(exchange.url) if store is not None and exchange.status == 200 else None
+        written = writer.write_exchange(
             url=exchange.url,
             method=exchange.method,
             request_headers=exchange.request_headers,
@@ -495,14 +508,22 @@ def archive_browser_page(
             ip_address=exchange.ip_address,
             # The main frame's redirect hops are the page's, as Scrapy's own hops are: no resource type.
             resource_type=None if exchange.resource_type == "document" else exchange.resource_type,
+            same_as=previous,
         )
-        if stats is not None:
-            stats.inc_value("samizdat/browser/requisites")
-            stats.inc_value("samizdat/browser/requisite_bytes", len(exchange.body))
+        if store is not None and exchange.status == 200 and not written.revisit:
+            store.record_capture(
+                Original(exchange.url, written.date, written.digest, written.warc_file, written.offset)
+            )
+        if stats is not None:  # the same figures as the requisites fetched over HTTP (crawler.run)
+            stats.inc_value("samizdat/requisites/archived_responses")
+            if written.revisit:
+                stats.inc_value("samizdat/requisites/revisits")
+            else:
+                stats.inc_value("samizdat/requisites/archived_bytes", len(exchange.body))
     if stats is not None:
         stats.inc_value("samizdat/browser/pages")
         for reason, count in page.refused.items():
-            stats.inc_value(f"samizdat/browser/not_archived/{reason}", count)
+            stats.inc_value(f"samizdat/requisites/failed/{reason}", count)
     return result
 
 

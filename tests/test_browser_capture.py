@@ -12,7 +12,9 @@ on, and the browser asked nothing of a host the source does not allow (the sampl
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,15 @@ SENTENCE = "forty-one households on Copperfield Row paid their rent into a holdi
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
 
+@dataclass
+class BrowserCrawl:
+    data: Path
+    result: subprocess.CompletedProcess
+    requests: list[dict]  # what the sample sites served during the crawl
+    base: str  # the WordPress site's address
+    cdn: str
+
+
 def config(root: Path, start_urls: list[str], capture: str) -> Path:
     path = root / "sources.toml"
     path.write_text(
@@ -39,6 +50,7 @@ kind = "wordpress"
 start_urls = {json.dumps(start_urls)}
 include = ["/live/", "/hang/", "/offsite/"]
 capture = "{capture}"
+requisite_hosts = ["localhost"]
 
 [settings]
 timeout_seconds = 10
@@ -81,14 +93,17 @@ def search(data: Path, query: str) -> list[dict]:
 def browser_crawl(sample_sites, tmp_path_factory):
     """The live page and a page whose script never ends, crawled in the browser; one crawl for the module."""
     base = sample_sites.urls["wordpress"]
-    cdn = sample_sites.cdn
+    elsewhere = sample_sites.urls["blogger"]  # 127.0.0.1 on another port: neither in scope nor a requisite host
     pages = {
         "/hang/": (HTML, b"<html><body><p>Loading forever.</p><script>for (;;) {}</script></body></html>"),
-        # Its image and its script's request are on a host the source does not allow: never sent.
+        # The CDN's stylesheet (a requisite host) sets a header background its robots.txt disallows; the image
+        # and the script's request elsewhere are on a host the source does not allow. Neither is ever sent.
         "/offsite/": (
             HTML,
-            f'<html><body><main><p>Offsite things.</p><img src="{cdn}/offsite.png"></main>'
-            f'<script>fetch("{cdn}/beacon")</script></body></html>'.encode(),
+            f'<html><head><link rel="stylesheet" href="{sample_sites.cdn}/css/samizdat-serif.css"></head>'
+            f'<body><header class="site-header">Offsite things</header><main><p>Offsite things.</p>'
+            f'<img src="{elsewhere}/offsite.png"></main>'
+            f'<script>fetch("{elsewhere}/beacon")</script></body></html>'.encode(),
         ),
     }
     with serve_pages(pages) as other:
@@ -97,11 +112,12 @@ def browser_crawl(sample_sites, tmp_path_factory):
         path = config(root, [base + LIVE, other + "hang/", other + "offsite/"], "browser")
         result = run_cli("crawl", "--config", path, "--data", root / "data", timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
-        yield root / "data", result, sample_sites.requests()[before:], base
+        yield BrowserCrawl(root / "data", result, sample_sites.requests()[before:], base, sample_sites.cdn)
 
 
 def test_the_page_is_archived_with_what_the_browser_loaded(browser_crawl) -> None:
-    data, _result, _requests, base = browser_crawl
+    data = browser_crawl.data
+    base = browser_crawl.base
     found = records(data)
     responses = [r for r in found if r["type"] == "response"]
     # Each URL once per crawl, whatever the page loaded it for (robots.txt is read by Scrapy and the spider).
@@ -128,7 +144,8 @@ def test_the_page_is_archived_with_what_the_browser_loaded(browser_crawl) -> Non
 
 
 def test_the_rendered_text_is_extracted_and_reindexed_alike(browser_crawl, tmp_path) -> None:
-    data, _result, _requests, base = browser_crawl
+    data = browser_crawl.data
+    base = browser_crawl.base
     [hit] = search(data, SENTENCE)
     assert hit["url"] == base + LIVE
     crawled = [r for r in export_records(data) if r["url"] == base + LIVE]
@@ -154,7 +171,8 @@ def test_plain_http_capture_does_not_see_the_text(sample_sites, tmp_path) -> Non
 
 
 def test_a_hanging_page_is_skipped_and_the_crawl_goes_on(browser_crawl) -> None:
-    data, result, _requests, _base = browser_crawl
+    data = browser_crawl.data
+    result = browser_crawl.result
     assert "browser_timeout x1" in result.stdout
     uris = {r["uri"] for r in records(data) if r["type"] == "response"}
     assert not [u for u in uris if u.endswith("/hang/")]  # skipped: not archived half-loaded
@@ -163,8 +181,13 @@ def test_a_hanging_page_is_skipped_and_the_crawl_goes_on(browser_crawl) -> None:
 
 
 def test_the_browser_reaches_only_the_allowed_hosts(browser_crawl) -> None:
-    _data, _result, requests, _base = browser_crawl
-    assert requests, "the sample server saw nothing of the crawl"
-    assert {r["site"] for r in requests} == {"wordpress"}  # not the CDN: not in requisite_hosts
-    paths = {r["path"] for r in requests}
-    assert {LIVE, SCRIPT, JSON} <= paths
+    data = browser_crawl.data
+    requests = browser_crawl.requests
+    assert {r["site"] for r in requests} == {"wordpress", "cdn"}  # never the blogger site: not allowed
+    assert {LIVE, SCRIPT, JSON} <= {r["path"] for r in requests if r["site"] == "wordpress"}
+    # The CDN's robots.txt was read before anything else of it, and what it disallows was not fetched.
+    cdn = [r["path"] for r in requests if r["site"] == "cdn"]
+    assert cdn[0] == "/robots.txt" and "/css/samizdat-serif.css" in cdn
+    assert not [p for p in cdn if p.startswith("/private/")]
+    kinds = {r["uri"]: r["resource_type"] for r in records(data) if r["type"] == "response"}
+    assert kinds[browser_crawl.cdn + "/css/samizdat-serif.css"] == "stylesheet"
