@@ -63,6 +63,8 @@ MAX_REDIRECTS = 3  # followed for a stylesheet or an image that was captured as 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PDF_TYPE = "application/pdf"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Shown by id_ as plain text (feeds, JSON, scripts): readable, and never run or rendered as a document.
+TEXT_SUFFIXES = ("/xml", "+xml", "/json", "+json", "/javascript", "/ecmascript")
 
 # The placeholder of an image that is not archived: our own markup, no text from the request.
 NOT_ARCHIVED_SVG = (
@@ -260,7 +262,7 @@ def identity_view(address: WebAddress) -> Response:
     response = raw_headers(Response(capture.payload))
     if kind in INLINE_TYPES:
         response.headers["Content-Type"] = declared if kind.startswith("text/") else kind
-    elif kind in ACTIVE_TYPES or kind.startswith("text/") or kind in ("application/json", "application/javascript"):
+    elif kind in ACTIVE_TYPES or kind.startswith("text/") or kind.endswith(TEXT_SUFFIXES):
         charset = re.search(r"charset=([A-Za-z0-9._-]{1,40})", declared)
         response.headers["Content-Type"] = "text/plain" + (f"; charset={charset.group(1)}" if charset else "")
     else:
