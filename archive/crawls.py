@@ -141,6 +141,7 @@ def describe_crawl(crawl: dict[str, Any]) -> dict[str, Any]:
         "errors": sort_by_count(crawl.get("errors", {})),
         "skipped": sort_by_count(crawl.get("skipped", {})),
         "not_articles": sort_by_count(crawl.get("not_articles", {})),
+        "requisites": crawl.get("requisites") or {},  # what its pages needed to render, counted apart
         "log_file": crawl.get("log_file"),
     }
 
@@ -182,6 +183,7 @@ def describe_run(run: dict[str, Any]) -> dict[str, Any]:
         "not_modified": run.get("not_modified", 0),
         "revisits": run.get("revisits", 0),
         "gone": run.get("gone", 0),
+        "requisites": run.get("requisites") or {},  # stylesheets, images, fonts: counted apart from pages
         "mode": run.get("mode", "crawl"),
         "articles": {k: (run.get("articles") or {}).get(k, 0) for k in ("new", "changed", "unchanged")},
         "skipped": sort_by_count(run.get("skipped", {})),

@@ -135,6 +135,9 @@ class Capture:
     warc_file: str = ""
     warc_offset: int = 0
     digest: str = ""
+    # A page's requisite (stylesheet, image, font, ...) carries its kind, from the record's
+    # WARC-Resource-Type header: what reads pages (extraction, the store, the index) leaves it alone.
+    resource_type: str = ""
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -765,6 +768,7 @@ def _revisit_info(record: Any) -> dict[str, Any]:
         "refers_to_date": headers.get_header("WARC-Refers-To-Date"),
         "digest": headers.get_header("WARC-Payload-Digest") or "",
         "status": int(http.get_statuscode() or 0) if http else 0,
+        "resource_type": headers.get_header(RESOURCE_TYPE_HEADER) or "",
     }
 
 
@@ -790,6 +794,7 @@ def _capture(record: Any, warc_file: str, offset: int, max_bytes: int) -> Captur
         warc_file=warc_file,
         warc_offset=offset,
         digest=record.rec_headers.get_header("WARC-Payload-Digest") or "",
+        resource_type=record.rec_headers.get_header(RESOURCE_TYPE_HEADER) or "",
     )
 
 

@@ -173,8 +173,9 @@ class DurableScheduler(BaseScheduler):
     # -- ours ---------------------------------------------------------------------------------------------
 
     def _over_cap(self, request: Request, row: int | None = None) -> bool:
-        """Whether max_pages leaves this request out (recorded as skipped); else it is counted, when it counts."""
-        if not self.max_pages or not counts_as_page(request.url):
+        """Whether max_pages leaves this request out (recorded as skipped); else it is counted, when it counts.
+        A page's requisites never count: they are part of the page."""
+        if not self.max_pages or request.meta.get("requisite") or not counts_as_page(request.url):
             return False
         if self.fetched >= self.max_pages:
             skip = getattr(self.spider, "skip", None)

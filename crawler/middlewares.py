@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
+from archive.config import in_scope
 from archive.payload import PayloadRefused
 from archive.store import Store
 from archive.warc import MAX_PAYLOAD_KEY, Capture, Original, WarcLocation, WarcWriter, iter_entries, read_capture
@@ -128,6 +131,7 @@ class WarcRecorderMiddleware:
             protocol=response.protocol or "HTTP/1.1",
             ip_address=str(response.ip_address) if response.ip_address else None,
             same_as=previous if status == 200 and response.url == request.url else None,
+            resource_type=request.meta.get(REQUISITE_META),
         )
         if status == 200 and request.method == "GET" and not location.revisit:
             etag, modified = (response.headers.get(h) for h in ("ETag", "Last-Modified"))
@@ -144,11 +148,13 @@ class WarcRecorderMiddleware:
             )
         if self.crawler.stats:
             stats = self.crawler.stats
-            stats.inc_value("samizdat/archived_responses")
+            # A page's requisites are counted apart from its pages in every figure.
+            prefix = "samizdat/requisites/" if request.meta.get(REQUISITE_META) else "samizdat/"
+            stats.inc_value(f"{prefix}archived_responses")
             if location.revisit:
-                stats.inc_value("samizdat/revisits")
+                stats.inc_value(f"{prefix}revisits")
             else:
-                stats.inc_value("samizdat/archived_bytes", len(response.body))
+                stats.inc_value(f"{prefix}archived_bytes", len(response.body))
             if len(self.writer.files) != len(stats.get_value("samizdat/warc_files", [])):
                 stats.set_value("samizdat/warc_files", list(self.writer.files))
         return location.payload_location()
@@ -172,7 +178,8 @@ class WarcRecorderMiddleware:
         checked = request.meta["warc"]
         request.meta["warc"] = WarcLocation(previous.warc_file, previous.offset, previous.digest, checked.date)
         if self.crawler.stats:
-            self.crawler.stats.inc_value("samizdat/not_modified")
+            prefix = "samizdat/requisites/" if request.meta.get(REQUISITE_META) else "samizdat/"
+            self.crawler.stats.inc_value(f"{prefix}not_modified")
         return response_from_capture(capture, request)
 
 
@@ -264,7 +271,13 @@ class SafeMetaRefreshMiddleware(MetaRefreshMiddleware):
 
 
 # Where each kind of request goes in the queue: higher first. Within a kind, nearer the start first.
-STEP_PRIORITY = {"start": 3000, "discovery": 2000, "listed": 1000}
+# A page's requisites come before any page still to be found by links or lists: the page and what it needs
+# to render are then captured moments apart (replay takes the copy nearest in time, so a redesign during a
+# long crawl cannot dress a page in the next theme), a stopped crawl leaves few pages without their look,
+# and the queue never piles up thousands of images. Shared ones (a theme's CSS) are fetched once anyway.
+STEP_PRIORITY = {"start": 3000, "discovery": 2000, "requisite": 1500, "listed": 1000}
+# request.meta key of a page's requisite: its kind (archive.requisites.KINDS); the WARC records carry it.
+REQUISITE_META = "requisite"
 
 
 class DistanceMiddleware:
@@ -295,6 +308,10 @@ class DistanceMiddleware:
 
     def place(self, request: Request, parent: int) -> bool:
         step = request.meta.get("step", "link")
+        if step == "requisite":  # part of its page: no step further, and never cut by depth_limit
+            request.meta["depth"] = parent
+            request.priority = STEP_PRIORITY[step]
+            return True
         depth = {"start": 0, "listed": 1, "discovery": parent, "next_page": parent}.get(step, parent + 1)
         if self.limit and depth > self.limit:
             skip = getattr(self.crawler.spider, "skip", None)
@@ -306,3 +323,26 @@ class DistanceMiddleware:
         request.meta["depth"] = depth
         request.priority = STEP_PRIORITY.get(step, 0) - depth
         return True
+
+
+class RequisiteOffsiteMiddleware(OffsiteMiddleware):
+    """Scrapy's OffsiteMiddleware (pages, and redirects, stay on the source's hosts), which also lets through
+    the robots.txt of the hosts a source takes requisites from (`requisite_hosts`). Scrapy's robots.txt
+    middleware fetches each host's robots.txt with a request of its own, which the offsite check refused: its
+    failure counts as "no robots.txt", and every file on a CDN would have been fetched, disallowed or not.
+    The requisites themselves pass with `allow_offsite` (crawler.spiders.generic)."""
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if request.meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt"):
+            source = getattr(self.crawler.spider, "source", None)
+            if source is not None and requisite_host_allowed(request.url, source.requisite_hosts):
+                return
+        super().process_request(request)
+
+
+def requisite_host_allowed(url: str, hosts: Iterable[str]) -> bool:
+    """Whether a requisite at `url` may come from its host although it is not the source's: `hosts` names it
+    (or a domain above it), or is ["*"]."""
+    netloc = urlsplit(url).netloc.lower()
+    hosts = tuple(hosts)
+    return "*" in hosts or in_scope(netloc, tuple(h.lower() for h in hosts))

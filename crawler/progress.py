@@ -40,11 +40,13 @@ class Progress:
 
     def report(self, spider: Any) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-        pages = stats.get("response_received_count", 0)
+        requisites = stats.get("samizdat/requisites/responses", 0)  # counted apart from pages
+        pages = stats.get("response_received_count", 0) - requisites
         articles = sum(stats.get(f"samizdat/articles/{k}", 0) for k in ("new", "changed", "unchanged"))
         rate = pages / max(time.monotonic() - self.started, 1e-6)
         queued = stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0)
         sys.stderr.write(
-            f"  {spider.source.name}: {pages} pages ({rate:.1f}/s), {articles} articles, {queued} queued\n"
+            f"  {spider.source.name}: {pages} pages ({rate:.1f}/s), {articles} articles, {requisites} requisites, "
+            f"{queued} queued\n"
         )
         sys.stderr.flush()

@@ -76,6 +76,8 @@ def scrapy_settings(settings: Settings, datadir: DataDir, log_file: str | None) 
             "RETRY_TIMES": settings.retry_times,
             "CONCURRENT_REQUESTS_PER_DOMAIN": settings.concurrency_per_host,
             "DEPTH_LIMIT": settings.depth_limit,
+            "SAMIZDAT_MAX_REQUISITES_PER_PAGE": settings.max_requisites_per_page,
+            "SAMIZDAT_MAX_REQUISITE_BYTES": settings.max_requisite_bytes,
             "SAMIZDAT_DATA_DIR": str(datadir.root),
             "SAMIZDAT_WARC_DIR": str(datadir.warc_dir),
             "SAMIZDAT_WARC_MAX_BYTES": settings.warc_max_bytes,
@@ -282,11 +284,15 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
     # What the run left out (Scrapy's robots.txt and offsite refusals too) is in the job directory, once per
     # URL over all the run's sessions. `refused` is what sessions of earlier versions counted apart.
     skipped = add(before.get("refused", {}), SkippedUrls.counts(run.job))
+    # What was left out of a page's requisites ("requisite_limit", ...) is counted with them, not with pages.
+    requisites_skipped = {k: v for k, v in skipped.items() if k.startswith("requisite_")}
+    skipped = {k: v for k, v in skipped.items() if k not in requisites_skipped}
     errors = grouped("samizdat/errors/", "errors")
     ok = int(stats.get("downloader/response_status_count/200", 0)) + int(before.get("ok_responses", 0))
-    # Pages as max_pages counts them: neither robots.txt nor what was replayed from the archive.
+    ok -= int(stats.get("samizdat/requisites/ok_responses", 0))
+    # Pages as max_pages counts them: neither robots.txt, nor requisites, nor what was replayed from the archive.
     pages = int(stats.get("response_received_count", 0)) - int(stats.get("samizdat/replayed", 0))
-    pages -= int(stats.get("samizdat/uncounted_responses", 0))
+    pages -= int(stats.get("samizdat/uncounted_responses", 0)) + int(stats.get("samizdat/requisites/responses", 0))
     pages += int(before.get("pages", 0))
     detected = stats.get("samizdat/kind_detected") or before.get("detected_kind")
     if not run.source.kind and not detected and run.kind:
@@ -318,6 +324,7 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         "revisits": int(stats.get("samizdat/revisits", 0)) + int(before.get("revisits", 0)),
         # Archived articles that answered 404 or 410: deleted on the site, kept in the archive.
         "gone": int(stats.get("samizdat/gone", 0)) + int(before.get("gone", 0)),
+        "requisites": requisite_figures(stats, before.get("requisites") or {}, requisites_skipped),
         "sessions": int(before.get("sessions", 0)) + 1,
         "warc_files": list(dict.fromkeys([*before.get("warc_files", []), *stats.get("samizdat/warc_files", [])])),
         "finish_reason": stats.get("finish_reason", "running"),
@@ -331,6 +338,25 @@ def summarize(run: Run, elapsed: float) -> dict[str, Any]:
         if run.source.proxy:  # the proxy is the first suspect when nothing could be fetched
             summary["failure"] += f" (every request went through the proxy {redact_proxy(run.source.proxy)})"
     return summary
+
+
+def requisite_figures(stats: dict[str, Any], before: dict[str, Any], skipped: dict[str, int]) -> dict[str, Any]:
+    """What the run fetched for its pages to render, apart from the pages: responses archived (any status),
+    their bytes, unchanged ones on a recrawl (304, revisit), failures by kind, and what was left out by reason
+    (requisite_limit, requisite_offsite, requisite_robots.txt), over the run's sessions."""
+    prefix = "samizdat/requisites/"
+    failed = add(
+        before.get("failed", {}),
+        {k[len(prefix + "failed/") :]: int(v) for k, v in stats.items() if k.startswith(prefix + "failed/")},
+    )
+    return {
+        "fetched": int(stats.get(prefix + "archived_responses", 0)) + int(before.get("fetched", 0)),
+        "bytes": int(stats.get(prefix + "archived_bytes", 0)) + int(before.get("bytes", 0)),
+        "not_modified": int(stats.get(prefix + "not_modified", 0)) + int(before.get("not_modified", 0)),
+        "revisits": int(stats.get(prefix + "revisits", 0)) + int(before.get("revisits", 0)),
+        "failed": failed,
+        "skipped": {k.removeprefix("requisite_"): v for k, v in skipped.items()},
+    }
 
 
 def add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

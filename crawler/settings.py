@@ -39,6 +39,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.WarcRecorderMiddleware": 950,
     # A resumed run answers what it already archived from its WARC files (only when resuming).
     "crawler.middlewares.ReplayMiddleware": 940,
+    # Scrapy's offsite check, which also lets through the robots.txt of a source's requisite hosts.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.RequisiteOffsiteMiddleware": 50,
     # Scrapy's, which drops a page whose meta refresh points at javascript: or mailto: (a ValueError).
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.SafeMetaRefreshMiddleware": 580,

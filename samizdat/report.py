@@ -51,6 +51,24 @@ def quality_line(summary: dict[str, Any]) -> str | None:
     return line
 
 
+def requisites_line(summary: dict[str, Any]) -> str | None:
+    """`requisites: 31 fetched (0.1 MB), 2 unchanged, 1 failed (http_404_not_found x1); skipped: offsite x4`,
+    or None when the run fetched none and left none out (a source with `requisites = false`)."""
+    figures = summary.get("requisites") or {}
+    if not figures or not (figures.get("fetched") or figures.get("skipped") or figures.get("failed")):
+        return None
+    failed = figures.get("failed") or {}
+    line = f"requisites: {figures.get('fetched', 0)} fetched ({figures.get('bytes', 0) / 1e6:.1f} MB)"
+    unchanged = int(figures.get("not_modified", 0)) + int(figures.get("revisits", 0))
+    if unchanged:
+        line += f", {unchanged} unchanged"
+    if failed:
+        line += f", {sum(failed.values())} failed ({_counts(failed)})"
+    if figures.get("skipped"):
+        line += f"; skipped: {_counts(figures['skipped'])}"
+    return line
+
+
 def warning_line(summary: dict[str, Any]) -> str | None:
     return f"WARNING: {summary['flag']['reason']}" if summary.get("flag") else None
 
@@ -173,6 +191,9 @@ def format_report(report: dict[str, Any]) -> str:
         f"  skipped     {_counts(crawl['skipped'])}",
         f"  other pages {_counts(crawl['not_articles'])}",
     ]
+    requisites = requisites_line(crawl)
+    if requisites:
+        lines.append(f"  requisites  {requisites.removeprefix('requisites: ')}")
     quality = quality_line({"quality": report["quality"]})
     lines.append(f"  quality     {quality.removeprefix('quality: ') if quality else 'not measured'}")
     lines.append(f"  flag        {'WARNING: ' + report['flag']['reason'] if report['flag'] else 'none'}")
@@ -250,4 +271,7 @@ def format_runs(rows: list[dict[str, Any]]) -> str:
             )
         if r["skipped"]:
             lines.append("       skipped: " + ", ".join(f"{k} x{v}" for k, v in r["skipped"].items()))
+        requisites = requisites_line(r)
+        if requisites:
+            lines.append(f"       {requisites}")
     return "\n".join(lines)

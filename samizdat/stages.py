@@ -153,7 +153,8 @@ def _captures(root: Path, path: Path, store: Store, gone: list[tuple[str, str, i
     of its URL before it (recorded in `store` as the files are read, oldest first), read from there and dated
     by the check. What cannot be resolved (its original's file is gone) is logged and left out. 404 and 410
     answers go to `gone`, to be applied once every article is stored. A page captured in a browser is read as
-    the browser rendered it (the conversion record written right after its response), as the crawl read it."""
+    the browser rendered it (the conversion record written right after its response), as the crawl read it.
+    Requisites (records marked WARC-Resource-Type) are never read as pages."""
     held: Capture | None = None  # the last capture, until the next entry shows whether a rendering follows
     for entry in iter_entries(path, f"warc/{path.name}"):
         if entry.type == "rendered" and entry.capture is not None:
@@ -164,6 +165,14 @@ def _captures(root: Path, path: Path, store: Store, gone: list[tuple[str, str, i
         if held is not None:
             yield held
             held = None
+        if entry.type == "response" and entry.capture is not None and entry.capture.resource_type:
+            # A page's requisite: never a document. Its capture is known, as the crawl knew it (a recrawl
+            # asks for it conditionally and writes a revisit when it is unchanged).
+            if entry.capture.status == 200:
+                store.record_capture(Original.of(entry.capture))
+            continue
+        if entry.type == "revisit" and entry.info.get("resource_type"):
+            continue
         if entry.type == "response" and entry.capture is not None:
             capture = entry.capture
             if capture.status != 304:

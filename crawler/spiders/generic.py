@@ -12,9 +12,11 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import lxml.etree
+import lxml.html
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
@@ -28,6 +30,7 @@ from archive.datadir import DataDir
 from archive.document import document_id
 from archive.extract import Extraction, Facts, merge_facts, parse, reader_for
 from archive.extract.challenge import CHALLENGE_STATUSES
+from archive.requisites import Requisite, css_requisites, html_requisites
 from archive.store import Store
 from archive.takedowns import purged_documents
 from archive.urls import host_port, normalize_url, url_key
@@ -36,7 +39,7 @@ from crawler.diskfull import DiskFull, guard_writer
 from crawler.extraction import WarcPointer, extract_detached, shared_pool
 from crawler.frontier import counts_as_page
 from crawler.jobstate import SkippedUrls, save_state
-from crawler.middlewares import header_pairs
+from crawler.middlewares import REQUISITE_META, header_pairs, requisite_host_allowed
 from crawler.traps import Trap, find_trap
 
 GONE = (404, 410)  # an archived article that answers these is recorded as deleted on the site
@@ -132,8 +135,15 @@ class SourceSpider(Spider):
 
     def on_response(self, response: Response, request: Request) -> None:
         """Responses that are not pages of the site (robots.txt, Scrapy's fetch of it included, and the spider's
-        own `data:` requests) are counted apart, so that a run's pages are what max_pages caps."""
-        if not request.meta.get("replayed") and not counts_as_page(response.url):
+        own `data:` requests) are counted apart, so that a run's pages are what max_pages caps. So are a page's
+        requisites, with their own figures."""
+        if request.meta.get("replayed"):
+            return
+        if request.meta.get(REQUISITE_META):
+            self.count("requisites/responses")
+            if response.status == 200:
+                self.count("requisites/ok_responses")
+        elif not counts_as_page(response.url):
             self.count("uncounted_responses")
 
     def on_bytes(self, data: bytes, request: Request, spider: Spider) -> None:
@@ -236,6 +246,8 @@ class SourceSpider(Spider):
     # -- pages ------------------------------------------------------------------------------------
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        for request in self.page_requisites(response):
+            yield request
         capture = capture_of(response)
         indexed = {key for key, fact in self.facts.items() if fact.get("index")}  # known before extracting
         result = await self.read(capture)
@@ -343,6 +355,67 @@ class SourceSpider(Spider):
             self.warc.write_metadata(url, {"samizdat-source": self.source.name, "detected-kind": kind})
         yield from self.platform_requests()
 
+    # -- requisites: what an archived page needs to render -------------------------------------------
+
+    def page_requisites(self, response: Response) -> Iterator[Request]:
+        """Requests for what an archived HTML page loads to render (archive.requisites), when the source
+        wants them. A source captured in a browser has them already: the browser archived what it loaded."""
+        if not self.source.requisites or self.source.capture == "browser" or not isinstance(response, HtmlResponse):
+            return
+        try:
+            root = lxml.html.fromstring(response.body, base_url=response.url)
+        except (lxml.etree.ParserError, ValueError):  # an empty or undecodable document: nothing to load
+            return
+        found = html_requisites(root, response.url, scripts=self.source.requisite_scripts)
+        yield from self.requisite_requests(found)
+
+    def parse_requisite(self, response: Response) -> Iterator[Request]:
+        """A requisite is archived (the WARC recorder did it) and never read as a page; a stylesheet's own
+        requisites (@import, fonts, background images) are asked for in turn."""
+        if response.meta.get(REQUISITE_META) != "stylesheet" or not isinstance(response, TextResponse):
+            return
+        try:
+            css = response.text
+        except (UnicodeDecodeError, LookupError):
+            css = response.body.decode("utf-8", "replace")
+        yield from self.requisite_requests(css_requisites(css, response.url))
+
+    def requisite_requests(self, found: list[Requisite]) -> Iterator[Request]:
+        """One request per requisite, up to max_requisites_per_page of them; each URL is fetched once per crawl
+        (the frontier's seen set), within max_requisite_bytes. Requisites never count toward max_pages or
+        depth. Those from other hosts than the source's are asked for only from its `requisite_hosts`."""
+        settings = self.crawler.settings
+        limit = settings.getint("SAMIZDAT_MAX_REQUISITES_PER_PAGE", 100)
+        max_bytes = settings.getint("SAMIZDAT_MAX_REQUISITE_BYTES", 5 * 1024 * 1024)
+        taken = 0
+        for requisite in found:
+            offsite = not self.in_scope(urlsplit(requisite.url).netloc)
+            if offsite and not requisite_host_allowed(requisite.url, self.source.requisite_hosts):
+                self.skip(requisite.url, "requisite_offsite")
+                continue
+            if taken >= limit:
+                self.skip(requisite.url, "requisite_limit")
+                continue
+            taken += 1
+            meta = {"step": "requisite", REQUISITE_META: requisite.kind, "download_maxsize": max_bytes}
+            if offsite:
+                meta["allow_offsite"] = True  # Scrapy's offsite check is for pages (redirects included)
+            yield Request(requisite.url, callback=self.parse_requisite, errback=self.on_requisite_error, meta=meta)
+
+    def on_requisite_error(self, failure: Failure) -> None:
+        """A requisite that failed is counted apart from pages; an HTTP error is archived all the same (the
+        WARC recorder wrote it: replay shows the 404 the site answered)."""
+        if failure.check(DiskFull):
+            return
+        url = failure.request.url
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            reason = refusal_reason(str(failure.value))
+            if reason:
+                self.skip(url, f"requisite_{reason}")
+                return
+        kind = "too_large" if self.too_large(failure) or "DOWNLOAD_MAXSIZE" in str(failure.value) else None
+        self.count(f"requisites/failed/{kind or error_kind(failure)}")
+
     # -- scope --------------------------------------------------------------------------------------
 
     def follow(
@@ -432,7 +505,8 @@ class SourceSpider(Spider):
         """A download Scrapy abandoned because its body passed max_page_bytes, as announced or as it came."""
         if not failure.check(DownloadCancelledError):
             return False
-        limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        # A requisite has its own limit (max_requisite_bytes), in its request's meta.
+        limit = failure.request.meta.get("download_maxsize") or self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
         received = failure.request.meta.get("samizdat_received", 0)
         return "larger than download max size" in str(failure.value) or bool(limit and received > limit)
 

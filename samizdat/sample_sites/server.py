@@ -89,6 +89,12 @@ class _SiteServer(ThreadingHTTPServer):
     record: Any
     conditional = True  # False: answer every request whole, as many servers do (a recrawl then gets 200s)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up while its request is read (a crawler cancelling a download it finds too
+        # large) is no fault of ours; anything else is printed, as socketserver does.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 def body_etag(body: bytes) -> str:
     return '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
