@@ -19,11 +19,14 @@ fetch, images, fonts), and all of it is archived:
   `max_requisite_bytes`; the rest are counted (samizdat/browser/...).
 
 The browser reaches only the source's scope and its `requisite_hosts`: every other request is aborted before
-it leaves (page.route), as are those robots.txt forbids for hosts whose robots.txt the crawl has read. A page
-gets `browser_timeout_seconds` for loading and settling; one that hangs the browser (a script that never
-ends, a load that never finishes) is closed, counted as errors/browser_timeout and skipped, and the crawl
-goes on. The browser's memory is bounded twice: V8's heap per page (--max-old-space-size), and the
-browser as a whole, restarted between pages once its processes hold more than `browser_max_memory_mb`.
+it leaves (page.route), as is what the host's robots.txt forbids (read once per host through Scrapy's
+robots.txt middleware). A page gets `browser_timeout_seconds` for loading and settling; one that hangs the
+browser (a script that never ends, a load that never finishes) is closed, counted as errors/browser_timeout
+and skipped, and the crawl goes on. Pages load one at a time per source: Chromium runs the pages of one site
+in one renderer process, so a second page beside a hanging one would hang with it. The browser's memory is
+bounded twice: V8's heap per page (--max-old-space-size, half the bound), and the browser as a whole,
+restarted between pages once its processes hold more than `browser_max_memory_mb` (proportional set size,
+so that what they share is counted once).
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ def source_browser_settings(source: Source, base: Any) -> dict[str, Any]:
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": chromium_path(), "args": args, "headless": True},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout_ms,
-        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": max(1, base.getint("CONCURRENT_REQUESTS_PER_DOMAIN")),
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,  # one page at a time (BrowserDownloadHandler.download_request)
         # The browser sends its own headers (Scrapy's would make it look like no browser); our user agent
         # is set on its context (BrowserDownloadHandler.load), so that sites and their robots.txt see who we are.
         "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
@@ -151,6 +154,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.user_agent = settings.get("USER_AGENT")
         self.loads: dict[Any, PageLoad] = {}  # open pages -> what is being gathered for them
         self.starting: dict[int, PageLoad] = {}  # id(request) -> its load, until its page exists
+        self.one_page = asyncio.Lock()
         self.abort_request = self.refuse
 
     @classmethod
@@ -181,18 +185,21 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     async def download_request(self, request: Request) -> Response:  # type: ignore[override]
         if not self.in_browser(request):
             return await self.http.download_request(request)
-        gate = gate_for(request.url)
-        gate.source_delay = max(gate.source_delay, self.http.delay)
-        await gate.enter(False)
-        stopping = self.http.stopping()
-        if stopping is not None:
-            gate.leave(False, sent=False)
-            stopping.keep(request)
-            raise IgnoreRequest("kept for the next run: the crawl is stopping")
-        try:
-            return await self.load(request)
-        finally:
-            gate.leave(False)
+        # One page at a time: Chromium runs the pages of one site in one renderer process, where a script that
+        # never ends would stop every other page too; and the memory bound is checked between pages.
+        async with self.one_page:
+            gate = gate_for(request.url)
+            gate.source_delay = max(gate.source_delay, self.http.delay)
+            await gate.enter(False)
+            stopping = self.http.stopping()
+            if stopping is not None:
+                gate.leave(False, sent=False)
+                stopping.keep(request)
+                raise IgnoreRequest("kept for the next run: the crawl is stopping")
+            try:
+                return await self.load(request)
+            finally:
+                gate.leave(False)
 
     async def load(self, request: Request) -> Response:
         """The page loaded in the browser within the time allowed: the document as the server sent it, with
@@ -227,7 +234,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         finally:
             self.starting.pop(id(request), None)
             self.loads.pop(load.page, None)
-        await self.check_memory()
+            await self.check_memory()
         return page
 
     async def discard(self, load: PageLoad) -> None:
@@ -298,7 +305,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if self.crawler.stats is not None and used:
             self.crawler.stats.max_value("samizdat/browser/max_memory_mb", used // (1024 * 1024))
         if used > self.max_memory:
-            await self.restart(f"it held {used // (1024 * 1024)} MB")
+            await self.restart(f"it held {used // (1024 * 1024)} MB, more than browser_max_memory_mb")
 
     async def restart(self, why: str) -> None:
         browser = getattr(self, "browser", None)
