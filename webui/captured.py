@@ -273,6 +273,8 @@ def _keep_link(element: lxml.html.HtmlElement, base: str, embed: Embed) -> bool:
         "rel": "preload" if preload else "icon" if kind == "icon" else "stylesheet",
         "href": embed(url, kind),
         "as": element.get("as") if preload else None,
+        # A font is fetched in CORS mode; a preload that is not would be fetched twice.
+        "crossorigin": "anonymous" if preload and kind == "font" else None,
         "media": element.get("media"),
         "sizes": element.get("sizes"),
     }
