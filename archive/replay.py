@@ -32,7 +32,9 @@ MAX_URL_CHARS = 4096
 # has many stylesheets and each is rewritten at every view.
 MAX_CSS_CHARS = 4 * 1024 * 1024
 
-_WEB_HEAD = re.compile(r"^(\d{4,14})(if_|cs_|im_|id_)?$")
+# A requisite's address may carry a pass after its modifier (`cs_~<pass>`): in a private archive, the sandboxed
+# frame's requests come without the session cookie, so the frame's page hands its requisites a signed pass.
+_WEB_HEAD = re.compile(r"^(\d{4,14})(if_|cs_|im_|id_)?(?:~([A-Za-z0-9_.-]{1,300}))?$")
 # The characters kept as they are in the URL part of a /web/ address: enough for URLs to stay readable, none
 # that could end a CSS string or url(), an HTML attribute or start markup.
 _URL_SAFE = "/:?&=%@+,;~!$*[]-._"
@@ -50,6 +52,7 @@ class WebAddress:
     timestamp: str
     modifier: str
     url: str
+    token: str = ""  # the pass of a requisite's address in a private archive
 
 
 def parse_web_address(rest: str) -> WebAddress:
@@ -64,8 +67,8 @@ def parse_web_address(rest: str) -> WebAddress:
         return WebAddress("*", "", checked_url(tail))
     match = _WEB_HEAD.match(head)
     if match and slash:
-        return WebAddress(match.group(1), match.group(2) or "", checked_url(tail))
-    if head.isdigit() or head.endswith("_"):
+        return WebAddress(match.group(1), match.group(2) or "", checked_url(tail), match.group(3) or "")
+    if head.isdigit() or re.match(r"^\d{1,14}[a-z_~]", head):
         raise BadWebAddress(
             f"{head[:40]!r} is not a capture time: give 4 to 14 digits (YYYY[MM[DD[hh[mm[ss]]]]]), "
             "optionally followed by if_, cs_, im_ or id_, then /<url>"
@@ -97,10 +100,16 @@ def checked_url(value: str) -> str:
         raise BadWebAddress("not an http or https address; give the full address of a page") from None
 
 
-def web_path(timestamp: str, url: str, modifier: str = "") -> str:
-    """The /web/ address of `url` at `timestamp` ("*" for its list of captures). Safe to put in an HTML
-    attribute and in a CSS string as it is."""
-    return f"/web/{timestamp}{modifier}/{quoted_url(url)}"
+def web_path(timestamp: str, url: str, modifier: str = "", token: str = "") -> str:
+    """The /web/ address of `url` at `timestamp` ("*" for its list of captures), with a requisite's pass when
+    given. Safe to put in an HTML attribute and in a CSS string as it is."""
+    return f"/web/{timestamp}{modifier}{'~' + token if token else ''}/{quoted_url(url)}"
+
+
+def address_token(rest: str) -> str:
+    """The pass in what follows /web/ (`<timestamp><modifier>~<pass>/<url>`), or ""."""
+    match = _WEB_HEAD.match(rest.partition("/")[0])
+    return (match.group(3) or "") if match else ""
 
 
 def quoted_url(url: str) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 import lxml.html
 import pytest
 
+from archive.accounts import Accounts
 from archive.cdxj import CdxjIndex, catch_up
 from archive.datadir import DataDir
 from archive.document import Document
@@ -345,3 +346,40 @@ def test_percent_escapes_and_query_strings_survive_the_server(web, crawl):
     assert status == 200 and feed["url"] in lxml.html.fromstring(body).text_content()
     status, headers, body = fetch(web, f"/web/{feed['timestamp']}id_/{feed['url']}")
     assert status == 200 and headers["Content-Type"].startswith("text/plain") and len(body) > 100
+
+
+def test_a_private_archive_gives_the_frames_requisites_a_pass(replay_archive, tmp_path):
+    """The sandboxed frame's requests come without the session cookie: the frame's page gives its stylesheets,
+    images and fonts a signed pass, good for those alone."""
+    config = tmp_path / "sources.toml"
+    source = '[[source]]\nname = "replay"\nstart_urls = ["http://replay.test/"]\n'
+    config.write_text(source + "[settings]\nprivate = true\n", encoding="utf-8")
+    with Accounts(DataDir(replay_archive).accounts_path) as accounts:
+        accounts.add_user("ann", "a long enough password")
+    app = create_app({"data_dir": replay_archive, "config_path": config})
+    ts = timestamp(replay_archive, SITE + "/")
+    signed_out = app.test_client()
+    assert signed_out.get(f"/web/{ts}cs_/{SITE}/css/a.css").status_code == 302, "private: to the sign-in page"
+    archivist = app.test_client()
+    with archivist.session_transaction() as session:
+        session["user"] = "ann"
+    frame = lxml.html.fromstring(archivist.get(f"/web/{ts}if_/{SITE}/").data)
+    stylesheet = next(link.get("href") for link in frame.iter("link") if link.get("rel") == "stylesheet")
+    match = re.match(rf"^/web/{ts}cs_~([A-Za-z0-9_.-]+)/{re.escape(SITE)}/css/a\.css$", stylesheet)
+    assert match, stylesheet
+    token = match.group(1)
+
+    css = signed_out.get(stylesheet)  # as the frame asks for it: no cookie
+    assert css.status_code == 200 and f'url("/web/{ts}cs_~{token}/{SITE}/css/b.css")' in css.get_data(as_text=True)
+    assert signed_out.get(f"/web/{ts}im_~{token}/{SITE}/logo.png").data == PNG
+    for refused in (
+        f"/web/{ts}~{token}/{SITE}/",  # a page: only what a frame loads
+        f"/web/{ts}if_~{token}/{SITE}/",
+        f"/web/{ts}id_~{token}/{SITE}/issue.pdf",
+        f"/web/{ts}cs_~{token[:-2]}xx/{SITE}/css/a.css",  # altered
+        f"/web/{ts}cs_~{token}/{SITE}/css/a.css".replace("cs_~", "cs_~x"),
+    ):
+        assert signed_out.get(refused).status_code in (302, 400), refused
+    with Accounts(DataDir(replay_archive).accounts_path) as accounts:
+        accounts.remove_user("ann")
+    assert signed_out.get(stylesheet).status_code == 302, "the pass ends with the account"

@@ -86,6 +86,7 @@ def create_app(settings: Any) -> Flask:
     app.jinja_env.filters.update(FILTERS)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(wayback.blueprint)
+    app.extensions["samizdat.private_passes"] = (wayback.passes_private_guard,)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(exports.blueprint)
     auth.setup(app, private=(config.settings if config else environment_settings()).private)

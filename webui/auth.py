@@ -168,6 +168,9 @@ def guard_private() -> Response | None:
         return None
     if current_user() is not None:
         return None
+    # Requests a signed-in page vouched for without the cookie (webui/wayback.py: a frame's requisites).
+    if any(grants() for grants in current_app.extensions.get("samizdat.private_passes", ())):
+        return None
     if request.path.startswith("/api/"):
         response = jsonify(
             {"error": "sign-in required", "detail": "this archive is private; sign in at /admin/sign-in"}

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from warcio.exceptions import ArchiveLoadFailed
 
 from archive.cdxj import CdxjIndex, IndexedCapture, file_sources
@@ -37,6 +38,7 @@ from archive.replay import (
     Embed,
     WebAddress,
     absolute_url,
+    address_token,
     checked_url,
     download_name,
     embeddable_type,
@@ -48,7 +50,7 @@ from archive.replay import (
     web_path,
 )
 from archive.warc import Capture, read_capture, recorded_limit, resolve_warc_path
-from webui.auth import current_user
+from webui.auth import accounts, current_user
 from webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
 from webui.errors import bad_parameter, taken_down
 from webui.security import raw_headers
@@ -62,6 +64,8 @@ MAX_LINK_LOOKUPS = 2000  # per page: links past these go to /go, which looks the
 MAX_REDIRECTS = 3  # followed for a stylesheet or an image that was captured as a redirect
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PDF_TYPE = "application/pdf"
+PASS_SECONDS = 12 * 3600  # how long a private archive's requisite pass is good for
+PASS_MODIFIERS = ("cs_", "im_")  # what a pass opens: a frame's stylesheets, images and fonts
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Shown by id_ as plain text (feeds, JSON, scripts): readable, and never run or rendered as a document.
 TEXT_SUFFIXES = ("/xml", "+xml", "/json", "+json", "/javascript", "/ecmascript")
@@ -226,7 +230,7 @@ def stylesheet_view(address: WebAddress) -> Response:
     except Missing as exc:
         note = f"/* {quoted_url(address.url)}: {exc.why} */\n"
         return uncached(raw_headers(Response(note, status=404, mimetype="text/css")))
-    body = rewrite_css(css, capture.url, embedder(address.timestamp))
+    body = rewrite_css(css, capture.url, embedder(address.timestamp, address.token))
     return raw_headers(Response(body, mimetype="text/css"))
 
 
@@ -398,13 +402,53 @@ def decode_css(capture: Capture) -> str:
 # -- rewriting what a frame loads and where its links lead ----------------------------------------------------
 
 
-def embedder(timestamp: str) -> Embed:
-    """Where a requisite of a page captured at `timestamp` loads from: its archived copy nearest in time."""
+def embedder(timestamp: str, token: str | None = None) -> Embed:
+    """Where a requisite of a page captured at `timestamp` loads from: its archived copy nearest in time (with
+    a pass in a private archive: `token`, by default a new one for the signed-in archivist)."""
+    token = requisite_pass() if token is None else token
 
     def embed(url: str, kind: str) -> str:
-        return web_path(timestamp, url, KIND_MODIFIERS.get(kind, "im_"))
+        return web_path(timestamp, url, KIND_MODIFIERS.get(kind, "im_"), token)
 
     return embed
+
+
+# -- a private archive's requisite passes ---------------------------------------------------------------------
+# The sandboxed frame has an opaque origin, so the browser sends its requests for stylesheets, images and fonts
+# without the session cookie (SameSite=Lax), and a private archive would answer them with its sign-in page. The
+# frame's page, asked for with the cookie, gives its requisites' addresses a pass instead: the archivist's name,
+# signed with the archive's session key, good for PASS_SECONDS and for cs_ and im_ only.
+
+
+def _passes() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="samizdat.requisite-pass")
+
+
+def requisite_pass() -> str:
+    """A pass for the signed-in archivist of a private archive; "" anywhere else (nothing to pass)."""
+    if not current_app.config.get("SAMIZDAT_PRIVATE"):
+        return ""
+    if "requisite_pass" not in g:
+        user = current_user()
+        g.requisite_pass = str(_passes().dumps(user)) if user else ""
+    return str(g.requisite_pass)
+
+
+def passes_private_guard() -> bool:
+    """Whether this request is a frame's stylesheet, image or font whose pass is good: signed by this archive,
+    not expired, its archivist's account still there (webui/auth.py guard_private lets it through)."""
+    if request.endpoint != "wayback.web":
+        return False
+    rest = requested_rest()
+    token = address_token(rest)
+    head = rest.partition("/")[0]
+    if not token or not head.split("~")[0].endswith(PASS_MODIFIERS):
+        return False
+    try:
+        user = _passes().loads(token, max_age=PASS_SECONDS)
+    except BadSignature:  # forged, altered or expired
+        return False
+    return isinstance(user, str) and accounts().exists(user)
 
 
 def archive_link(timestamp: str) -> Callable[[str], str]:
