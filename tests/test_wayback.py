@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
+from email.message import Message
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -23,6 +22,7 @@ from archive.datadir import DataDir
 from archive.document import Document
 from archive.store import Store
 from archive.warc import Original, WarcWriter, read_capture
+from tests.helpers import http_get
 from webui import create_app
 from webui.security import RAW_CSP
 
@@ -279,19 +279,9 @@ def test_a_document_shows_its_captures_timeline(client, replay_archive):
 # -- the session's crawl of the sample sites, through `samizdat serve` -----------------------------------------
 
 
-def fetch(web, path: str) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(web.url + path.lstrip("/"))
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        with opener.open(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+def fetch(web, path: str) -> tuple[int, Message, bytes]:
+    result = http_get(web.url + path.lstrip("/"))  # redirects are answers, not followed
+    return result.status, result.headers, result.body
 
 
 def crawled(crawl, predicate) -> list[dict]:
