@@ -39,6 +39,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from archive.replay import timestamp_of, web_path
 from tests.conftest import Server
 from tests.helpers import HttpResult, http_get, read_requests
 from tests.hostile_payloads import CANARY, DOC, MALFORMED_QUERIES, PAGES, PROBE_PRODUCT, REFLECTED, TRAVERSALS
@@ -174,7 +175,8 @@ URL_ATTRIBUTES = frozenset(
 )  # fmt: skip
 ACTIVE_SCHEMES = ("javascript:", "vbscript:", "data:")
 FOREIGN = frozenset({"svg", "math", "object", "embed", "applet", "base", "frame", "frameset", "portal", "template"})
-CAPTURE_FRAME = re.compile(r"^/documents/[0-9a-f]{16}/raw/\d+$")
+CAPTURE_FRAME = re.compile(r"^(?:/documents/[0-9a-f]{16}/raw/\d+|/web/\d{14}if_/https?:.*)$")
+ARCHIVED_COPY = re.compile(r'url\("/web/\d{14}(?:cs_|im_)/[^"\\()]*"\)')  # a requisite rewritten to our server
 
 
 class LiveMarkup(HTMLParser):
@@ -213,7 +215,9 @@ class LiveMarkup(HTMLParser):
             active_url = name in URL_ATTRIBUTES and bare.startswith(ACTIVE_SCHEMES)
             if name.startswith("on") or name == "srcdoc" or active_url:
                 self.problems.append(f"<{tag} {name}={value[:60]!r}>")
-            elif name == "style" and ("javascript:" in bare or "expression(" in bare or "url(" in bare):
+            elif name == "style" and (
+                "javascript:" in bare or "expression(" in bare or "url(" in ARCHIVED_COPY.sub("", bare)
+            ):
                 self.problems.append(f"<{tag} style={value[:60]!r}>")
 
     handle_startendtag = handle_starttag
@@ -395,6 +399,16 @@ def test_the_captured_view_stays_sandboxed_and_inert(attack_archive, payload_doc
         assert RAW_CSP.startswith("sandbox ") and "allow-scripts" not in RAW_CSP and "allow-same-origin" not in RAW_CSP
         for path in (f"/documents/{hit['id']}/raw", f"/documents/{hit['id']}/raw/1"):
             problems += capture_problems(path, http_get(attack_archive.url + path))
+        # The same capture under /web/ (its hostile URL in the path): our page, its frame, its requisites.
+        when = timestamp_of(hit["record"]["fetched_at"])
+        problems += page_problems("/web/", http_get(attack_archive.url + web_path(when, hit["url"])))
+        problems += capture_problems("/web/ if_", http_get(attack_archive.url + web_path(when, hit["url"], "if_")))
+        for modifier in ("cs_", "im_", "id_"):
+            result = http_get(attack_archive.url + web_path(when, hit["url"], modifier))
+            if result.headers.get("Content-Security-Policy") != RAW_CSP or result.headers["Content-Type"].startswith(
+                "text/html"
+            ):
+                problems.append(f"/web/ {modifier} {hit['url']}: {result.headers['Content-Type']}")
     assert problems == []
 
 
@@ -588,7 +602,10 @@ def test_no_payload_runs_in_chromium(browser, attack_archive, payload_docs):
         frame = page.frame_locator("iframe.capture")
         assert CANARY in frame.locator("body").inner_text()
         hrefs = frame.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
-        assert all(href.startswith(attack_archive.url + "/go?") or "#" in href for href in hrefs), hrefs
+        ours = (attack_archive.url + "/go?", attack_archive.url + "/web/")
+        assert all(href.startswith(ours) or "#" in href for href in hrefs), hrefs
+        visit(page, web_path(timestamp_of(hit["record"]["fetched_at"]), hit["url"]), traces)  # under /web/
+        assert CANARY in page.frame_locator("iframe.capture").locator("body").inner_text()
     segment = quote(REFLECTED, safe="")
     for path in ("/?" + urlencode({"q": REFLECTED}), "/?" + urlencode({"label": REFLECTED, "author": REFLECTED}),
                  f"/documents/{segment}", f"/sources/{segment}", "/go?" + urlencode({"url": REFLECTED}),
