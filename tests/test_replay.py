@@ -113,3 +113,18 @@ def test_no_archived_script_runs_in_the_replay(context, web, crawl):
     assert frame.evaluate("getComputedStyle(document.body).borderTopColor") == MAROON, "styled all the same"
     assert not any(url.endswith("live.js") or "/wp-json/" in url for url in traffic.requests), "its script not loaded"
     assert outside(traffic.requests, web.url) == []
+
+
+def test_an_image_that_was_never_there_shows_the_placeholder(context, web):
+    """The sample magazine links images/spacer.gif, which its server never had (404): replayed, the image is
+    our own "not archived" placeholder, from our server."""
+    context, traffic = context
+    page = context.new_page()
+    page.goto(f"/documents/{article_of(web, 'red-lantern')['id']}/captured", wait_until="load")
+    frame = capture_frame(page)
+    spacer = frame.evaluate(
+        "(() => { const img = [...document.images].find(i => i.src.endsWith('/images/spacer.gif'));"
+        " return [img.naturalWidth, img.currentSrc] })()"
+    )
+    assert spacer[0] == 160 and "im_/" in spacer[1], f"the placeholder, 160 pixels wide: {spacer}"
+    assert outside(traffic.requests, web.url) == []

@@ -123,6 +123,8 @@ def test_a_page_opens_in_a_sandboxed_frame_with_a_banner_and_its_requisites_rewr
         and frame.get("sandbox") == "allow-top-navigation-by-user-activation"
     )
     assert f'href="/web/*/{SITE}/"' in html and "<script>window.pwned" not in html
+    assert 'href="/documents/' in html, "an article: a link to its text and versions"
+    assert 'href="/documents/' not in client.get(f"/web/{ts}/{SITE}/issue.pdf").get_data(as_text=True)
 
     inner = client.get(frame.get("src"))
     assert inner.status_code == 200 and inner.headers["Content-Security-Policy"] == RAW_CSP

@@ -54,7 +54,7 @@ from webui.auth import accounts, current_user
 from webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
 from webui.errors import bad_parameter, taken_down
 from webui.security import raw_headers
-from webui.state import archive
+from webui.state import archive, store
 
 blueprint = Blueprint("wayback", __name__)
 
@@ -190,6 +190,7 @@ def page_view(address: WebAddress) -> ResponseReturnValue:
         next=captures[position + 1] if position + 1 < len(captures) else None,
         count=len(captures),
         list_url=web_path("*", line.url),
+        document=article_of(line.url),
     )
 
 
@@ -299,6 +300,15 @@ def capture_list(url: str) -> ResponseReturnValue:
         for line in captures[:MAX_CAPTURES_LISTED]
     ]
     return render_template("web_list.html", url=captures[-1].url, rows=rows, more=len(captures) > MAX_CAPTURES_LISTED)
+
+
+def article_of(url: str) -> str | None:
+    """The document id of an archived article at this address, for a link to its text and metadata."""
+    try:
+        doc_id = document_id(url)
+    except ValueError:
+        return None
+    return doc_id if store().get(doc_id) is not None else None
 
 
 def not_archived(address: WebAddress) -> ResponseReturnValue:
