@@ -47,6 +47,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from scrapy_playwright.page import PageMethod
 
 from archive.config import Settings, Source, in_scope
 from archive.errors import ConfigError
@@ -59,8 +60,10 @@ BROWSER_META = "samizdat_browser"  # request.meta: what the browser fetched for 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # A page's last requests (its script's fetch of the article's JSON) have this long to come back once the page
-# has loaded; then what has arrived is archived and the DOM taken as it is.
+# has loaded; then what has arrived is archived and the DOM taken as it is. The page has settled when no
+# request has been out for QUIET_SECONDS (time for a script to use what came back and ask for more).
 SETTLE_SECONDS = 2.0
+QUIET_SECONDS = 0.2
 CLOSE_SECONDS = 5.0  # closing a page whose script never ends; past this the browser is restarted
 # What the browser already fetched this crawl is answered from memory, not asked of the site again (each page's
 # stylesheets, fonts and scripts were ~6 more requests per page on the sample WordPress site), up to this much.
@@ -213,10 +216,12 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         for header in ("If-None-Match", "If-Modified-Since"):
             request.headers.pop(header, None)
         request.meta["playwright"] = True
+        load = PageLoad(self, request)
+        # Run by scrapy-playwright after the load event, before it reads the DOM.
+        request.meta["playwright_page_methods"] = [PageMethod(load.settle)]
         # Created with the first page (no startup context: the http and https handlers would each launch a
         # browser). Service workers would fetch past page.route.
         request.meta["playwright_context_kwargs"] = {"user_agent": self.user_agent, "service_workers": "block"}
-        load = PageLoad(self, request)
         self.starting[id(request)] = load
         try:
             async with asyncio.timeout(self.timeout):
@@ -237,6 +242,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             await self.discard(load)
             raise IgnoreRequest(f"{kind}: {request.url}") from None
         finally:
+            request.meta.pop("playwright_page_methods", None)  # not kept with a request queued again
             self.starting.pop(id(request), None)
             self.loads.pop(load.page, None)
             await self.check_memory()
@@ -259,6 +265,9 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         load.page = page
         self.loads[page] = load
         page.on("response", load.on_response)
+        page.on("request", load.on_request)
+        page.on("requestfinished", load.on_request_done)
+        page.on("requestfailed", load.on_request_done)
         return page
 
     def _make_request_handler(self, *args: Any, **kwargs: Any) -> Any:
@@ -373,6 +382,24 @@ class PageLoad:
         self.page: Any = None
         self.reads: list[asyncio.Task[Exchange | None]] = []
         self.refused: dict[str, int] = {}
+        self.in_flight = 0
+
+    def on_request(self, _request: Any) -> None:
+        self.in_flight += 1
+
+    def on_request_done(self, _request: Any) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+
+    async def settle(self, _page: Any) -> None:
+        """Once loaded, until nothing has been out for a moment (or SETTLE_SECONDS have passed): a script's
+        fetch of the page's content, and what it does with it, end up in the DOM that is read."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_SECONDS
+        while loop.time() < deadline:
+            quiet = self.in_flight == 0
+            await asyncio.sleep(QUIET_SECONDS if quiet else 0.05)
+            if quiet and self.in_flight == 0:
+                return
 
     def on_response(self, response: Any) -> None:
         self.reads.append(asyncio.ensure_future(self.read(response)))
@@ -437,9 +464,7 @@ class PageLoad:
             return response
         if "playwright_suggested_filename" in self.request.meta:
             return response  # a download, not a page: archived as it came
-        with contextlib.suppress(Exception):
-            await self.page.wait_for_load_state("networkidle", timeout=SETTLE_SECONDS * 1000)
-        rendered = response.body
+        rendered = response.body  # the DOM once settled (PageLoad.settle)
         if self.reads:
             _done, pending = await asyncio.wait(self.reads, timeout=SETTLE_SECONDS)
             for task in pending:

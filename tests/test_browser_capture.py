@@ -55,7 +55,7 @@ requisite_hosts = ["localhost"]
 [settings]
 timeout_seconds = 10
 progress_seconds = 0
-browser_timeout_seconds = 5
+browser_timeout_seconds = 8
 browser_max_memory_mb = 150
 """,
         encoding="utf-8",
