@@ -22,7 +22,7 @@ import io
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -48,6 +48,7 @@ CSV_LABEL_SEPARATOR = "; "
 MAX_REQUISITES_PER_PAGE = 1000
 MAX_IMPORT_DEPTH = 8  # a stylesheet that @imports one that @imports ...
 PROGRESS_EVERY = 1000  # articles between two progress lines of a WARC or WACZ export
+MEMO_STYLESHEETS = 1000  # stylesheets whose requisites an export keeps at once
 
 
 def jsonl_line(doc: Document) -> str:
@@ -106,9 +107,10 @@ def document_records(root: Path, docs: Iterable[Document]) -> Iterator[tuple[Doc
     originals of those archived as revisits), less any record an earlier document already brought."""
     index = cdxj.CdxjIndex.of(root)
     seen: set[tuple[str, int]] = set()
+    memo = _Memo()
     for doc in docs:
         spans = [RecordSpan(doc.warc_file, doc.warc_offset, 2, doc.url, "page")]
-        spans += _requisite_records(root, doc, index)
+        spans += _requisite_records(root, doc, index, memo)
         fresh = []
         for span in spans:
             if (span.warc_file, span.offset) not in seen:
@@ -117,7 +119,28 @@ def document_records(root: Path, docs: Iterable[Document]) -> Iterator[tuple[Doc
         yield doc, fresh
 
 
-def _requisite_records(root: Path, doc: Document, index: cdxj.CdxjIndex) -> list[RecordSpan]:
+@dataclass
+class _Memo:
+    """What one export learns once about a record that many pages share (a site's stylesheet, its logo)."""
+
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)  # records in the exchange at (file, offset)
+    sheets: dict[tuple[str, int], list[Requisite]] = field(default_factory=dict)  # what a stylesheet loads
+
+    def count(self, root: Path, warc_file: str, offset: int) -> int:
+        key = (warc_file, offset)
+        if key not in self.counts:
+            self.counts[key] = _exchange_count(root, warc_file, offset)
+        return self.counts[key]
+
+    def sheet(self, root: Path, at: tuple[str, int], url: str) -> list[Requisite]:
+        if at not in self.sheets:
+            if len(self.sheets) >= MEMO_STYLESHEETS:
+                self.sheets.clear()
+            self.sheets[at] = _stylesheet_requisites(root, at, url)
+        return self.sheets[at]
+
+
+def _requisite_records(root: Path, doc: Document, index: cdxj.CdxjIndex, memo: _Memo) -> list[RecordSpan]:
     """The records of what the document's archived page needs to render, nearest in time to its capture."""
     try:
         page = read_capture(root, doc.warc_file, doc.warc_offset)
@@ -141,21 +164,21 @@ def _requisite_records(root: Path, doc: Document, index: cdxj.CdxjIndex) -> list
         capture = index.nearest(requisite.url, when)
         if capture is None:
             continue  # never archived: replay shows its placeholder
-        spans.append(_span(root, capture.warc_file, capture.offset, requisite))
+        spans.append(_span(root, capture.warc_file, capture.offset, requisite, memo))
         payload_at = (capture.warc_file, capture.offset)
         if capture.revisit:
             original = _original(root, index, capture)
             if original is None:
                 continue
-            spans.append(_span(root, original.warc_file, original.offset, requisite))
+            spans.append(_span(root, original.warc_file, original.offset, requisite, memo))
             payload_at = (original.warc_file, original.offset)
         if requisite.kind == "stylesheet" and depth < MAX_IMPORT_DEPTH and capture.status == 200:
-            queue.extend((found, depth + 1) for found in _stylesheet_requisites(root, payload_at, requisite.url))
+            queue.extend((found, depth + 1) for found in memo.sheet(root, payload_at, requisite.url))
     return spans
 
 
-def _span(root: Path, warc_file: str, offset: int, requisite: Requisite) -> RecordSpan:
-    return RecordSpan(warc_file, offset, _exchange_count(root, warc_file, offset), requisite.url, requisite.kind)
+def _span(root: Path, warc_file: str, offset: int, requisite: Requisite, memo: _Memo) -> RecordSpan:
+    return RecordSpan(warc_file, offset, memo.count(root, warc_file, offset), requisite.url, requisite.kind)
 
 
 def _exchange_count(root: Path, warc_file: str, offset: int) -> int:
