@@ -628,6 +628,21 @@ def read_capture(datadir_root: Path, warc_file: str, offset: int, max_bytes: int
     raise ValueError(f"no record at {warc_file}@{offset}")
 
 
+def read_rendered(datadir_root: Path, warc_file: str, offset: int) -> Capture:
+    """The conversion record at (file, offset): a page as the browser rendered it (see `rendered_capture`),
+    read within the limit the file's crawl recorded."""
+    path = resolve_warc_path(datadir_root, warc_file)
+    with _open_warc(path) as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh):
+            if record.rec_type != "conversion":
+                raise ValueError(f"{warc_file}@{offset} is a {record.rec_type} record, not a rendered page")
+            capture = _rendered(record, warc_file, recorded_limit(path))
+            capture.warc_offset = offset
+            return capture
+    raise ValueError(f"no record at {warc_file}@{offset}")
+
+
 def recorded_limit(path: Path) -> int:
     """The payload limit the crawl that wrote this WARC file used (its warcinfo record says), else the
     default of `max_page_bytes`."""

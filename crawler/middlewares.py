@@ -21,7 +21,17 @@ from scrapy.responsetypes import responsetypes
 from archive.config import in_scope
 from archive.payload import PayloadRefused
 from archive.store import Store
-from archive.warc import MAX_PAYLOAD_KEY, Capture, Original, WarcLocation, WarcWriter, iter_entries, read_capture
+from archive.warc import (
+    MAX_PAYLOAD_KEY,
+    Capture,
+    Original,
+    WarcLocation,
+    WarcWriter,
+    iter_entries,
+    read_capture,
+    read_rendered,
+    rendered_capture,
+)
 from crawler.browser import BROWSER_META, archive_browser_page
 
 logger = logging.getLogger(__name__)
@@ -203,6 +213,8 @@ class ReplayMiddleware:
         self.archived: dict[str, WarcLocation] = {}
         # URLs whose archived payload the crawl refused (too large once decoded, not decodable): refused again
         self.refused: dict[str, str] = {}
+        # Pages captured in a browser: where their rendered DOM is, which the spider read (crawler/browser.py)
+        self.rendered: dict[str, tuple[str, int]] = {}
         with Store(crawler.settings["SAMIZDAT_STORE_PATH"]) as store:
             for name in files:
                 for entry in iter_entries(root / name, name):
@@ -212,6 +224,9 @@ class ReplayMiddleware:
                             name, entry.offset, capture.digest, capture.fetched_at
                         )
                         self.refused.pop(capture.url, None)
+                        self.rendered.pop(capture.url, None)
+                    elif entry.type == "rendered" and entry.capture is not None:
+                        self.rendered[entry.capture.url] = (name, entry.offset)
                     elif entry.type == "response" and entry.info.get("refused"):
                         self.refused[entry.info["url"]] = entry.info["message"]
                         self.archived.pop(entry.info["url"], None)
@@ -241,6 +256,8 @@ class ReplayMiddleware:
             return None
         try:
             capture = read_capture(self.root, location.warc_file, location.offset)
+            if (rendered := self.rendered.get(request.url)) is not None:
+                capture = rendered_capture(capture, read_rendered(self.root, *rendered))
         except PayloadRefused as exc:
             raise IgnoreRequest(f"Ignored {request.url}: its archived response was refused ({exc})") from None
         except (OSError, ValueError) as exc:
