@@ -845,8 +845,12 @@ def test_warc_export_is_a_valid_warc_of_the_results(client):
     total = api(client, "/api/search", q="eviction")["total"]
     response = client.get("/export.warc?q=eviction")
     assert response.mimetype == "application/warc" and response.headers["Content-Disposition"].startswith("attachment;")
-    types = [record.rec_type for record in ArchiveIterator(io.BytesIO(response.data))]
+    records = [
+        (r.rec_type, r.rec_headers.get_header("WARC-Resource-Type")) for r in ArchiveIterator(io.BytesIO(response.data))
+    ]
+    types = [t for t, kind in records if kind in (None, "document")]  # the articles' own; their requisites come too
     assert types[0] == "warcinfo" and types.count("response") == total > 0 and types.count("request") == total
+    assert any(kind == "stylesheet" for _t, kind in records)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "warc"])
@@ -872,7 +876,7 @@ def test_exports_match_the_command_line_export(client, crawl, tmp_path, fmt):
 def test_export_links_on_the_search_page_carry_the_search(client):
     html = page(client, "/", q="strike", label="Organising", page=1, per_page=10)
     exports = [h for h in links(html) if h.startswith("/export.")]
-    assert sorted(urlsplit(h).path for h in exports) == ["/export.csv", "/export.jsonl", "/export.warc"]
+    assert sorted(urlsplit(h).path for h in exports) == ["/export.csv", "/export.jsonl", "/export.wacz", "/export.warc"]
     assert all(query_of(h) == {"q": ["strike"], "label": ["Organising"]} for h in exports)
 
 
