@@ -83,7 +83,8 @@ def exported_ids(exports: dict[str, bytes]) -> dict[str, set[str]]:
         uris = {
             document_id(rec.rec_headers.get_header("WARC-Target-URI"))
             for rec in ArchiveIterator(raw)
-            if rec.rec_type == "response"
+            # the articles' own responses; their requisites' are marked with their kind
+            if rec.rec_type == "response" and rec.rec_headers.get_header("WARC-Resource-Type") in (None, "document")
         }
     return {"jsonl": jsonl, "csv": rows, "warc": uris}
 
