@@ -783,7 +783,8 @@ def _revisit_info(record: Any) -> dict[str, Any]:
         "refers_to_date": headers.get_header("WARC-Refers-To-Date"),
         "digest": headers.get_header("WARC-Payload-Digest") or "",
         "status": int(http.get_statuscode() or 0) if http else 0,
-        "resource_type": headers.get_header(RESOURCE_TYPE_HEADER) or "",
+        # only on a requisite's records (see Capture.resource_type)
+        **({"resource_type": kind} if (kind := headers.get_header(RESOURCE_TYPE_HEADER)) else {}),
     }
 
 

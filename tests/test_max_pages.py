@@ -1,16 +1,23 @@
 """max_pages is exact: no more requests reach the site than the cap, redirect hops and retries included;
-robots.txt is not counted. The run's pages figure stays within it too."""
+robots.txt and a page's requisites are not counted. The run's pages figure stays within it too."""
 
 from __future__ import annotations
 
 import re
 import urllib.request
 
+from samizdat.sample_sites.requisites import ASSET_PREFIXES
 from tests.conftest import run_cli
 
 
 def site_requests(sample_sites, site: str, since: int) -> list[dict]:
     return [r for r in sample_sites.requests()[since:] if r["site"] == site]
+
+
+def is_requisite(site: str, path: str) -> bool:
+    """A sample site's stylesheet, image, font or favicon (samizdat/sample_sites/requisites.py)."""
+    path = path.partition("?")[0]
+    return path == "/favicon.ico" or path.startswith(ASSET_PREFIXES[site] + "/") or path.endswith(".css")
 
 
 def test_max_pages_counts_every_fetch_and_never_robots_txt(sample_sites, tmp_path):
@@ -29,7 +36,8 @@ def test_max_pages_counts_every_fetch_and_never_robots_txt(sample_sites, tmp_pat
     result = run_cli("crawl", "--config", config, "--data", tmp_path / "data")
     assert result.returncode == 0, result.stdout + result.stderr
     served = site_requests(sample_sites, "wordpress", since)
-    pages = [r for r in served if r["path"] != "/robots.txt"]
+    assert any(is_requisite("wordpress", r["path"]) for r in served)  # fetched, and not counted
+    pages = [r for r in served if r["path"] != "/robots.txt" and not is_requisite("wordpress", r["path"])]
     # The shortlink's redirect hop is one of the four: the site had far more to offer.
     assert len(pages) == 4 and any(r["status"] == 301 for r in pages), pages
     assert any(r["path"] == "/robots.txt" for r in served)
@@ -43,7 +51,8 @@ def test_max_pages_holds_over_a_stopped_and_resumed_run(sample_sites, tmp_path):
     config = tmp_path / "sources.toml"
     # Pages 1.2 s apart and a stop after 1.8 s: one or two pages before it. The requests Scrapy had already
     # handed to the downloader wait for the host's turn, and are kept for the next run rather than sent.
-    table = f'[[source]]\nname = "capped"\nstart_urls = ["{base}/"]\ndelay = 1.2\nmax_pages = 4\n'
+    # (HTML only: each requisite would take a 1.2 s turn of its own.)
+    table = f'[[source]]\nname = "capped"\nstart_urls = ["{base}/"]\ndelay = 1.2\nmax_pages = 4\nrequisites = false\n'
     settings = "[settings]\nprogress_seconds = 0\n"
     config.write_text(table + "max_minutes = 0.03\n" + settings, encoding="utf-8")
     since = len(sample_sites.requests())
