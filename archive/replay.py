@@ -28,9 +28,12 @@ MODIFIERS = ("", "if_", "cs_", "im_", "id_")
 # What a page's requisite is asked for as (archive/requisites.py KINDS): fonts come through im_ as images do.
 KIND_MODIFIERS = {"stylesheet": "cs_", "image": "im_", "icon": "im_", "font": "im_"}
 MAX_URL_CHARS = 4096
-# A stylesheet larger than this is not rewritten (answered as not shown): the rewriting is linear, but a page
-# has many stylesheets and each is rewritten at every view.
-MAX_CSS_CHARS = 4 * 1024 * 1024
+# A stylesheet larger than this is not rewritten (answered as not shown): the rewriting is linear (~0.4 s per
+# MiB of the most hostile CSS), but a page has many stylesheets and each is rewritten at every view.
+MAX_CSS_CHARS = 2 * 1024 * 1024
+# Distinct addresses rewritten in one stylesheet (or <style>, or style attribute); past these, `none`. Each
+# costs ~70 us, and a hostile stylesheet can hold hundreds of thousands.
+MAX_CSS_URLS = 5000
 
 # A requisite's address may carry a pass after its modifier (`cs_~<pass>`): in a private archive, the sandboxed
 # frame's requests come without the session cookie, so the frame's page hands its requisites a signed pass.
@@ -152,34 +155,47 @@ def absolute_url(base: str, value: str | None) -> str | None:
 # -- CSS ------------------------------------------------------------------------------------------------------
 
 Embed = Callable[[str, str], str]  # (absolute URL, kind) -> the address it is loaded from
+CssDone = dict[tuple[str | None, str], str]  # (address as written, kind) -> what rewrite_css made of it
 
-_URL_BODY = (
-    rf"""\s*(?:"([^"\n]{{0,{MAX_URL_CHARS}}})"|'([^'\n]{{0,{MAX_URL_CHARS}}})'|([^\s'"()]{{0,{MAX_URL_CHARS}}}))\s*\)"""
-)
+# Whitespace is bounded too: two unbounded runs around an empty address made `url(` and megabytes of spaces
+# quadratic.
+_BARE = rf"""([^\s'"()]{{0,{MAX_URL_CHARS}}})"""
+_URL_BODY = rf"""\s{{0,64}}(?:"([^"\n]{{0,{MAX_URL_CHARS}}})"|'([^'\n]{{0,{MAX_URL_CHARS}}})'|{_BARE})\s{{0,64}}\)"""
 _STRING = rf"""(?:"([^"\n]{{0,{MAX_URL_CHARS}}})"|'([^'\n]{{0,{MAX_URL_CHARS}}})')"""
 # One pass, left to right, so that nothing written here is read again: an @font-face block (its url()s are
 # fonts), an @import (url() or string), a well-formed url(), and then whatever else could fetch or run
 # (a url( that did not parse, an @import without an address, IE's expression()), which becomes `none`.
 _CSS = re.compile(
-    rf"(?P<fontface>@font-face\s*\{{[^{{}}]{{0,65536}}\}})"
-    rf"|@import\s+(?:url\({_URL_BODY}|{_STRING})"
+    rf"(?P<fontface>@font-face\s{{0,64}}\{{[^{{}}]{{0,65536}}\}})"
+    rf"|@import\s{{1,64}}(?:url\({_URL_BODY}|{_STRING})"
     rf"|url\({_URL_BODY}"
-    rf"|(?P<other>(?:url|expression)\s*\([^)]{{0,{MAX_URL_CHARS}}}\)?|@import)",
+    rf"|(?P<other>(?:url|expression)\s{{0,64}}\([^)]{{0,{MAX_URL_CHARS}}}\)?|@import)",
     re.IGNORECASE,
 )
 _URL_ONLY = re.compile(
-    rf"url\({_URL_BODY}|(?P<other>(?:url|expression)\s*\([^)]{{0,{MAX_URL_CHARS}}}\)?)", re.IGNORECASE
+    rf"url\({_URL_BODY}|(?P<other>(?:url|expression)\s{{0,64}}\([^)]{{0,{MAX_URL_CHARS}}}\)?)", re.IGNORECASE
 )
 # Inline images and fonts load nothing from anywhere; the frame's policy allows them.
 _BREAKS_OUT = re.compile(r"[\"'\\()<>\s]")  # what could end the url("...") it is written back into
 _INERT_DATA = re.compile(r"^\s*data:(?:image/(?!svg)|font/|application/(?:x-)?font)", re.IGNORECASE)
 
 
-def rewrite_css(css: str, base_url: str, embed: Embed) -> str:
+def rewrite_css(css: str, base_url: str, embed: Embed, rewritten: CssDone | None = None) -> str:
     """`css` with every url() and @import loading from `embed(absolute url, kind)` (kind "stylesheet" for an
-    @import, "font" inside @font-face, "image" otherwise); an address that is not http(s) becomes `none`."""
+    @import, "font" inside @font-face, "image" otherwise); an address that is not http(s) becomes `none`.
+    `rewritten` remembers the addresses done (share one across a page's style attributes and elements, all
+    with the same base): at most MAX_CSS_URLS distinct ones."""
+    rewritten = {} if rewritten is None else rewritten
 
     def address(value: str | None, kind: str) -> str:
+        key = (value, kind)
+        if key not in rewritten:
+            if len(rewritten) >= MAX_CSS_URLS:
+                return "none"
+            rewritten[key] = _address(value, kind)
+        return rewritten[key]
+
+    def _address(value: str | None, kind: str) -> str:
         if kind != "stylesheet" and value and _INERT_DATA.match(value) and not _BREAKS_OUT.search(value):
             return f'url("{value.strip()}")'
         url = absolute_url(base_url, value)

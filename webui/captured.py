@@ -24,7 +24,7 @@ import lxml.etree
 import lxml.html
 
 from archive.extract.decode import decode_html
-from archive.replay import Embed, absolute_url, rewrite_css
+from archive.replay import CssDone, Embed, absolute_url, rewrite_css
 from archive.warc import Capture
 
 # Removed with everything inside them: active content, frames and plugins. <noscript> too: with scripts
@@ -158,6 +158,9 @@ def _base_url(root: lxml.html.HtmlElement, page_url: str) -> str:
 
 
 def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str], embed: Embed | None) -> None:
+    # The CSS addresses already rewritten, for the whole page (its style attributes and elements share a
+    # base): a page of many thousands of styled elements costs one rewriting per distinct address.
+    css_done: CssDone = {}
     doomed: list[lxml.html.HtmlElement] = []
     unwrapped: list[lxml.html.HtmlElement] = []
     for element in root.iter():
@@ -178,8 +181,8 @@ def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str], e
         if tag == "style" and element.text:
             # "<" escaped as CSS does: a browser parsing the page again reads "<svg><style><img onerror=...>"
             # as markup outside the style (mutation XSS), though lxml kept it as the style's text.
-            element.text = _css(element.text, base, embed).replace("<", "\\3c ")
-        _clean_attributes(element, tag, base, link, embed)
+            element.text = _css(element.text, base, embed, css_done).replace("<", "\\3c ")
+        _clean_attributes(element, tag, base, link, embed, css_done)
     for element in unwrapped:
         if element.getparent() is not None:
             element.drop_tag()
@@ -188,7 +191,12 @@ def _clean(root: lxml.html.HtmlElement, base: str, link: Callable[[str], str], e
 
 
 def _clean_attributes(
-    element: lxml.html.HtmlElement, tag: str, base: str, link: Callable[[str], str], embed: Embed | None
+    element: lxml.html.HtmlElement,
+    tag: str,
+    base: str,
+    link: Callable[[str], str],
+    embed: Embed | None,
+    css_done: CssDone | None = None,
 ) -> None:
     # Read before anything is removed: what this element shows, as the archived copies' addresses.
     kept = _embedded(element, tag, base, embed) if embed is not None else {}
@@ -199,7 +207,7 @@ def _clean_attributes(
             if not (key == "src" and tag == "img" and value.strip().lower().startswith("data:image/")):
                 del element.attrib[name]
         elif key == "style":
-            element.attrib[name] = _css(value, base, embed)
+            element.attrib[name] = _css(value, base, embed, css_done)
         elif key in ("href", "target", "formtarget") and tag not in LINK_ELEMENTS:
             del element.attrib[name]
     for name, value in kept.items():
@@ -304,11 +312,11 @@ def _rewrite_link(element: lxml.html.HtmlElement, base: str, link: Callable[[str
     element.set("rel", "noopener noreferrer")
 
 
-def _css(css: str, base: str, embed: Embed | None) -> str:
+def _css(css: str, base: str, embed: Embed | None, css_done: CssDone | None = None) -> str:
     """CSS from the page: its fetches rewritten through `embed`, or removed without it."""
     if embed is None:
         return _CSS_FETCH.sub("none", css)
-    return rewrite_css(css, base, embed)
+    return rewrite_css(css, base, embed, css_done)
 
 
 def _remove(element: lxml.html.HtmlElement) -> None:
