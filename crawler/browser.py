@@ -46,6 +46,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
+from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
@@ -53,6 +54,7 @@ from archive.config import Settings, Source, in_scope
 from archive.errors import ConfigError
 from archive.warc import Capture, Original, WarcLocation, rendered_capture
 from crawler.politeness import PoliteDownloadHandler, gate_for
+from crawler.proxy import Proxy, proxy_settings
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,28 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 SETTLE_SECONDS = 2.0
 QUIET_SECONDS = 0.2
 CLOSE_SECONDS = 5.0  # closing a page whose script never ends; past this the browser is restarted
+LAUNCH_SECONDS = 60.0  # starting Chromium (2-4 s on a busy machine): not part of any page's time
+# Chromium's own traffic (component updates, Google sign-in's account list, safe browsing, metrics) would
+# leave the machine beside the pages: what flags cannot turn off is sent to a name that never resolves
+# (RFC 2606 .invalid). Debian's wrapper also loads extensions.
+NOWHERE = "http://invalid.invalid"
+QUIET_BROWSER_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--disable-extensions",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-pings",
+    f"--google-base-url={NOWHERE}",
+    f"--gaia-url={NOWHERE}",
+    f"--lso-url={NOWHERE}",
+    f"--component-updater=url-source={NOWHERE}",
+    "--disable-dev-shm-usage",
+    "--mute-audio",
+]
 # What the browser already fetched this crawl is answered from memory, not asked of the site again (each page's
 # stylesheets, fonts and scripts were ~6 more requests per page on the sample WordPress site), up to this much.
 MAX_REUSE_BYTES = 64 * 1024 * 1024
@@ -96,26 +120,50 @@ def source_browser_settings(source: Source, base: Any) -> dict[str, Any]:
     """A source's crawler settings for capture = "browser" (none for "http"): the browser's download handler."""
     if source.capture != "browser":
         return {}
-    if source.proxy:
-        raise ConfigError(f'source "{source.name}": capture = "browser" does not go through a proxy yet')
     heap_mb = max(64, int(base.getint("SAMIZDAT_BROWSER_MAX_MEMORY_MB") // 2))
-    args = [f"--js-flags=--max-old-space-size={heap_mb}", "--disable-dev-shm-usage", "--mute-audio"]
+    args = [f"--js-flags=--max-old-space-size={heap_mb}", *QUIET_BROWSER_ARGS]
     if os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to run its sandbox as root
     timeout_ms = float(base.getfloat("SAMIZDAT_BROWSER_TIMEOUT")) * 1000
+    launch: dict[str, Any] = {"executable_path": chromium_path(), "args": args, "headless": True}
+    if source.proxy:
+        launch["proxy"] = browser_proxy(source)
     return {
         "DOWNLOAD_HANDLERS": {
             "http": f"{__name__}.BrowserDownloadHandler",
             "https": f"{__name__}.BrowserDownloadHandler",
         },
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": chromium_path(), "args": args, "headless": True},
+        "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
+        # What is not loaded in the browser goes where it would for any source: through a SOCKS5 proxy's
+        # handler when the source names one (crawler.proxy), else the host gate's.
+        "SAMIZDAT_BROWSER_HTTP_HANDLER": proxy_settings(source.proxy)
+        .get("DOWNLOAD_HANDLERS", {})
+        .get("http", "crawler.politeness.PoliteDownloadHandler"),
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout_ms,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,  # one page at a time (BrowserDownloadHandler.download_request)
         # The browser sends its own headers (Scrapy's would make it look like no browser); our user agent
         # is set on its context (BrowserDownloadHandler.load), so that sites and their robots.txt see who we are.
         "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
     }
+
+
+def browser_proxy(source: Source) -> dict[str, str]:
+    """The source's proxy as Chromium takes it, for every request the browser makes, to our own machine too
+    (Chromium would otherwise go to loopback addresses directly). Chromium resolves names through a SOCKS5
+    proxy itself (socks5h), and cannot give one a user name and password."""
+    assert source.proxy
+    proxy = Proxy.parse(source.proxy)
+    if proxy.socks and proxy.username is not None:
+        raise ConfigError(
+            f'source "{source.name}": capture = "browser" cannot use a SOCKS5 proxy with a user name and password '
+            f"(Chromium does not support it): use an HTTP proxy, or one without a password"
+        )
+    scheme = "socks5" if proxy.socks else proxy.scheme
+    settings = {"server": f"{scheme}://{proxy.address.split('://', 1)[1]}", "bypass": "<-loopback>"}
+    if proxy.username is not None:
+        settings.update(username=proxy.username, password=proxy.password or "")
+    return settings
 
 
 @dataclass
@@ -150,7 +198,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.crawler = crawler
-        self.http = PoliteDownloadHandler(crawler)
+        handler = load_object(crawler.settings.get("SAMIZDAT_BROWSER_HTTP_HANDLER") or PoliteDownloadHandler)
+        self.http: PoliteDownloadHandler = build_from_crawler(handler, crawler)
         settings = crawler.settings
         self.timeout = settings.getfloat("SAMIZDAT_BROWSER_TIMEOUT", 30.0)
         self.max_memory = settings.getint("SAMIZDAT_BROWSER_MAX_MEMORY_MB", 1024) * 1024 * 1024
@@ -224,6 +273,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         request.meta["playwright_context_kwargs"] = {"user_agent": self.user_agent, "service_workers": "block"}
         self.starting[id(request)] = load
         try:
+            async with asyncio.timeout(LAUNCH_SECONDS):
+                await self._maybe_launch_browser()
             async with asyncio.timeout(self.timeout):
                 response = await self._download_request(request, self.crawler.spider)
                 page = await load.finish(response)

@@ -6,7 +6,8 @@ fetched, its stylesheets: response records marked WARC-Resource-Type, once each)
 conversion record referring to the document's response (never a response), its text is extracted and found
 by `samizdat search` (a crawl of the same page over plain HTTP finds nothing), `samizdat reindex` gives the
 same document from the WARC files alone, the hanging page is counted as browser_timeout while the crawl goes
-on, and the browser asked nothing of a host the source does not allow (the sample server's request log).
+on, the browser asked nothing of a host the source does not allow (the sample server's request log), and
+a source's proxy carries everything the browser asks for.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import export_records, run_cli
 from tests.helpers import serve_pages
+from tests.test_proxy import CREDENTIALS, PASSWORD, USER, start_proxy
 
 LIVE = "/live/rent-strike-diary/"
 SCRIPT = "/wp-content/themes/twentytwenty/assets/js/live.js"
@@ -40,7 +42,7 @@ class BrowserCrawl:
     cdn: str
 
 
-def config(root: Path, start_urls: list[str], capture: str) -> Path:
+def config(root: Path, start_urls: list[str], capture: str, extra: str = "") -> Path:
     path = root / "sources.toml"
     path.write_text(
         f"""
@@ -51,6 +53,7 @@ start_urls = {json.dumps(start_urls)}
 include = ["/live/", "/hang/", "/offsite/"]
 capture = "{capture}"
 requisite_hosts = ["localhost"]
+{extra}
 
 [settings]
 timeout_seconds = 10
@@ -195,3 +198,27 @@ def test_the_browser_reaches_only_the_allowed_hosts(browser_crawl) -> None:
     assert not [p for p in cdn if p.startswith("/private/")]
     kinds = {r["uri"]: r["resource_type"] for r in records(data) if r["type"] == "response"}
     assert kinds[browser_crawl.cdn + "/css/samizdat-serif.css"] == "stylesheet"
+
+
+def test_the_browser_goes_through_the_sources_proxy(sample_sites, tmp_path) -> None:
+    """An HTTP proxy with a password: every request of the source, the browser's included, goes through it,
+    to our own machine too; Chromium's own traffic (updates, Google sign-in) goes to no real host."""
+    proxy = start_proxy(tmp_path / "proxy", "--user", USER, "--password", PASSWORD)
+    try:
+        base = sample_sites.urls["wordpress"]
+        before = len(sample_sites.requests())
+        extra = f'proxy = "http://{CREDENTIALS}{proxy.http}"'
+        path = config(tmp_path, [base + LIVE], "browser", extra)
+        result = run_cli("crawl", "--config", path, "--data", tmp_path / "data", timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        served = [r["path"] for r in sample_sites.requests()[before:]]
+        carried = [e for e in proxy.requests() if not e.get("refused")]
+    finally:
+        proxy.process.terminate()
+        proxy.process.wait(timeout=10)
+    assert {LIVE, SCRIPT, JSON} <= set(served)
+    # The server saw nothing the proxy did not carry.
+    assert sorted(served) == sorted(
+        e["request"].split(" ", 1)[1] for e in carried if e["target"] != "invalid.invalid:80"
+    )
+    assert {e["target"] for e in proxy.entries()} <= {base.removeprefix("http://"), "invalid.invalid:80"}
