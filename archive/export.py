@@ -7,8 +7,8 @@ formats are the export contract of the README ("Export record").
 A WARC export (and the WACZ package, archive/wacz.py, which holds one) is of each article's exchange and of
 what the page needs to render (`document_records`): its requisites found in the archived HTML and, through
 `@import`, in its archived stylesheets (archive/requisites.py), each the capture nearest in time to the
-page's in the CDXJ index, with the original response a revisit record stands for. A record shared by
-several articles is written once.
+page's in the CDXJ index, with the full response a revisit record or a recrawl's 304 stands for. A record
+shared by several articles is written once.
 
 The CDXJ export is of captures, not articles: the archive's CDXJ index (archive/cdxj.py), every response and
 revisit record of the WARC files or a source's, less what is taken down, one line each.
@@ -165,14 +165,14 @@ def _requisite_records(root: Path, doc: Document, index: cdxj.CdxjIndex, memo: _
         if capture is None:
             continue  # never archived: replay shows its placeholder
         spans.append(_span(root, capture.warc_file, capture.offset, requisite, memo))
-        payload_at = (capture.warc_file, capture.offset)
-        if capture.revisit:
-            original = _original(root, index, capture)
+        payload_at, status = (capture.warc_file, capture.offset), capture.status
+        if capture.revisit or capture.status == 304:
+            original = _original(index, capture)
             if original is None:
                 continue
             spans.append(_span(root, original.warc_file, original.offset, requisite, memo))
-            payload_at = (original.warc_file, original.offset)
-        if requisite.kind == "stylesheet" and depth < MAX_IMPORT_DEPTH and capture.status == 200:
+            payload_at, status = (original.warc_file, original.offset), original.status
+        if requisite.kind == "stylesheet" and depth < MAX_IMPORT_DEPTH and status == 200:
             queue.extend((found, depth + 1) for found in memo.sheet(root, payload_at, requisite.url))
     return spans
 
@@ -199,11 +199,15 @@ def _exchange_count(root: Path, warc_file: str, offset: int) -> int:
     return 2 if second.rec_headers.get_header("WARC-Concurrent-To") == record_id else 1
 
 
-def _original(root: Path, index: cdxj.CdxjIndex, revisit: cdxj.IndexedCapture) -> cdxj.IndexedCapture | None:
-    """The response a revisit record stands for: a capture of the URL with its payload digest, the nearest
-    before it (a revisit refers back)."""
-    same = [c for c in index.captures(revisit.url) if not c.revisit and c.digest == revisit.digest]
-    earlier = [c for c in same if c.timestamp <= revisit.timestamp]
+def _original(index: cdxj.CdxjIndex, capture: cdxj.IndexedCapture) -> cdxj.IndexedCapture | None:
+    """The full response a capture without a payload stands for, the nearest before it: for a revisit record a
+    capture of the URL with its payload digest; for a 304 (a recrawl's conditional request answered "not
+    modified") the last 200 response."""
+    if capture.revisit:
+        same = [c for c in index.captures(capture.url) if not c.revisit and c.digest == capture.digest]
+    else:
+        same = [c for c in index.captures(capture.url) if not c.revisit and c.status == 200]
+    earlier = [c for c in same if c.timestamp <= capture.timestamp]
     return (earlier or same)[-1] if same else None
 
 

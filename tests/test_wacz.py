@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -20,11 +21,14 @@ from urllib.parse import urljoin
 import lxml.html
 import pytest
 from warcio.archiveiterator import ArchiveIterator
-from warcio.timeutils import iso_date_to_timestamp
+from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 
-from archive.cdxj import CdxjIndex
+from archive.cdxj import CdxjIndex, IndexedCapture, iter_lines
+from archive.datadir import DataDir
+from archive.export import write_warc
 from archive.payload import decode_payload
 from archive.requisites import css_requisites, html_requisites
+from archive.store import Store
 from tests.conftest import export_records, run_cli
 from tests.helpers import http_get
 
@@ -205,3 +209,34 @@ def test_pywb_replays_an_article_from_the_package_with_its_stylesheet(package, t
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_recrawled_requisite_comes_with_the_full_response_its_304_stands_for(crawl, tmp_path):
+    """A recrawl asks for each requisite with its validators and archives the 304: a page captured then is
+    exported with that 304 and the 200 response holding the payload, through the whole @import chain."""
+    data = tmp_path / "data"
+    shutil.copytree(crawl.data, data)
+    config = tmp_path / "sources.toml"  # a few pages are enough: the requisites are the magazine's own
+    config.write_text(
+        crawl.config.read_text(encoding="utf-8").replace(f'name = "{SOURCE}"', f'name = "{SOURCE}"\nmax_pages = 4'),
+        encoding="utf-8",
+    )
+    result = run_cli("crawl", SOURCE, "--config", config, "--data", data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with Store(DataDir(data).store_path) as store:
+        docs = [d for d in store.iter_latest() if d.source == SOURCE][:3]
+    # as if each page had been captured by the recrawl: its requisites' nearest captures are the 304s
+    recrawled = max(IndexedCapture.parse(line).timestamp for line in iter_lines(data))
+    moved = [dataclasses.replace(d, fetched_at=timestamp_to_iso_date(recrawled)) for d in docs]
+    out = io.BytesIO()
+    assert write_warc(data, moved, out) == len(docs)
+    statuses: dict[str, set[int]] = {}
+    for rec in ArchiveIterator(io.BytesIO(out.getvalue())):
+        if rec.rec_type == "response" and rec.rec_headers.get_header("WARC-Resource-Type"):
+            statuses.setdefault(rec.rec_headers.get_header("WARC-Target-URI"), set()).add(
+                int(rec.http_headers.get_statuscode())
+            )
+    assert any(304 in found for found in statuses.values()), statuses  # the recrawl's own captures
+    assert all(200 in found or 404 in found for found in statuses.values()), statuses  # each with its payload
+    sheets = [url for url in statuses if url.endswith(".css")]
+    assert {"a.css", "b.css", "c.css"} <= {url.rsplit("/", 1)[-1] for url in sheets}  # the @import chain
