@@ -158,6 +158,8 @@ def run_crawl(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_file = str(datadir.logs_dir / f"crawl-{stamp}-{os.getpid()}.log")  # crawls may run side by side
     base = scrapy_settings(settings, datadir, log_file)
+    for source in sources:
+        source_browser_settings(source, base)  # a source the browser cannot capture is refused before any run opens
     with Store(datadir.store_path) as store:
         runs = [open_run(store, datadir, source, watch) for source in sources]
     for run in runs:

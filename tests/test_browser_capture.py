@@ -222,3 +222,12 @@ def test_the_browser_goes_through_the_sources_proxy(sample_sites, tmp_path) -> N
         e["request"].split(" ", 1)[1] for e in carried if e["target"] != "invalid.invalid:80"
     )
     assert {e["target"] for e in proxy.entries()} <= {base.removeprefix("http://"), "invalid.invalid:80"}
+
+
+def test_a_socks5_proxy_with_a_password_is_refused_before_any_run(tmp_path) -> None:
+    path = config(tmp_path, ["http://127.0.0.1:9/"], "browser", 'proxy = "socks5://ana:secret@127.0.0.1:9"')
+    result = run_cli("crawl", "--config", path, "--data", tmp_path / "data")
+    assert result.returncode == 1
+    assert 'source "live": capture = "browser" cannot use a SOCKS5 proxy with a user name and password' in result.stderr
+    assert "secret" not in result.stdout + result.stderr
+    assert "no crawl runs yet" in run_cli("runs", "--data", tmp_path / "data").stdout
