@@ -32,11 +32,11 @@ MAX_URL_CHARS = 4096  # longer url() values are not URLs a page really loads; th
 # An unterminated comment runs to the end, as in CSS itself (and keeps the scan linear).
 _COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 _STRING = rf"""(?:"([^"\n]{{0,{MAX_URL_CHARS}}})"|'([^'\n]{{0,{MAX_URL_CHARS}}})')"""
-_URL = rf"""url\(\s*(?:{_STRING}|([^\s'"()]{{0,{MAX_URL_CHARS}}}))\s*\)"""
+_URL = rf"""url\(\s{{0,64}}(?:{_STRING}|([^\s'"()]{{0,{MAX_URL_CHARS}}}))\s{{0,64}}\)"""
 # One pass in source order: a whole @font-face block (its url()s are fonts), an @import (a stylesheet,
 # as url() or as a bare string), or any other url() (an image: backgrounds, list markers, cursors).
 _CSS_TOKEN = re.compile(
-    rf"(?P<fontface>@font-face\s*\{{[^}}]{{0,65536}}\}})"
+    rf"(?P<fontface>@font-face\s{{0,64}}\{{[^{{}}]{{0,65536}}\}})"
     rf"|@import\s+(?:{_URL}|{_STRING})"
     rf"|{_URL}",
     re.IGNORECASE,
