@@ -211,9 +211,9 @@ def go() -> ResponseReturnValue:
         endpoint = "pages.captured" if request.args.get("view") == "captured" else "pages.document"
         return redirect(url_for(endpoint, doc_id=doc_id), code=303)
     # Not an article, but archived (a home page, a listing, a PDF, an image): its newest capture under /web/.
-    captures = CdxjIndex.of(archive().root).captures(url, limit=wayback.MAX_CAPTURES_LISTED)
-    if captures:
-        return redirect(web_path(captures[-1].timestamp, captures[-1].url), code=303)
+    newest = CdxjIndex.of(archive().root).nearest(url, wayback.LATEST)
+    if newest is not None:
+        return redirect(web_path(newest.timestamp, newest.url), code=303)
     return render_template("go.html", url=url), 404
 
 

@@ -64,6 +64,7 @@ MAX_LINK_LOOKUPS = 2000  # per page: links past these go to /go, which looks the
 MAX_REDIRECTS = 3  # followed for a stylesheet or an image that was captured as a redirect
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PDF_TYPE = "application/pdf"
+LATEST = "99991231235959"  # the capture nearest to it is the newest
 PASS_SECONDS = 12 * 3600  # how long a private archive's requisite pass is good for
 PASS_MODIFIERS = ("cs_", "im_")  # what a pass opens: a frame's stylesheets, images and fonts
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -124,10 +125,10 @@ def web(_rest: str) -> ResponseReturnValue:
     if address.timestamp == "*":
         return capture_list(address.url)
     if not address.timestamp:
-        captures = index().captures(address.url)
-        if not captures:
+        newest = index().nearest(address.url, LATEST)
+        if newest is None:
             return not_archived(address)
-        return redirect(web_path(captures[-1].timestamp, captures[-1].url), code=302)
+        return redirect(web_path(newest.timestamp, newest.url), code=302)
     return VIEWS[address.modifier](address)
 
 
