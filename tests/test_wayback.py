@@ -213,6 +213,11 @@ def test_a_capture_list_and_the_look_up_box(client, replay_archive):
     listed = client.get(f"/web/*/{SITE}/issue.pdf")
     rows = lxml.html.fromstring(listed.data).cssselect("table.capture-list tbody tr")
     assert len(rows) == 1 and [td.text_content().strip() for td in rows[0]][1:3] == ["200", "application/pdf"]
+    newest = client.get(f"/web/{SITE}/logo.png")  # no timestamp: the newest capture (here the revisit)
+    assert (
+        newest.headers["Location"]
+        == f"/web/{CdxjIndex.of(replay_archive).captures(SITE + '/logo.png')[-1].timestamp}/{SITE}/logo.png"
+    )
     looked_up = client.get("/web/", query_string={"url": SITE + "/issue.pdf"})
     assert looked_up.status_code == 303 and looked_up.headers["Location"] == f"/web/*/{SITE}/issue.pdf"
     assert (
