@@ -19,10 +19,14 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import lxml.etree
+import lxml.html
 from pebble import ProcessExpired, ProcessPool
 
 from archive.config import Source
 from archive.extract import Extraction, Facts, extract
+from archive.extract.decode import decode_html
+from archive.requisites import Requisite, html_requisites
 from archive.urls import normalize_url
 from archive.warc import Capture, read_capture
 
@@ -52,6 +56,17 @@ class ExtractionPool:
         with suppress(TimeoutError, ProcessExpired):  # _result tells them
             await asyncio.wrap_future(future)
         return self._result(capture, future)
+
+    async def requisites(self, capture: Capture, scripts: bool) -> list[Requisite]:
+        """What an archived page needs to render, found in a worker: parsing a page of a million elements
+        takes seconds, which in the reactor would stall every download (and time them out)."""
+        future = self.submit(requisites_detached, capture, scripts)
+        try:
+            found: list[Requisite] = await asyncio.wrap_future(future)
+        except (TimeoutError, ProcessExpired) as exc:
+            logger.warning("%s: its requisites were not found in time (%s)", describe(capture), type(exc).__name__)
+            return []
+        return found
 
     def map_extract(
         self, captures: Iterable[Capture], source: Source, kind: str | None, facts: Facts
@@ -96,6 +111,18 @@ def extract_detached(capture: Capture | WarcPointer, source: Source, kind: str |
         root, warc_file, offset = capture
         capture = read_capture(Path(root), warc_file, offset)
     return extract(capture, source, kind, facts).detach()
+
+
+def requisites_detached(capture: Capture, scripts: bool) -> list[Requisite]:
+    """What a worker runs for a page's requisites: its HTML decoded as extraction decodes it, then parsed."""
+    _encoding, html = decode_html(capture.payload, capture.header("content-type"))
+    try:
+        root = lxml.html.fromstring(html)
+    except ValueError:  # a str that declares its own encoding: lxml wants the bytes
+        root = lxml.html.fromstring(capture.payload)
+    except lxml.etree.ParserError:  # empty, or nothing lxml can read: nothing to load
+        return []
+    return html_requisites(root, capture.url, scripts)
 
 
 def failed(capture: Capture | WarcPointer, reason: str) -> Extraction:

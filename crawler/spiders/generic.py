@@ -12,8 +12,6 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import lxml.etree
-import lxml.html
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
@@ -30,13 +28,13 @@ from archive.datadir import DataDir
 from archive.document import document_id
 from archive.extract import Extraction, Facts, merge_facts, parse, reader_for
 from archive.extract.challenge import CHALLENGE_STATUSES
-from archive.requisites import Requisite, css_requisites, html_requisites
+from archive.requisites import Requisite, css_requisites
 from archive.store import Store
 from archive.takedowns import purged_documents
 from archive.urls import host_port, normalize_url, url_key
 from archive.warc import Capture, WarcWriter
 from crawler.diskfull import DiskFull, guard_writer
-from crawler.extraction import WarcPointer, extract_detached, shared_pool
+from crawler.extraction import WarcPointer, extract_detached, requisites_detached, shared_pool
 from crawler.frontier import counts_as_page
 from crawler.jobstate import SkippedUrls, save_state
 from crawler.middlewares import REQUISITE_META, header_pairs, requisite_host_allowed
@@ -246,11 +244,11 @@ class SourceSpider(Spider):
     # -- pages ------------------------------------------------------------------------------------
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
-        for request in self.page_requisites(response):
-            yield request
         capture = capture_of(response)
         indexed = {key for key, fact in self.facts.items() if fact.get("index")}  # known before extracting
         result = await self.read(capture)
+        for request in await self.page_requisites(response, capture, result):
+            yield request
         if self.kind is None and result.page_type in PARSED:
             for request in self.adopt_kind(result.detected_kind or "generic", response.url):
                 yield request
@@ -357,17 +355,19 @@ class SourceSpider(Spider):
 
     # -- requisites: what an archived page needs to render -------------------------------------------
 
-    def page_requisites(self, response: Response) -> Iterator[Request]:
+    async def page_requisites(self, response: Response, capture: Capture, result: Extraction) -> list[Request]:
         """Requests for what an archived HTML page loads to render (archive.requisites), when the source
-        wants them. A source captured in a browser has them already: the browser archived what it loaded."""
+        wants them; found beside the reactor, like the extraction. None for a page extraction could not read
+        (a million elements, a deadline passed). A source captured in a browser has them already: the
+        browser archived what it loaded."""
         if not self.source.requisites or self.source.capture == "browser" or not isinstance(response, HtmlResponse):
-            return
-        try:
-            root = lxml.html.fromstring(response.body, base_url=response.url)
-        except (lxml.etree.ParserError, ValueError):  # an empty or undecodable document: nothing to load
-            return
-        found = html_requisites(root, response.url, scripts=self.source.requisite_scripts)
-        yield from self.requisite_requests(found)
+            return []
+        if result.page_type == "not_html" or result.reason.startswith("extract_"):
+            return []
+        scripts = self.source.requisite_scripts
+        pool = shared_pool()
+        found = await pool.requisites(capture, scripts) if pool is not None else requisites_detached(capture, scripts)
+        return list(self.requisite_requests(found))
 
     def parse_requisite(self, response: Response) -> Iterator[Request]:
         """A requisite is archived (the WARC recorder did it) and never read as a page; a stylesheet's own
