@@ -9,6 +9,7 @@ reactor, so they never inherit its threads or open files.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 import multiprocessing
 import os
@@ -26,7 +27,7 @@ from pebble import ProcessExpired, ProcessPool
 from archive.config import Source
 from archive.extract import Extraction, Facts, extract
 from archive.extract.decode import decode_html
-from archive.requisites import Requisite, html_requisites
+from archive.requisites import Requisite, css_requisites, html_requisites
 from archive.urls import normalize_url
 from archive.warc import Capture, read_capture
 
@@ -58,8 +59,8 @@ class ExtractionPool:
         return self._result(capture, future)
 
     async def requisites(self, capture: Capture, scripts: bool) -> list[Requisite]:
-        """What an archived page needs to render, found in a worker: parsing a page of a million elements
-        takes seconds, which in the reactor would stall every download (and time them out)."""
+        """What an archived page (or stylesheet) needs to render, found in a worker: parsing a page of a million
+        elements takes seconds, which in the reactor would stall every download (and time them out)."""
         future = self.submit(requisites_detached, capture, scripts)
         try:
             found: list[Requisite] = await asyncio.wrap_future(future)
@@ -114,7 +115,10 @@ def extract_detached(capture: Capture | WarcPointer, source: Source, kind: str |
 
 
 def requisites_detached(capture: Capture, scripts: bool) -> list[Requisite]:
-    """What a worker runs for a page's requisites: its HTML decoded as extraction decodes it, then parsed."""
+    """What a worker runs for a page's requisites: its HTML decoded as extraction decodes it, then parsed. For
+    a stylesheet, what it @imports and its url()s."""
+    if (capture.header("content-type") or "").split(";")[0].strip().lower() == "text/css":
+        return css_requisites(capture.payload.decode(css_charset(capture), "replace"), capture.url)
     _encoding, html = decode_html(capture.payload, capture.header("content-type"))
     try:
         root = lxml.html.fromstring(html)
@@ -123,6 +127,18 @@ def requisites_detached(capture: Capture, scripts: bool) -> list[Requisite]:
     except lxml.etree.ParserError:  # empty, or nothing lxml can read: nothing to load
         return []
     return html_requisites(root, capture.url, scripts)
+
+
+def css_charset(capture: Capture) -> str:
+    """A stylesheet's charset as its Content-Type gives it (UTF-8 otherwise, as most are; @charset aside)."""
+    for part in (capture.header("content-type") or "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value.strip().strip('"'):
+            try:
+                return codecs.lookup(value.strip().strip('"')).name
+            except LookupError:
+                break
+    return "utf-8"
 
 
 def failed(capture: Capture | WarcPointer, reason: str) -> Extraction:

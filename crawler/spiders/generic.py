@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
-from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
@@ -28,7 +28,7 @@ from archive.datadir import DataDir
 from archive.document import document_id
 from archive.extract import Extraction, Facts, merge_facts, parse, reader_for
 from archive.extract.challenge import CHALLENGE_STATUSES
-from archive.requisites import Requisite, css_requisites
+from archive.requisites import Requisite
 from archive.store import Store
 from archive.takedowns import purged_documents
 from archive.urls import host_port, normalize_url, url_key
@@ -369,16 +369,21 @@ class SourceSpider(Spider):
         found = await pool.requisites(capture, scripts) if pool is not None else requisites_detached(capture, scripts)
         return list(self.requisite_requests(found))
 
-    def parse_requisite(self, response: Response) -> Iterator[Request]:
+    async def parse_requisite(self, response: Response) -> AsyncIterator[Request]:
         """A requisite is archived (the WARC recorder did it) and never read as a page; a stylesheet's own
-        requisites (@import, fonts, background images) are asked for in turn."""
-        if response.meta.get(REQUISITE_META) != "stylesheet" or not isinstance(response, TextResponse):
+        requisites (@import, fonts, background images) are asked for in turn, found beside the reactor."""
+        if response.meta.get(REQUISITE_META) != "stylesheet" or response.status != 200:
             return
-        try:
-            css = response.text
-        except (UnicodeDecodeError, LookupError):
-            css = response.body.decode("utf-8", "replace")
-        yield from self.requisite_requests(css_requisites(css, response.url))
+        # Read as CSS whatever the server called it (a stylesheet served as text/plain is still one).
+        capture = capture_of(response)
+        capture.headers = [
+            *[h for h in capture.headers if h[0].lower() != "content-type"],
+            ("Content-Type", css_type(response)),
+        ]
+        pool = shared_pool()
+        found = await pool.requisites(capture, False) if pool is not None else requisites_detached(capture, False)
+        for request in self.requisite_requests(found):
+            yield request
 
     def requisite_requests(self, found: list[Requisite]) -> Iterator[Request]:
         """One request per requisite, up to max_requisites_per_page of them; each URL is fetched once per crawl
@@ -562,6 +567,13 @@ def error_kind(failure: Failure) -> str:
         if marker in names:
             return kind
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(failure.value).__name__).lower()
+
+
+def css_type(response: Response) -> str:
+    """text/css with the charset the response declared, if any."""
+    declared = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    charset = next((p.strip() for p in declared.split(";")[1:] if p.strip().lower().startswith("charset=")), None)
+    return "text/css" + (f"; {charset}" if charset else "")
 
 
 def capture_of(response: Response) -> Capture:
