@@ -17,6 +17,12 @@ crawl-order, politeness and speed tests and the ingest benchmark:
     expected_campaign(server.urls, articles=40); campaign_paths(40, 2, 4)
     server.edit("campaign", path, "<p>A late correction.</p>")   # a changed article; server.reset()
 
+The four default sites' pages have requisites (stylesheets with an @import chain, a web font, srcset and
+<picture> images, a favicon, CSS backgrounds: requisites.py); the Hugo blog's also load a stylesheet and font
+from a CDN served beside the sites as http://localhost:PORT (`server.cdn_url`; "cdn" in the printed
+addresses), whose robots.txt disallows /private/. The WordPress site's /live/rent-strike-diary/ is built by
+JavaScript (server.py says how).
+
 Articles can come and go while served, for watch-mode tests, on every site: `start(withheld={"hugo":
 [path]})` (or `--withhold hugo:PATH`) starts with an article unpublished, then `server.publish("hugo",
 path)` lists it everywhere, `server.delete("hugo", path)` takes it out of every listing and answers 410
