@@ -20,14 +20,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
+
+from archive.requisites import MAX_URL_CHARS, absolute_url
 
 MODIFIERS = ("", "if_", "cs_", "im_", "id_")
 # What a page's requisite is asked for as (archive/requisites.py KINDS): fonts come through im_ as images do.
 KIND_MODIFIERS = {"stylesheet": "cs_", "image": "im_", "icon": "im_", "font": "im_"}
-MAX_URL_CHARS = 4096
 # A stylesheet larger than this is not rewritten (answered as not shown): the rewriting is linear (~0.4 s per
 # MiB of the most hostile CSS), but a page has many stylesheets and each is rewritten at every view.
 MAX_CSS_CHARS = 2 * 1024 * 1024
@@ -135,21 +136,6 @@ def iso_of(timestamp: str) -> str:
     """The ISO 8601 time of a 14-digit timestamp (for the `when` filter of the templates)."""
     digits = timestamp.ljust(14, "0")
     return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}T{digits[8:10]}:{digits[10:12]}:{digits[12:14]}Z"
-
-
-def absolute_url(base: str, value: str | None) -> str | None:
-    """An http(s) URL found in a page or stylesheet, made absolute and escaped as the crawl wrote it; None for
-    anything else (data:, javascript:, a fragment, a URL that does not parse, one too long)."""
-    value = (value or "").strip()
-    if not value or len(value) > MAX_URL_CHARS or value.startswith("#"):
-        return None
-    try:
-        parts = urlsplit(urljoin(base, value))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
-        return safe_url_string(urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, "")))
-    except ValueError:
-        return None
 
 
 # -- CSS ------------------------------------------------------------------------------------------------------

@@ -139,10 +139,14 @@ def _link(element: lxml.html.HtmlElement, base: str, scripts: bool) -> Iterator[
 
 
 def _srcset(base: str, srcset: str | None) -> Iterator[Requisite]:
-    """The URLs of a srcset, as the HTML standard splits it: a candidate's URL runs to whitespace (a
-    trailing comma ends it), its descriptors run to the next comma."""
-    if not srcset:
-        return
+    for url, _descriptor in srcset_candidates(srcset or ""):
+        yield from _requisite(base, url, "image")
+
+
+def srcset_candidates(srcset: str) -> Iterator[tuple[str, str]]:
+    """The (URL as written, descriptor) candidates of a srcset, as the HTML standard splits it: a candidate's
+    URL runs to whitespace (a trailing comma ends it), its descriptors run to the next comma outside
+    parentheses."""
     position, length = 0, len(srcset)
     while position < length:
         while position < length and (srcset[position].isspace() or srcset[position] == ","):
@@ -151,24 +155,26 @@ def _srcset(base: str, srcset: str | None) -> Iterator[Requisite]:
         while position < length and not srcset[position].isspace():
             position += 1
         url = srcset[start:position]
+        descriptor = ""
         if url.endswith(","):
             url = url.rstrip(",")
         else:
-            depth = 0
+            start, depth = position, 0
             while position < length and (srcset[position] != "," or depth):
-                depth += {"(": 1, ")": -1}.get(srcset[position], 0)
-                depth = max(depth, 0)
+                depth = max(depth + {"(": 1, ")": -1}.get(srcset[position], 0), 0)
                 position += 1
-        yield from _requisite(base, url, "image")
+            descriptor = srcset[start:position].strip()
+        if url:
+            yield url, descriptor
 
 
 def _requisite(base: str, value: str | None, kind: str) -> Iterator[Requisite]:
-    url = _absolute(base, value)
+    url = absolute_url(base, value)
     if url:
         yield Requisite(url, kind)
 
 
-def _absolute(base: str, value: str | None) -> str | None:
+def absolute_url(base: str, value: str | None) -> str | None:
     """An http(s) URL without its fragment, escaped as a Scrapy request would be; None for anything else
     (data:, javascript:, an empty value, a URL that does not parse)."""
     value = (value or "").strip()

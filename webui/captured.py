@@ -24,7 +24,8 @@ import lxml.etree
 import lxml.html
 
 from archive.extract.decode import decode_html
-from archive.replay import CssDone, Embed, absolute_url, rewrite_css
+from archive.replay import CssDone, Embed, rewrite_css
+from archive.requisites import absolute_url, srcset_candidates
 from archive.warc import Capture
 
 # Removed with everything inside them: active content, frames and plugins. <noscript> too: with scripts
@@ -241,25 +242,9 @@ def _embedded(element: lxml.html.HtmlElement, tag: str, base: str, embed: Embed)
 
 
 def _srcset(srcset: str, base: str, embed: Embed) -> str:
-    """A srcset with each candidate's URL rewritten (the HTML standard's split: a URL runs to whitespace, a
-    trailing comma ends it; its descriptors run to the next comma); candidates that are not http(s) dropped."""
+    """A srcset with each candidate's URL rewritten; candidates that are not http(s) dropped."""
     candidates: list[str] = []
-    position, length = 0, len(srcset)
-    while position < length:
-        while position < length and (srcset[position].isspace() or srcset[position] == ","):
-            position += 1
-        start = position
-        while position < length and not srcset[position].isspace():
-            position += 1
-        value = srcset[start:position]
-        descriptor = ""
-        if value.endswith(","):
-            value = value.rstrip(",")
-        else:
-            start = position
-            while position < length and srcset[position] != ",":
-                position += 1
-            descriptor = srcset[start:position].strip()
+    for value, descriptor in srcset_candidates(srcset):
         url = absolute_url(base, value)
         # Only the width and density descriptors the standard defines: nothing else is copied from the page.
         if url and re.fullmatch(r"(?:\d+(?:\.\d+)?[wx])?", descriptor):

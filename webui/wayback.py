@@ -37,7 +37,6 @@ from archive.replay import (
     BadWebAddress,
     Embed,
     WebAddress,
-    absolute_url,
     address_token,
     checked_url,
     download_name,
@@ -49,6 +48,7 @@ from archive.replay import (
     rewrite_css,
     web_path,
 )
+from archive.requisites import absolute_url
 from archive.warc import Capture, read_capture, recorded_limit, resolve_warc_path
 from webui.auth import accounts, current_user
 from webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
