@@ -643,6 +643,30 @@ def read_rendered(datadir_root: Path, warc_file: str, offset: int) -> Capture:
     raise ValueError(f"no record at {warc_file}@{offset}")
 
 
+# How many records after a page's response the crawl may have written its rendered page (its request record,
+# and a requisite or two written while the browser settled).
+RENDERED_LOOKAHEAD = 6
+
+
+def read_as_seen(datadir_root: Path, warc_file: str, offset: int) -> Capture:
+    """The response record at (file, offset), as `read_capture` reads it, but as a reader of the live page saw
+    it: for a page captured in a browser, its rendered page (the conversion record the crawl wrote just after
+    the response, referring to it; `rendered_capture`), since replay runs no script that could build it."""
+    document = read_capture(datadir_root, warc_file, offset)
+    path = resolve_warc_path(datadir_root, warc_file)
+    try:
+        with _open_warc(path) as fh:
+            fh.seek(offset)
+            records = iter(ArchiveIterator(fh))
+            record_id = next(records).rec_headers.get_header("WARC-Record-ID")
+            for _, record in zip(range(RENDERED_LOOKAHEAD), records, strict=False):
+                if record.rec_type == "conversion" and record.rec_headers.get_header("WARC-Refers-To") == record_id:
+                    return rendered_capture(document, _rendered(record, warc_file, recorded_limit(path)))
+    except (OSError, ValueError, EOFError, ArchiveLoadFailed):  # PayloadRefused too: the page as served, then
+        pass
+    return document
+
+
 def recorded_limit(path: Path) -> int:
     """The payload limit the crawl that wrote this WARC file used (its warcinfo record says), else the
     default of `max_page_bytes`."""

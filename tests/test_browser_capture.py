@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.replay import timestamp_of
 from tests.conftest import export_records, run_cli
 from tests.helpers import serve_pages
 from tests.test_proxy import CREDENTIALS, PASSWORD, USER, start_proxy
+from webui import create_app
 
 LIVE = "/live/rent-strike-diary/"
 SCRIPT = "/wp-content/themes/twentytwenty/assets/js/live.js"
@@ -163,6 +165,21 @@ def test_the_rendered_text_is_extracted_and_reindexed_alike(browser_crawl, tmp_p
     assert reindexed == crawled
     [hit] = search(data, SENTENCE)
     assert hit["url"] == base + LIVE
+
+
+def test_replay_shows_the_page_as_the_browser_rendered_it(browser_crawl) -> None:
+    """Replay runs no script, so a page captured in a browser is shown as it rendered (its conversion record),
+    made inert like any capture: in the document's captured view and under /web/. id_ keeps the bytes the
+    server sent."""
+    base = browser_crawl.base
+    client = create_app({"data_dir": browser_crawl.data}).test_client()
+    [doc] = [r for r in export_records(browser_crawl.data) if r["url"] == base + LIVE]
+    for address in (f"/documents/{doc['id']}/raw", f"/web/{timestamp_of(doc['fetched_at'])}if_/{base}{LIVE}"):
+        page = client.get(address).get_data(as_text=True)
+        assert SENTENCE in page, address
+        assert "<script" not in page.lower(), address
+    served = client.get(f"/web/{timestamp_of(doc['fetched_at'])}id_/{base}{LIVE}").get_data(as_text=True)
+    assert SENTENCE not in served and '<main id="live-diary"></main>' in served
 
 
 def test_plain_http_capture_does_not_see_the_text(sample_sites, tmp_path) -> None:

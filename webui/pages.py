@@ -17,7 +17,7 @@ from archive.document import Document, document_id
 from archive.payload import PayloadRefused
 from archive.replay import timestamp_of, web_path
 from archive.takedowns import Takedowns
-from archive.warc import read_capture, recorded_limit, resolve_warc_path
+from archive.warc import read_as_seen, recorded_limit, resolve_warc_path
 from search import SearchParams
 from search.query import ParamError
 from webui import diff, searchview, wayback
@@ -155,10 +155,10 @@ def raw(doc_id: str, number: int | None = None) -> Response:
     versions = store().versions(doc.id)
     version = versions[checked_number(number, len(versions)) - 1].document
     root = archive().root
-    # The path comes from the store, never from the request; still, read_capture refuses anything outside
+    # The path comes from the store, never from the request; still, read_as_seen refuses anything outside
     # the data directory, and finds a file the crawl is still writing.
     try:
-        capture = read_capture(root, version.warc_file, version.warc_offset)
+        capture = read_as_seen(root, version.warc_file, version.warc_offset)
     except PayloadRefused as exc:
         # Refused as the crawl refused it (too large once decoded, not the encoding it claims), after reading
         # at most the limit: said in the frame, with the frame's own policy, never shown in part.

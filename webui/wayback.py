@@ -49,7 +49,7 @@ from archive.replay import (
     web_path,
 )
 from archive.requisites import absolute_url
-from archive.warc import Capture, read_capture, recorded_limit, resolve_warc_path
+from archive.warc import Capture, read_as_seen, read_capture, recorded_limit, resolve_warc_path
 from webui.auth import accounts, current_user
 from webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
 from webui.errors import bad_parameter, taken_down
@@ -212,6 +212,9 @@ def frame_view(address: WebAddress) -> Response:
     if target:
         page = render_template("web_frame_missing.html", redirect_to=target, ts=found.line.timestamp, url=capture.url)
     elif is_html(capture):
+        source = original_of(found.line) if found.line.revisit else found.line
+        if source is not None:  # a page captured in a browser shows as it rendered
+            capture = read_as_seen(archive().root, source.warc_file, source.offset)
         page = render_capture(capture, link=archive_link(found.line.timestamp), embed=embedder(address.timestamp))
     else:
         page = render_template("not_html.html", capture=capture)
