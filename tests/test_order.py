@@ -1,5 +1,5 @@
 """The frontier's order on a site built to trap a depth-first crawler: a sitemap listing every article, a
-200-page "Older posts" listing, and article pages full of links to missing pages. Every article is archived
+100-page "Older posts" listing, and article pages full of links to missing pages. Every article is archived
 before the dead links are walked; the listing is walked to its end whatever the depth limit; robots.txt comes
 first and the delay holds between every two requests."""
 
@@ -13,7 +13,7 @@ from samizdat.sample_sites import sources_toml
 from tests.conftest import export_records
 from tests.helpers import serve_sample_sites
 
-ARTICLES, PER_PAGE, DEAD_LINKS, DELAY = 400, 2, 4, 0.02
+ARTICLES, PER_PAGE, DEAD_LINKS, DELAY = 200, 2, 4, 0.02
 LISTING_PAGES = ARTICLES // PER_PAGE
 
 
@@ -24,7 +24,7 @@ def test_listed_articles_come_before_dead_links_and_long_listings_are_walked_to_
         config = tmp_path / "sources.toml"
         config.write_text(
             sources_toml(sites.urls, sites=("campaign",), delay=DELAY)
-            # A small depth limit: the 200 listing pages are one step from the start, not 200.
+            # A small depth limit: the 100 listing pages are one step from the start, not 100.
             + "\n[settings]\nprogress_seconds = 0\ntimeout_seconds = 10\ndepth_limit = 3\n",
             encoding="utf-8",
         )
@@ -45,7 +45,7 @@ def test_listed_articles_come_before_dead_links_and_long_listings_are_walked_to_
     last_article = max(i for i, r in enumerate(log) if r["path"].startswith("/news/") and r["status"] == 200)
     dead_before = [r for r in log[:last_article] if r["status"] == 404]
     assert len(dead_before) <= 0.05 * ARTICLES * DEAD_LINKS, len(dead_before)
-    # depth_limit 3 did not cut the 200-page listing: its next pages are no step further from the start.
+    # depth_limit 3 did not cut the 100-page listing: its next pages are no step further from the start.
     listing = {r["path"] for r in log if r["path"].startswith("/page/") and r["status"] == 200}
     assert len(listing) == LISTING_PAGES - 1  # page 1 is the home page
     gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(log)]

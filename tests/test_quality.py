@@ -105,7 +105,7 @@ PUBLIC_FLOORS = {"readability": {"taken": 0.97, "F1": 0.825}, "wcxb": {"taken": 
 
 @pytest.mark.parametrize("data", sorted(PUBLIC_FLOORS))
 def test_the_generic_reader_on_public_pages_holds_its_figures(data):
-    rows, _seconds = bench_generic.measure(bench_generic.load(BENCH_DATA / data))
+    rows, _seconds = bench_generic.measure(bench_generic.load(BENCH_DATA / data), processes=2)
     table = bench_generic.figures(rows)
     names = ("taken", "F1", "precision", "recall", "F1 both", "precision both", "recall both")
     print(f"\n{data} ({table['ours']['pages']:.0f} article pages, {table['ours']['both']:.0f} taken by both)")
