@@ -12,10 +12,12 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from samizdat.sample_sites import sources_toml
 from samizdat.sample_sites.sites import MAGAZINE_SITES
@@ -263,3 +265,18 @@ def hostile(tmp_path_factory) -> HostileCrawl:
     finally:
         server.kill()
         server.wait(timeout=10)
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (README's test command); Playwright downloads no browser
+# As root in a container Chromium needs --no-sandbox; the rest stop it calling Google on start.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-default-apps"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the browser tests of one module."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()

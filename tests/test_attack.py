@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from archive.replay import timestamp_of, web_path
 from tests.conftest import Server
@@ -45,9 +45,6 @@ from tests.helpers import HttpResult, http_get, read_requests
 from tests.hostile_payloads import CANARY, DOC, MALFORMED_QUERIES, PAGES, PROBE_PRODUCT, REFLECTED, TRAVERSALS
 from webui.security import PAGE_CSP, RAW_CSP, is_source_name
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-default-apps"]  # fmt: skip
 SOURCE = "payloads"  # the source of the payload pages in the hostile archive
 ARCHIVIST, PASSWORD = "mallory", "a passphrase long enough"
 QUERY_SECONDS = 2.0  # the bound for any query, malformed or not
@@ -542,14 +539,6 @@ class Traces:
     pwned: list[str] = field(default_factory=list)  # requests for /pwned, answered 204 here
     outside: list[str] = field(default_factory=list)  # requests to any host but the archive's
     in_window: list[str] = field(default_factory=list)  # window.__pwned found set, in a page or a frame
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def watched_page(browser: Browser, base: str, traces: Traces) -> Page:
