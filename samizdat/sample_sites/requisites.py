@@ -25,10 +25,9 @@ FontBuilder and saved as WOFF2 in static/.
 from __future__ import annotations
 
 import struct
-import zlib
 from functools import cache
 
-from samizdat.sample_sites.sites import STATIC, Response, Site
+from samizdat.sample_sites.sites import STATIC, Response, Site, encode_png
 
 CSS = "text/css; charset=UTF-8"
 PNG = "image/png"
@@ -103,16 +102,7 @@ IMAGES = {
 
 @cache
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    row = b"\x00" + bytes(rgb) * width
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(row * height, 9))
-        + chunk(b"IEND", b"")
-    )
+    return encode_png(width, height, (b"\x00" + bytes(rgb) * width) * height)
 
 
 @cache

@@ -335,17 +335,21 @@ def huge_png_data_uri() -> str:
     width, height = 1024, 720
     rng = random.Random(20230527)
     rows = b"".join(b"\x00" + rng.randbytes(width * 3) for _ in range(height))
+    return "data:image/png;base64," + base64.b64encode(encode_png(width, height, rows, level=1)).decode("ascii")
+
+
+def encode_png(width: int, height: int, rows: bytes, level: int = 9) -> bytes:
+    """An RGB PNG of `rows` (each a filter byte, then width x 3 bytes), its data deflated at `level`."""
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
-    png = (
+    return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(rows, 1))
+        + chunk(b"IDAT", zlib.compress(rows, level))
         + chunk(b"IEND", b"")
     )
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 class BloggerSite(Site):
