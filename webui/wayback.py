@@ -196,9 +196,10 @@ def page_view(address: WebAddress) -> ResponseReturnValue:
 
 
 def frame_view(address: WebAddress) -> Response:
-    """The capture made inert for the frame, its requisites loading from the archive."""
+    """The capture made inert for the frame (a page captured in a browser as it rendered), its requisites
+    loading from the archive."""
     try:
-        found = find(address.url, address.timestamp)
+        found = find(address.url, address.timestamp, as_seen=True)
     except Missing as exc:
         if exc.refused:
             message = refused_message(*exc.refused)
@@ -212,9 +213,6 @@ def frame_view(address: WebAddress) -> Response:
     if target:
         page = render_template("web_frame_missing.html", redirect_to=target, ts=found.line.timestamp, url=capture.url)
     elif is_html(capture):
-        source = original_of(found.line) if found.line.revisit else found.line
-        if source is not None:  # a page captured in a browser shows as it rendered
-            capture = read_as_seen(archive().root, source.warc_file, source.offset)
         page = render_capture(capture, link=archive_link(found.line.timestamp), embed=embedder(address.timestamp))
     else:
         page = render_template("not_html.html", capture=capture)
@@ -327,15 +325,15 @@ def index() -> CdxjIndex:
     return CdxjIndex.of(archive().root)
 
 
-def find(url: str, timestamp: str) -> Found:
+def find(url: str, timestamp: str, as_seen: bool = False) -> Found:
     """The capture of `url` nearest to `timestamp`, read (a revisit's payload from its original); Missing when
-    there is none to show."""
+    there is none to show. `as_seen`: a page captured in a browser as it rendered (archive.warc.read_as_seen)."""
     line = index().nearest(url, timestamp)
     if line is None:
         raise Missing("not in the archive")
     if hidden(line):
         raise Missing("taken down")
-    return load(line)
+    return load(line, as_seen)
 
 
 def find_embedded(address: WebAddress) -> Found:
@@ -350,13 +348,13 @@ def find_embedded(address: WebAddress) -> Found:
     raise Missing("a chain of redirects")
 
 
-def load(line: IndexedCapture) -> Found:
+def load(line: IndexedCapture, as_seen: bool = False) -> Found:
     root = archive().root
     source = original_of(line) if line.revisit else line
     if source is None:
         raise Missing("a revisit whose original is not in the archive")
     try:
-        capture = read_capture(root, source.warc_file, source.offset)
+        capture = (read_as_seen if as_seen else read_capture)(root, source.warc_file, source.offset)
     except PayloadRefused as exc:
         limit = recorded_limit(resolve_warc_path(root, source.warc_file))
         raise Missing("refused", (exc.reason, limit)) from None
