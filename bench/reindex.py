@@ -1,0 +1,143 @@
+"""Reindex: `samizdat reindex` rebuilding store and index from the ingest crawl's WARC files, beside
+trafilatura extracting the same pages on two processes, in one run.
+
+    python -m bench.reindex [--pages 2000] [--seed 13] [--quick] [--json]
+
+Input: the data directory of the ingest benchmark's samizdat crawl of the generated site (bench/ingest.py,
+kept in bench/.cache/work/); when there is none for this size, the site is served and crawled first.
+
+  samizdat     `python -m samizdat reindex --data DIR`: every response record of the WARC files read back,
+               extracted, stored and indexed; rate = response records / wall seconds
+  trafilatura  the HTML 200 payloads of the same WARC files, read once with warcio (not timed), then
+               `trafilatura.extract(payload, url=..., with_metadata=True)` over them on a pool of 2
+               processes (the payloads sent to the workers, as a reindex must); rate = payloads / seconds
+
+Row: samizdat responses/s against trafilatura's, goal >= 0.8x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import ROOT, ingest, rate_row, run_measured
+
+WORKERS = 2
+
+
+def warc_files(data: Path) -> list[Path]:
+    return sorted(p for p in (data / "warc").glob("*") if p.name.endswith((".warc", ".warc.gz")))
+
+
+def warc_payloads(data: Path) -> tuple[int, list[tuple[str, bytes]]]:
+    """(response records in the data directory's WARC files, [(url, payload)] of their HTML 200s)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    responses, pages = 0, []
+    for path in warc_files(data):
+        with open(path, "rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_type != "response":
+                    continue
+                responses += 1
+                http = record.http_headers
+                if http is None or http.get_statuscode() != "200":
+                    continue
+                if "html" not in (http.get_header("Content-Type") or ""):
+                    continue
+                pages.append((record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read()))
+    return responses, pages
+
+
+def _extract(job: tuple[str, bytes]) -> bool:
+    import trafilatura
+
+    url, payload = job
+    return trafilatura.extract(payload, url=url, with_metadata=True) is not None
+
+
+def extract_all(pages: list[tuple[str, bytes]]) -> dict[str, Any]:
+    """trafilatura over every payload on WORKERS processes; the pool's start is timed too."""
+    started = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+        texts = sum(pool.imap_unordered(_extract, pages, chunksize=8))
+    wall = time.perf_counter() - started
+    return {"wall_seconds": wall, "payloads": len(pages), "texts": texts, "per_second": len(pages) / wall}
+
+
+def crawl_data(pages: int, seed: int) -> Path:
+    """The ingest crawl's data directory for this size, crawled now if there is none."""
+    data = ingest.work_dir(pages, seed) / "data"
+    if not (data.exists() and warc_files(data)):
+        print(f"reindex: no crawl of the {pages}-page site yet; crawling it", file=sys.stderr)
+        ingest.measure(pages, seed, 1, ("samizdat",))
+    return data
+
+
+def measure(pages: int, seed: int) -> dict[str, Any]:
+    data = crawl_data(pages, seed)
+    responses, payloads = warc_payloads(data)
+    result = run_measured([sys.executable, "-m", "samizdat", "reindex", "--data", str(data)], ROOT)
+    if result["returncode"] != 0:
+        raise SystemExit(f"samizdat reindex failed:\n{result['stdout'][-2000:]}\n{result['stderr'][-3000:]}")
+    ours = {
+        "wall_seconds": result["wall_seconds"],
+        "responses": responses,
+        "per_second": responses / result["wall_seconds"],
+        "peak_rss_mb": result["peak_rss_mb"],
+        "output": result["stdout"].strip()[-500:],
+    }
+    print(f"  samizdat reindex: {ours['wall_seconds']:.1f} s, {responses} responses", file=sys.stderr)
+    theirs = extract_all(payloads)
+    print(f"  trafilatura: {theirs['wall_seconds']:.1f} s, {theirs['payloads']} payloads", file=sys.stderr)
+    return {"pages": pages, "data_dir": str(data), "samizdat": ours, "trafilatura": theirs}
+
+
+def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    ours, theirs = result["samizdat"], result["trafilatura"]
+    return [
+        rate_row(
+            f"reindex the WARC files of that crawl ({ours['responses']} responses): extract, store, index",
+            ours["per_second"],
+            "responses/s",
+            f"trafilatura.extract over the {theirs['payloads']} HTML payloads, {WORKERS} processes",
+            theirs["per_second"],
+            0.8,
+            result,
+        )
+    ]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Reindex takes ingest's --pages and --seed: it reads that crawl."""
+
+
+def run(options: argparse.Namespace) -> list[dict[str, Any]]:
+    pages = ingest.pages_of(options)
+    print(f"reindex: the {pages}-page site's crawl", file=sys.stderr)
+    return rows(measure(pages, options.seed))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"the {ingest.QUICK_PAGES}-page site")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ingest.add_arguments(parser)
+    args = parser.parse_args(argv)
+    result = measure(ingest.pages_of(args), args.seed)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    ours, theirs = result["samizdat"], result["trafilatura"]
+    for name, r, count in (("samizdat reindex", ours, "responses"), (f"trafilatura x{WORKERS}", theirs, "payloads")):
+        print(f"{name:<18} {r['wall_seconds']:7.1f} s {r[count]:6d} {count:<9} {r['per_second']:7.1f}/s")
+    print(f"ratio {ours['per_second'] / theirs['per_second']:.2f} (goal >= 0.8)")
+
+
+if __name__ == "__main__":
+    main()
