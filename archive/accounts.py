@@ -14,7 +14,7 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from archive.errors import SamizdatError
+from samizdat.archive.errors import SamizdatError
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 10

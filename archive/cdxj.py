@@ -43,8 +43,8 @@ import surt
 from cdxj_indexer.main import CDXJIndexer
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive.datadir import MARKER, DataDir
-from archive.durable import fsync_dir
+from samizdat.archive.datadir import MARKER, DataDir
+from samizdat.archive.durable import fsync_dir
 
 logger = logging.getLogger(__name__)
 
@@ -485,6 +485,6 @@ def _write_merged(root: Path, manifest: dict[str, dict[str, Any]]) -> None:
 
 
 def _source_of(path: Path) -> str | None:
-    from archive.purge import source_of  # purge re-indexes through this module
+    from samizdat.archive.purge import source_of  # purge re-indexes through this module
 
     return source_of(path)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from archive.errors import ConfigError
-from archive.urls import host_port
+from samizdat.archive.errors import ConfigError
+from samizdat.archive.urls import host_port
 
 KINDS = ("blogger", "wordpress", "magazine", "generic")
 CAPTURES = ("http", "browser")

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
-from archive.config import Source
-from archive.store import Store
+from samizdat.archive.config import Source
+from samizdat.archive.store import Store
 
 TEXT_MIN_CHARS = 500  # shorter texts are teasers, captions or extraction failures
 ARTICLES_DROP = Fraction(30, 100)  # flag when articles found fall by more than this...

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from archive.errors import DataDirBusy, DataDirError
-from archive.warc import warc_sort_key
+from samizdat.archive.errors import DataDirBusy, DataDirError
+from samizdat.archive.warc import warc_sort_key
 
 MARKER = "samizdat.json"
 TAKEDOWNS_NAME = "takedowns.sqlite"

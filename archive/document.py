@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from archive.urls import url_key
+from samizdat.archive.urls import url_key
 
 # Order matters: it is the column order of the CSV export.
 EXPORT_FIELDS = (

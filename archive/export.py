@@ -33,14 +33,14 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.timeutils import iso_date_to_timestamp
 from warcio.warcwriter import WARCWriter
 
-from archive import cdxj
-from archive.datadir import DataDir
-from archive.document import EXPORT_FIELDS, Document, document_id
-from archive.errors import SamizdatError
-from archive.requisites import Requisite, css_requisites, html_requisites
-from archive.store import Store
-from archive.takedowns import Takedowns
-from archive.warc import SOFTWARE, copy_records, read_capture, resolve_warc_path
+from samizdat.archive import cdxj
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import EXPORT_FIELDS, Document, document_id
+from samizdat.archive.errors import SamizdatError
+from samizdat.archive.requisites import Requisite, css_requisites, html_requisites
+from samizdat.archive.store import Store
+from samizdat.archive.takedowns import Takedowns
+from samizdat.archive.warc import SOFTWARE, copy_records, read_capture, resolve_warc_path
 
 CSV_LABEL_SEPARATOR = "; "
 # Bounds on what one page brings into an export, whatever its archived HTML and CSS say: the crawl bounds

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
-from archive.config import SETTING_KEYS
+from samizdat.archive.config import SETTING_KEYS
 
 _CHUNK_BYTES = 65536  # what Scrapy decodes at a time; the limit is checked after each chunk, as it does
 

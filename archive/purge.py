@@ -33,14 +33,14 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive import cdxj
-from archive.datadir import DataDir
-from archive.document import document_id
-from archive.durable import fsync_dir
-from archive.errors import DataDirBusy
-from archive.store import Store
-from archive.takedowns import DOCUMENT, SOURCE, TakedownError, Takedowns, check_by, check_reason
-from archive.warc import iter_entries, resolve_warc_path, seal_leftovers, verify_warc
+from samizdat.archive import cdxj
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import document_id
+from samizdat.archive.durable import fsync_dir
+from samizdat.archive.errors import DataDirBusy
+from samizdat.archive.store import Store
+from samizdat.archive.takedowns import DOCUMENT, SOURCE, TakedownError, Takedowns, check_by, check_reason
+from samizdat.archive.warc import iter_entries, resolve_warc_path, seal_leftovers, verify_warc
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
 
-from archive.requisites import MAX_URL_CHARS, absolute_url
+from samizdat.archive.requisites import MAX_URL_CHARS, absolute_url
 
 MODIFIERS = ("", "if_", "cs_", "im_", "id_")
 # What a page's requisite is asked for as (archive/requisites.py KINDS): fonts come through im_ as images do.

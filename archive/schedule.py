@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from archive.config import Source
-from archive.store import Store
+from samizdat.archive.config import Source
+from samizdat.archive.store import Store
 
 STATE_FILE = "schedule.json"
 

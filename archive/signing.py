@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from archive.errors import SamizdatError
-from archive.warc import SOFTWARE
+from samizdat.archive.errors import SamizdatError
+from samizdat.archive.warc import SOFTWARE
 
 KEY_NAME = "signing-key.pem"
 _COORDINATE_BYTES = 32  # P-256

@@ -17,9 +17,9 @@ from typing import Any
 import tomlkit
 from tomlkit.items import AoT, Table
 
-from archive.config import SOURCE_KEYS, Config, parse_config
-from archive.durable import replace_text
-from archive.errors import ConfigError
+from samizdat.archive.config import SOURCE_KEYS, Config, parse_config
+from samizdat.archive.durable import replace_text
+from samizdat.archive.errors import ConfigError
 
 LIST_KEYS = tuple(k for k, spec in SOURCE_KEYS.items() if spec.type is list)
 _write_lock = threading.Lock()  # one change at a time in this process; `revision` guards against the rest

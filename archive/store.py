@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.document import Document, document_id
-from archive.warc import Original, process_alive
+from samizdat.archive.document import Document, document_id
+from samizdat.archive.sqlitefull import connect
+from samizdat.archive.warc import Original, process_alive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -93,7 +94,8 @@ class Store:
         self.path = Path(path)
         # isolation_level=None: we open transactions ourselves, so that each upsert is one short
         # transaction (several crawlers in one process write through their own connections).
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # A write that finds the disk full raises DatabaseFull (a crawl stops cleanly on it: crawler.diskfull).
+        self.db = connect(self.path, "the document store", isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")

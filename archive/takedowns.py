@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive.errors import SamizdatError
+from samizdat.archive.errors import SamizdatError
 
 DOCUMENT, SOURCE = "document", "source"
 HIDE, PURGE = "hide", "purge"

@@ -41,10 +41,10 @@ from typing import Any, BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive.errors import SamizdatError
-from archive.signing import check as check_signature
-from archive.signing import fingerprint
-from archive.warc import SOFTWARE, verify_warc
+from samizdat.archive.errors import SamizdatError
+from samizdat.archive.signing import check as check_signature
+from samizdat.archive.signing import fingerprint
+from samizdat.archive.warc import SOFTWARE, verify_warc
 
 MANIFEST_SUFFIX = ".sha256"
 MANIFEST_TAG = "# samizdat-manifest 1 "

@@ -26,10 +26,10 @@ from typing import Any, BinaryIO
 from cryptography.hazmat.primitives.asymmetric import ec
 from wacz.main import main as wacz_main
 
-from archive.document import Document
-from archive.errors import SamizdatError
-from archive.export import RecordSpan, write_warc
-from archive.signing import fingerprint, public_key_b64, sign
+from samizdat.archive.document import Document
+from samizdat.archive.errors import SamizdatError
+from samizdat.archive.export import RecordSpan, write_warc
+from samizdat.archive.signing import fingerprint, public_key_b64, sign
 
 DIGEST_NAME = "datapackage-digest.json"
 PACKAGE_NAME = "datapackage.json"

@@ -52,10 +52,10 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.durable import fsync_dir
-from archive.errors import SamizdatError
-from archive.payload import DEFAULT_MAX_PAYLOAD_BYTES, PayloadRefused, decode_payload, read_bounded
-from archive.requisites import RESOURCE_TYPE_HEADER
+from samizdat.archive.durable import fsync_dir
+from samizdat.archive.errors import SamizdatError
+from samizdat.archive.payload import DEFAULT_MAX_PAYLOAD_BYTES, PayloadRefused, decode_payload, read_bounded
+from samizdat.archive.requisites import RESOURCE_TYPE_HEADER
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -1075,6 +1075,6 @@ def seal_leftovers(warc_dir: Path) -> list[dict[str, Any]]:
 def _sealed(warc_dir: Path) -> None:
     """A file of `warc_dir` was sealed: in a data directory, its captures go into the CDXJ index now, so that
     they can be looked up while the crawl goes on (archive/cdxj.py; never raises)."""
-    from archive.cdxj import index_sealed  # it reads WARC files through this module
+    from samizdat.archive.cdxj import index_sealed  # it reads WARC files through this module
 
     index_sealed(warc_dir)

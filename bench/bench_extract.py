@@ -13,10 +13,10 @@ import statistics
 import time
 from pathlib import Path
 
-from archive.config import Source
-from archive.datadir import DataDir
-from archive.extract import extract
-from archive.warc import Capture, iter_entries
+from samizdat.archive.config import Source
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.extract import extract
+from samizdat.archive.warc import Capture, iter_entries
 
 
 def main() -> None:

@@ -31,9 +31,9 @@ from typing import Any
 import lxml.html
 import trafilatura
 
-from archive.config import Source
-from archive.extract import extract
-from archive.warc import Capture
+from samizdat.archive.config import Source
+from samizdat.archive.extract import extract
+from samizdat.archive.warc import Capture
 
 DATA = Path(__file__).parent / "data" / "readability"
 SOURCE = Source(name="bench", start_urls=("http://fakehost/",))

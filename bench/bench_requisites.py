@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import lxml.html
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.requisites import RESOURCE_TYPE_HEADER, css_requisites, html_requisites
+from samizdat.archive.requisites import RESOURCE_TYPE_HEADER, css_requisites, html_requisites
 from samizdat.sample_sites import DEFAULT_SITES, expected_articles, sources_toml, start
 
 

@@ -50,11 +50,12 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
-from archive.config import Settings, Source, in_scope
-from archive.errors import ConfigError
-from archive.warc import Capture, Original, WarcLocation, rendered_capture
-from crawler.politeness import PoliteDownloadHandler, gate_for
-from crawler.proxy import Proxy, proxy_settings
+from samizdat.archive.config import Settings, Source, in_scope
+from samizdat.archive.errors import ConfigError
+from samizdat.archive.warc import Capture, Original, WarcLocation, rendered_capture
+from samizdat.crawler.diskfull import stopping_when_full
+from samizdat.crawler.politeness import PoliteDownloadHandler, gate_for
+from samizdat.crawler.proxy import Proxy, proxy_settings
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def source_browser_settings(source: Source, base: Any) -> dict[str, Any]:
         # handler when the source names one (crawler.proxy), else the host gate's.
         "SAMIZDAT_BROWSER_HTTP_HANDLER": proxy_settings(source.proxy)
         .get("DOWNLOAD_HANDLERS", {})
-        .get("http", "crawler.politeness.PoliteDownloadHandler"),
+        .get("http", "samizdat.crawler.politeness.PoliteDownloadHandler"),
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout_ms,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,  # one page at a time (BrowserDownloadHandler.download_request)
         # The browser sends its own headers (Scrapy's would make it look like no browser); our user agent
@@ -234,7 +235,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         """The spider's pages, except documents a browser would only download (PDFs and the like)."""
         if getattr(request.callback, "__name__", "") != "parse_page" or request.method != "GET":
             return False
-        from crawler.spiders.generic import KEEP_EXTENSIONS
+        from samizdat.crawler.spiders.generic import KEEP_EXTENSIONS
 
         path = urlsplit(request.url).path.lower()
         return not any(path.endswith(f".{ext}") for ext in KEEP_EXTENSIONS)
@@ -627,9 +628,10 @@ def archive_browser_page(
             same_as=previous,
         )
         if store is not None and exchange.status == 200 and not written.revisit:
-            store.record_capture(
-                Original(exchange.url, written.date, written.digest, written.warc_file, written.offset)
-            )
+            with stopping_when_full(crawler):
+                store.record_capture(
+                    Original(exchange.url, written.date, written.digest, written.warc_file, written.offset)
+                )
         if stats is not None:  # the same figures as the requisites fetched over HTTP (crawler.run)
             stats.inc_value("samizdat/requisites/archived_responses")
             if written.revisit:

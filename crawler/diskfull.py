@@ -3,9 +3,10 @@ valid and the run resumable, and ends with one line naming the file, the free sp
 
 Keeping the archive valid is the WARC writer's own guarantee (archive.warc.WarcWriter): a failed write leaves
 the file ending at its last complete record, sealed, and every later write is refused with ArchiveFull. Here
-that refusal, or the document store's "database or disk is full", becomes the crawl's message (DiskFull) and
-its clean stop: the run's owner (`on_full`) stops handing out requests and keeps those in flight for the next
-run, which answers them from the archive or fetches them again.
+that refusal, or any other write of the crawl's that finds no room (the document store, the frontier, the
+skipped URLs, the spider's state: whichever comes first), becomes the crawl's message (DiskFull) and its clean
+stop: the spider stops handing out requests and keeps those in flight for the next run, which answers them
+from the archive or fetches them again. The log file, on the same disk, stays quiet meanwhile.
 """
 
 from __future__ import annotations
@@ -14,20 +15,17 @@ import errno
 import gc
 import logging
 import shutil
-import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from archive.warc import FULL_ERRNOS, ArchiveFull, WarcWriter, human_bytes, mount_point
+from samizdat.archive.sqlitefull import DatabaseFull
+from samizdat.archive.warc import FULL_ERRNOS, ArchiveFull, WarcWriter, human_bytes, mount_point
 
 logger = logging.getLogger(__name__)
-
-# SQLite's primary result codes for a write that found no room: SQLITE_FULL ("database or disk is full"),
-# and SQLITE_IOERR ("disk I/O error"), which is what a write past the file size limit (EFBIG) gives.
-_SQLITE_FULL, _SQLITE_IOERR = 13, 10
 
 
 class DiskFull(OSError):
@@ -58,7 +56,6 @@ def guard_writer(writer: WarcWriter, on_full: Callable[[DiskFull], None]) -> War
                 forget(full)
                 error = DiskFull(archive_message(full), full.errno)
                 told.append(error)
-                logger.error("%s", error)
                 on_full(error)
                 raise error from None
 
@@ -75,27 +72,78 @@ def archive_message(full: ArchiveFull) -> str:
     return f"{full}{size}; {advice(full.errno, full.mount or Path('/'))}"
 
 
-def store_full(exc: sqlite3.Error, store_path: Path) -> DiskFull | None:
-    """The crawl's DiskFull for a document store write that failed for want of room (SQLITE_FULL, or the
-    SQLITE_IOERR a write past the file size limit gives), else None: the error is something else."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    text = str(exc)
-    full = primary == _SQLITE_FULL or "disk is full" in text.lower()
-    if not full and primary != _SQLITE_IOERR and "disk i/o error" not in text.lower():
+def disk_full(exc: BaseException, path: Path | None = None, what: str = "") -> DiskFull | None:
+    """The crawl's DiskFull for a write that failed for want of room, else None (the error is something else):
+    the WARC writer's ArchiveFull, an SQLite file's DatabaseFull (the store, the frontier: they name
+    themselves), or a plain OSError writing `path` (`what` it holds)."""
+    if isinstance(exc, DiskFull):
+        return exc
+    if isinstance(exc, ArchiveFull):
+        return DiskFull(archive_message(exc), exc.errno)
+    if isinstance(exc, DatabaseFull):
+        path, full, text = exc.path, exc.full, f"{exc}"
+    elif isinstance(exc, OSError) and exc.errno in FULL_ERRNOS and path is not None:
+        full, text = exc.errno != errno.EFBIG, f"cannot write {what} {path.name} ({exc.strerror})"
+    else:
         return None
-    store_path = Path(store_path).resolve()  # the disk the file is on, also through a symbolic link
-    where = mount_point(store_path.parent)
-    free = shutil.disk_usage(store_path.parent).free
+    path = Path(path).resolve()  # the disk the file is on, also through a symbolic link
+    where = mount_point(path.parent)
+    free = shutil.disk_usage(path.parent).free
+    full = full or free == 0  # SQLite says "disk I/O error" of some writes to a disk with no room left
     if full:
         head, todo = "disk full: ", advice(errno.ENOSPC, where)
-    else:  # what SQLite says of a write past the file size limit, and of a failing disk
+    elif isinstance(exc, DatabaseFull):  # what SQLite says of a write past the file size limit, and of a failing disk
         head, todo = "", f"make room on {where} or lift the file size limit (ulimit -f); if neither, check the disk"
+    else:
+        head, todo = "", advice(exc.errno, where)
     return DiskFull(
-        f"{head}cannot write the document store {store_path.name} ({text}), {human_bytes(free)} free on {where}; "
-        f"the WARC files are whole and the pages the store missed are read again from them; {todo}",
-        errno.ENOSPC if full else errno.EIO,
+        f"{head}{text}, {human_bytes(free)} free on {where}; the WARC files are whole and what this run could "
+        f"not record is read again from them by the next; {todo}",
+        errno.ENOSPC if full else exc.errno,
     )
+
+
+def stop_crawl(crawler: Any, full: DiskFull) -> None:
+    """Stop the crawl for a full disk: the spider holds what is in flight for the next run and hands out
+    nothing more, and the run ends interrupted with `full` as its last line (the first reported wins)."""
+    on_full = getattr(crawler.spider, "on_disk_full", None)
+    if on_full is not None:
+        on_full(full)
+    elif crawler.stats is not None and not crawler.stats.get_value("samizdat/disk_full"):
+        logger.error("%s", full)  # a spider of someone else's: at least the run says why
+        crawler.stats.set_value("samizdat/disk_full", str(full))
+    scheduler = getattr(getattr(crawler.engine, "_slot", None), "scheduler", None)
+    if scheduler is not None and hasattr(scheduler, "drain"):  # crawler.frontier.DurableScheduler
+        scheduler.hold()
+        scheduler.drain("disk full")
+
+
+@contextmanager
+def stopping_when_full(crawler: Any, path: Path | None = None, what: str = "") -> Iterator[None]:
+    """A write of the crawl's own bookkeeping (the store's, the frontier's, the spider's state at `path`) that
+    finds no room stops the crawl (stop_crawl) instead of raising into Scrapy: the code after the block runs
+    as if the write had been done, and the next run, reading the archive again, makes up for it."""
+    try:
+        yield
+    except OSError as exc:
+        full = disk_full(exc, path, what)
+        if full is None:
+            raise
+        forget(exc)
+        stop_crawl(crawler, full)
+
+
+def quiet_when_full(handler: logging.Handler) -> None:
+    """A log file on the full disk: its writes fail, and logging would print a traceback to stderr for each
+    line. They are dropped; the crawl says what happened in its last line."""
+    loud = handler.handleError
+
+    def handle_error(record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        if not (isinstance(exc, OSError) and exc.errno in FULL_ERRNOS):
+            loud(record)
+
+    handler.handleError = handle_error  # type: ignore[method-assign]
 
 
 def forget(exc: BaseException) -> None:

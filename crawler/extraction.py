@@ -24,12 +24,12 @@ import lxml.etree
 import lxml.html
 from pebble import ProcessExpired, ProcessPool
 
-from archive.config import Source
-from archive.extract import Extraction, Facts, extract
-from archive.extract.decode import decode_html
-from archive.requisites import Requisite, css_requisites, html_requisites
-from archive.urls import normalize_url
-from archive.warc import Capture, read_capture
+from samizdat.archive.config import Source
+from samizdat.archive.extract import Extraction, Facts, extract
+from samizdat.archive.extract.decode import decode_html
+from samizdat.archive.requisites import Requisite, css_requisites, html_requisites
+from samizdat.archive.urls import normalize_url
+from samizdat.archive.warc import Capture, read_capture
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class ExtractionPool:
         self.workers = workers or os.cpu_count() or 1
         self.timeout_seconds = timeout_seconds
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["archive.extract", "crawler.extraction"])
+        context.set_forkserver_preload(["samizdat.archive.extract", "samizdat.crawler.extraction"])
         self.pool = ProcessPool(max_workers=self.workers, context=context)
 
     def submit(self, fn: Callable[..., Any], *args: Any, timeout: float | None = -1.0) -> Future[Any]:

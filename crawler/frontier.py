@@ -34,7 +34,8 @@ from scrapy.crawler import Crawler
 from scrapy.utils.job import job_dir
 from scrapy.utils.request import request_from_dict
 
-from crawler.jobstate import open_job_db
+from samizdat.crawler.diskfull import stopping_when_full
+from samizdat.crawler.jobstate import load_pickle, open_job_db
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +84,28 @@ class DurableScheduler(BaseScheduler):
     def open(self, spider: Spider) -> None:
         self.spider = spider
         self.max_pages = getattr(getattr(spider, "source", None), "max_pages", None)
-        self.db = self._connect()
-        with self.db:
-            # Requests that were in flight when the last process stopped are due again, and counted again
-            # when handed out: they leave the count now.
-            recount = self.db.execute("SELECT COUNT(*) FROM queue WHERE state = ? AND counted", (IN_FLIGHT,))
-            self.fetched = max(0, self._count(FETCHED) - int(recount.fetchone()[0]))
-            self._set_count(FETCHED, self.fetched)
-            resumed = self.db.execute(
-                "UPDATE queue SET state = ?, counted = 0 WHERE state = ?", (QUEUED, IN_FLIGHT)
-            ).rowcount
+        resumed, opened = 0, False
+        with stopping_when_full(self.crawler):
+            self.db = self._connect()
+            with self.db:
+                # Requests that were in flight when the last process stopped are due again, and counted again
+                # when handed out: they leave the count now.
+                recount = self.db.execute("SELECT COUNT(*) FROM queue WHERE state = ? AND counted", (IN_FLIGHT,))
+                self.fetched = max(0, self._count(FETCHED) - int(recount.fetchone()[0]))
+                self._set_count(FETCHED, self.fetched)
+                resumed = self.db.execute(
+                    "UPDATE queue SET state = ?, counted = 0 WHERE state = ?", (QUEUED, IN_FLIGHT)
+                ).rowcount
+            opened = True
+        if not opened:
+            # No room for the frontier: the crawl stops before it fetches anything, the file as it was for the
+            # next run. The start requests go to a frontier in memory, and no further.
+            self.hold()
+            self.drain("disk full")
+            if self.db is not None:
+                self.db.close()
+            self.db, _ = open_job_db(None, SCHEMA, "the crawl's frontier")
+            return
         self.queued = int(self.db.execute("SELECT COUNT(*) FROM queue").fetchone()[0])
         if self.queued:
             logger.info("resuming: %d requests queued (%d were in flight)", self.queued, resumed)
@@ -116,7 +129,10 @@ class DurableScheduler(BaseScheduler):
             blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
         except (ValueError, TypeError, AttributeError, pickle.PicklingError):
             blob = None
-        with self.db:
+        stored = False
+        # A full disk: the request is neither seen nor queued (one transaction), and the page that linked to
+        # it stays in flight (the crawl holds it), so the next run reads that page again and finds the link.
+        with stopping_when_full(self.crawler), self.db:
             if not request.dont_filter:
                 cursor = self.db.execute("INSERT OR IGNORE INTO seen (fp) VALUES (?)", (fingerprint,))
                 if cursor.rowcount == 0:
@@ -126,7 +142,11 @@ class DurableScheduler(BaseScheduler):
                 self.db.execute(
                     "INSERT INTO queue (priority, state, request) VALUES (?, ?, ?)", (request.priority, QUEUED, blob)
                 )
-                self.queued += 1
+            stored = True
+        if not stored:
+            return False
+        if blob is not None:
+            self.queued += 1
         if blob is None:
             self.memory.append(request)
             self._stats("scheduler/unserializable")
@@ -142,8 +162,9 @@ class DurableScheduler(BaseScheduler):
             if not self._over_cap(request):
                 return request
         assert self.db is not None
-        while self.queued:
-            with self.db:
+        while self.queued and not self.draining:
+            row = None
+            with stopping_when_full(self.crawler), self.db:
                 row = self.db.execute(
                     "SELECT id, request FROM queue WHERE state = ? ORDER BY priority DESC, id LIMIT 1", (QUEUED,)
                 ).fetchone()
@@ -151,9 +172,11 @@ class DurableScheduler(BaseScheduler):
                     self.queued = 0
                     return None
                 self.db.execute("UPDATE queue SET state = ? WHERE id = ?", (IN_FLIGHT, row[0]))
+            if self.draining:  # the disk filled up marking it in flight: it stays queued for the next run
+                return None
             self.queued -= 1
             try:
-                request = request_from_dict(pickle.loads(row[1]), spider=self.spider)  # our own file: trusted
+                request = request_from_dict(load_pickle(row[1]), spider=self.spider)
             except Exception as exc:  # a callback renamed since the request was queued, a damaged row
                 logger.warning("dropping a queued request that no longer loads: %s", exc)
                 self._stats("samizdat/frontier/unloadable")
@@ -184,7 +207,7 @@ class DurableScheduler(BaseScheduler):
             return True
         self.fetched += 1
         if self.db is not None:
-            with self.db:
+            with stopping_when_full(self.crawler), self.db:
                 self._set_count(FETCHED, self.fetched)
                 if row is not None:
                     self.db.execute("UPDATE queue SET counted = 1 WHERE id = ?", (row,))
@@ -232,15 +255,17 @@ class DurableScheduler(BaseScheduler):
     def _finish(self, ids: list[int]) -> None:
         if not ids or self.db is None:
             return
-        with self.db:
+        with stopping_when_full(self.crawler), self.db:
             self.db.executemany("DELETE FROM queue WHERE id = ?", [(rid,) for rid in ids])
+        if self.held:  # the disk filled up: they stay in the file, and are read again by the next run
+            return
         for rid in ids:
             self.in_flight.pop(rid, None)
 
     def _connect(self) -> sqlite3.Connection:
         # A damaged frontier is set aside and the crawl starts its walk again: the replay middleware answers
         # every page this run archived from the WARC files.
-        db, rebuilt = open_job_db(self.path, SCHEMA)
+        db, rebuilt = open_job_db(self.path, SCHEMA, "the crawl's frontier")
         if rebuilt:
             self._stats("samizdat/frontier/rebuilt")
         columns = {row[1] for row in db.execute("PRAGMA table_info(queue)")}

@@ -18,10 +18,10 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
-from archive.config import in_scope
-from archive.payload import PayloadRefused
-from archive.store import Store
-from archive.warc import (
+from samizdat.archive.config import in_scope
+from samizdat.archive.payload import PayloadRefused
+from samizdat.archive.store import Store
+from samizdat.archive.warc import (
     MAX_PAYLOAD_KEY,
     Capture,
     Original,
@@ -32,7 +32,8 @@ from archive.warc import (
     read_rendered,
     rendered_capture,
 )
-from crawler.browser import BROWSER_META, archive_browser_page
+from samizdat.crawler.browser import BROWSER_META, archive_browser_page
+from samizdat.crawler.diskfull import stopping_when_full
 
 logger = logging.getLogger(__name__)
 
@@ -145,17 +146,19 @@ class WarcRecorderMiddleware:
         )
         if status == 200 and request.method == "GET" and not location.revisit:
             etag, modified = (response.headers.get(h) for h in ("ETag", "Last-Modified"))
-            self.store.record_capture(
-                Original(
-                    response.url,
-                    location.date,
-                    location.digest,
-                    location.warc_file,
-                    location.offset,
-                    etag.decode("latin-1") if etag else None,
-                    modified.decode("latin-1") if modified else None,
+            # Bookkeeping for the next recrawl's conditional requests; a reindex rebuilds it from the archive.
+            with stopping_when_full(self.crawler):
+                self.store.record_capture(
+                    Original(
+                        response.url,
+                        location.date,
+                        location.digest,
+                        location.warc_file,
+                        location.offset,
+                        etag.decode("latin-1") if etag else None,
+                        modified.decode("latin-1") if modified else None,
+                    )
                 )
-            )
         if self.crawler.stats:
             stats = self.crawler.stats
             # A page's requisites are counted apart from its pages in every figure.

@@ -10,15 +10,14 @@ stores the document then.
 from __future__ import annotations
 
 import logging
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
 
-from archive.document import Document
-from archive.store import Store
-from crawler.diskfull import DiskFull, store_full
+from samizdat.archive.document import Document
+from samizdat.archive.sqlitefull import DatabaseFull
+from samizdat.archive.store import Store
+from samizdat.crawler.diskfull import DiskFull, disk_full, stop_crawl
 
 logger = logging.getLogger(__name__)
 
@@ -48,24 +47,12 @@ class StorePipeline:
                 return item
             try:
                 outcome = self.store.upsert(item)
-            except sqlite3.OperationalError as exc:
-                full = store_full(exc, Path(self.crawler.settings["SAMIZDAT_STORE_PATH"]))
-                if full is None:
-                    raise
-                self.stop(full)
+            except DatabaseFull as exc:
+                self.full = disk_full(exc)
+                assert self.full is not None
+                stop_crawl(self.crawler, self.full)
                 logger.warning("%s: not stored (the store is full); the next run stores it", item.url)
                 return item
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value(f"samizdat/articles/{outcome}")
         return item
-
-    def stop(self, full: DiskFull) -> None:
-        """End the crawl as a full disk while archiving does: the spider holds what is in flight for the next
-        run and hands out nothing more; the run ends interrupted, with `full` as its last line."""
-        self.full = full
-        logger.error("%s", full)
-        on_full = getattr(self.crawler.spider, "on_disk_full", None)
-        if on_full is not None:
-            on_full(full)
-        elif self.crawler.stats is not None:  # a spider of someone else's: at least the run says why
-            self.crawler.stats.set_value("samizdat/disk_full", str(full))

@@ -37,13 +37,13 @@ from twisted.web.client import HTTPConnectionPool
 from w3lib.http import basic_auth_header
 from zope.interface import implementer
 
-from archive.config import redact_proxy
-from crawler.politeness import PoliteDownloadHandler
+from samizdat.archive.config import redact_proxy
+from samizdat.crawler.politeness import PoliteDownloadHandler
 
 logger = logging.getLogger(__name__)
 
 SOCKS_SCHEMES = ("socks5", "socks5h")
-HANDLER = "crawler.proxy.SocksDownloadHandler"
+HANDLER = "samizdat.crawler.proxy.SocksDownloadHandler"
 
 # RFC 1928, 6: what a proxy's reply code means.
 SOCKS5_REPLIES = {

@@ -25,16 +25,17 @@ from scrapy.settings import Settings as ScrapySettings
 from scrapy.utils.ossignal import install_shutdown_handlers
 from twisted.internet import task
 
-from archive.config import Settings, Source, redact_proxy
-from archive.datadir import DataDir
-from archive.store import FAILED, FINISHED, INTERRUPTED, WATCH, Store
-from archive.warc import iter_entries
-from crawler.browser import scrapy_browser_settings, source_browser_settings
-from crawler.extraction import running_pool
-from crawler.frontier import QUEUED_STAT
-from crawler.jobstate import SkippedUrls, load_state
-from crawler.proxy import proxy_settings
-from crawler.spiders import spider_for
+from samizdat.archive.config import Settings, Source, redact_proxy
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.store import FAILED, FINISHED, INTERRUPTED, WATCH, Store
+from samizdat.archive.warc import iter_entries
+from samizdat.crawler.browser import scrapy_browser_settings, source_browser_settings
+from samizdat.crawler.diskfull import quiet_when_full, stopping_when_full
+from samizdat.crawler.extraction import running_pool
+from samizdat.crawler.frontier import QUEUED_STAT
+from samizdat.crawler.jobstate import SkippedUrls, load_state
+from samizdat.crawler.proxy import proxy_settings
+from samizdat.crawler.spiders import spider_for
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Run:
 
 def scrapy_settings(settings: Settings, datadir: DataDir, log_file: str | None) -> ScrapySettings:
     """Scrapy's settings from ours: the one place the two meet."""
-    import crawler.settings as defaults
+    import samizdat.crawler.settings as defaults
 
     base = ScrapySettings()
     base.setmodule(defaults, priority="project")
@@ -172,6 +173,8 @@ def run_crawl(
             run.crawler = process.create_crawler(spider_for(run.kind))
             run.crawler.settings = source_settings(base, run, replay)  # before crawl(): settings freeze there
             process.crawl(run.crawler, source=run.source, kind=run.kind)
+        for handler in logging.getLogger().handlers:  # Scrapy's, writing LOG_FILE (installed by crawl())
+            quiet_when_full(handler)
         with Store(datadir.store_path) as store:
             checkpoint = task.LoopingCall(Checkpoint(store, runs, t0, pool, background))
             checkpoint.start(CHECKPOINT_SECONDS, now=False)
@@ -248,7 +251,8 @@ class Checkpoint:
     def __call__(self) -> None:
         for run in self.runs:
             if run.crawler is not None and run.crawler.stats is not None:
-                self.store.update_run(run.id, summary=summarize(run, time.monotonic() - self.t0))
+                with stopping_when_full(run.crawler):
+                    self.store.update_run(run.id, summary=summarize(run, time.monotonic() - self.t0))
         if self.background is not None and (self.pending is None or self.pending.done()):
             self.pending = self.pool.submit(self.background, timeout=None)
 

@@ -1,11 +1,11 @@
 """Scrapy settings shared by every source. Per-source and user settings are applied by `crawler.run`
 from `archive.config` (the one settings source); this module holds only Scrapy's wiring."""
 
-from archive import extract as _extract  # not upper case: Scrapy takes every upper-case name as a setting
+from samizdat.archive import extract as _extract  # not upper case: Scrapy takes every upper-case name as a setting
 
 BOT_NAME = "samizdat"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["samizdat.crawler.spiders"]
+NEWSPIDER_MODULE = "samizdat.crawler.spiders"
 
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = True
@@ -29,38 +29,38 @@ SAMIZDAT_DELAY = 0.0
 DOWNLOAD_DELAY = 0
 DOWNLOAD_DELAY_JITTER = 0
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.politeness.PoliteDownloadHandler",
-    "https": "crawler.politeness.PoliteDownloadHandler",
+    "http": "samizdat.crawler.politeness.PoliteDownloadHandler",
+    "https": "samizdat.crawler.politeness.PoliteDownloadHandler",
 }
 
 DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader: it sees every raw response (redirects, errors, retried 5xx, compressed
     # bodies) before any other middleware changes or drops it.
-    "crawler.middlewares.WarcRecorderMiddleware": 950,
+    "samizdat.crawler.middlewares.WarcRecorderMiddleware": 950,
     # A resumed run answers what it already archived from its WARC files (only when resuming).
-    "crawler.middlewares.ReplayMiddleware": 940,
+    "samizdat.crawler.middlewares.ReplayMiddleware": 940,
     # Scrapy's offsite check, which also lets through the robots.txt of a source's requisite hosts.
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
-    "crawler.middlewares.RequisiteOffsiteMiddleware": 50,
+    "samizdat.crawler.middlewares.RequisiteOffsiteMiddleware": 50,
     # Scrapy's, which drops a page whose meta refresh points at javascript: or mailto: (a ValueError).
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "crawler.middlewares.SafeMetaRefreshMiddleware": 580,
+    "samizdat.crawler.middlewares.SafeMetaRefreshMiddleware": 580,
     # A source's proxy (crawler/proxy.py), when it names one: next to the downloader, so that the proxy's
     # Proxy-Authorization header is set after the WARC recorder has seen the request and taken off before.
-    "crawler.proxy.SourceProxyMiddleware": 990,
+    "samizdat.crawler.proxy.SourceProxyMiddleware": 990,
 }
 # The frontier (queue, seen set, in-flight requests) in one SQLite file under JOBDIR: survives kill -9.
-SCHEDULER = "crawler.frontier.DurableScheduler"
+SCHEDULER = "samizdat.crawler.frontier.DurableScheduler"
 SPIDER_MIDDLEWARES = {
     # Replaced by our DistanceMiddleware: listed URLs first, pagination is no step away from the start.
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
-    "crawler.middlewares.DistanceMiddleware": 900,
+    "samizdat.crawler.middlewares.DistanceMiddleware": 900,
 }
-ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
+ITEM_PIPELINES = {"samizdat.crawler.pipelines.StorePipeline": 300}
 EXTENSIONS = {
-    "crawler.progress.Progress": 500,
+    "samizdat.crawler.progress.Progress": 500,
     "scrapy.extensions.spiderstate.SpiderState": None,
-    "crawler.jobstate.DurableSpiderState": 0,
+    "samizdat.crawler.jobstate.DurableSpiderState": 0,
 }
 
 LOG_LEVEL = "INFO"

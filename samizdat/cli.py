@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archive.config import Config, environment_settings, load_config
-from archive.datadir import DataDir
-from archive.errors import SamizdatError
 from samizdat import __version__, report
+from samizdat.archive.config import Config, environment_settings, load_config
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.errors import SamizdatError
 
 if TYPE_CHECKING:
-    from archive.store import Store
+    from samizdat.archive.store import Store
 
 DEFAULT_DATA = "./samizdat-data"
 DEFAULT_CONFIG = "./sources.toml"
@@ -175,7 +175,7 @@ def search_params(
     limit: int | None = None,
     page: int = 1,
 ) -> Any:
-    from search import SearchParams
+    from samizdat.search import SearchParams
 
     mapping: dict[str, Any] = {
         "q": query,
@@ -354,8 +354,8 @@ def export(
     """Export the selected articles (all by default) as JSONL, CSV or WARC, or as a WACZ package (a WARC and WACZ
     export holds each article's page requisites too); or, as CDXJ, the index of every capture (of a --source's).
     A JSONL, CSV or WARC file written with -o gets a manifest of SHA-256 digests beside it, FILE.sha256."""
-    from archive.export import write_cdxj, write_csv, write_jsonl, write_warc
     from samizdat import stages
+    from samizdat.archive.export import write_cdxj, write_csv, write_jsonl, write_warc
 
     if fmt == "cdxj":
         given = {"-q/--query": query, "--label": labels, "--author": author, "--from": date_from, "--to": date_to}
@@ -401,7 +401,7 @@ def export(
     what = "capture(s)" if fmt == "cdxj" else "article(s)"
     click.echo(f"exported {count} {what}" + (f" to {output}" if output else ""), err=True)
     if output is not None and fmt in ("jsonl", "csv", "warc"):
-        from archive.verify import write_manifest
+        from samizdat.archive.verify import write_manifest
 
         click.echo(f"SHA-256 manifest: {write_manifest(output, fmt)} (check with samizdat verify {output})", err=True)
     if package is not None:
@@ -420,8 +420,8 @@ def export_wacz(
     progress: Callable[[int], None],
 ) -> Any:
     """`export --format wacz`: the package, signed with the archive's key unless --no-sign."""
-    from archive.signing import load_or_create_key
-    from archive.wacz import write_wacz
+    from samizdat.archive.signing import load_or_create_key
+    from samizdat.archive.wacz import write_wacz
 
     key = None
     if sign:
@@ -451,7 +451,7 @@ def verify(file: Path) -> None:
     """Check an export's digests: a WACZ package (its files, datapackage digest, signature and WARC record
     digests), or a JSONL, CSV or WARC export against its manifest FILE.sha256. Exit 0 with one OK line when all
     match, 1 with one line per mismatch, 2 for a file that is none of these."""
-    from archive.verify import NotVerifiable, verify_file
+    from samizdat.archive.verify import NotVerifiable, verify_file
 
     try:
         report = verify_file(file)
@@ -492,7 +492,7 @@ def reindex(config_path: Path | None, data_dir: Path) -> None:
 @handle_errors
 def sources(config_path: Path, data_dir: Path, as_json: bool) -> None:
     """List the sources: kind, the last crawl's articles and their completeness, flags, last and next run."""
-    from archive.schedule import read_last_slots
+    from samizdat.archive.schedule import read_last_slots
 
     config = load_config(config_path)
     with open_store(data_dir) as store:
@@ -523,8 +523,8 @@ def report_command(name: str, config_path: Path, data_dir: Path, as_json: bool) 
 @contextmanager
 def open_store(data_dir: Path) -> Iterator[Store | None]:
     """The data directory's store for reading, or None when nothing was crawled into it yet."""
-    from archive.store import Store
     from samizdat import stages
+    from samizdat.archive.store import Store
 
     if not (data_dir / "store.sqlite").exists():
         yield None
@@ -608,7 +608,7 @@ def user() -> None:
 @handle_errors
 def user_add(name: str, data_dir: Path) -> None:
     """Add archivist NAME. The password is asked twice on a terminal, else read from standard input."""
-    from archive.accounts import Accounts, check_password
+    from samizdat.archive.accounts import Accounts, check_password
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -627,7 +627,7 @@ def user_add(name: str, data_dir: Path) -> None:
 @handle_errors
 def user_list(data_dir: Path, as_json: bool) -> None:
     """List the archivists: name, when added, last sign-in."""
-    from archive.accounts import Accounts
+    from samizdat.archive.accounts import Accounts
 
     datadir = DataDir.open(data_dir)
     with Accounts(datadir.accounts_path) as accounts:
@@ -647,7 +647,7 @@ def user_list(data_dir: Path, as_json: bool) -> None:
 @handle_errors
 def user_remove(name: str, data_dir: Path) -> None:
     """Remove archivist NAME (their sessions end with it)."""
-    from archive.accounts import Accounts
+    from samizdat.archive.accounts import Accounts
 
     datadir = DataDir.open(data_dir)
     with Accounts(datadir.accounts_path) as accounts:
@@ -663,7 +663,7 @@ def takedown() -> None:
 
 def takedown_target(target: str | None, source: str | None) -> str | None:
     """The document id a TARGET names (an id, or an archived page's address); None for --source."""
-    from archive.document import document_id
+    from samizdat.archive.document import document_id
 
     if (target is None) == (source is None):
         raise click.UsageError("name one document (its id or address) or one --source NAME")
@@ -697,7 +697,7 @@ def os_user(by: str | None) -> str:
 
 def audit(datadir: DataDir, by: str, action: str, target: str, detail: str) -> None:
     """Into the admin area's audit log too, when the archive has one."""
-    from archive.accounts import Accounts
+    from samizdat.archive.accounts import Accounts
 
     if datadir.accounts_path.exists():
         with Accounts(datadir.accounts_path) as accounts:
@@ -709,7 +709,7 @@ def audit(datadir: DataDir, by: str, action: str, target: str, detail: str) -> N
 @handle_errors
 def takedown_hide(target: str | None, source: str | None, reason: str, by: str | None, data_dir: Path) -> None:
     """Hide TARGET (a document id or address) or a --source from search, export and the API."""
-    from archive.purge import hide_document, hide_source
+    from samizdat.archive.purge import hide_document, hide_source
 
     doc_id, by = takedown_target(target, source), os_user(by)
     datadir = DataDir.open(data_dir)
@@ -750,7 +750,7 @@ def takedown_purge(target: str | None, source: str | None, reason: str, by: str 
 @handle_errors
 def takedown_lift(number: int, by: str | None, data_dir: Path) -> None:
     """Lift hide NUMBER: its document or source is shown again (a purge cannot be lifted)."""
-    from archive.takedowns import Takedowns
+    from samizdat.archive.takedowns import Takedowns
 
     by = os_user(by)
     datadir = DataDir.open(data_dir)
@@ -768,7 +768,7 @@ def takedown_lift(number: int, by: str | None, data_dir: Path) -> None:
 @handle_errors
 def takedown_list(include_lifted: bool, as_json: bool, data_dir: Path) -> None:
     """The takedowns in force, newest first: what, who, when, why."""
-    from archive.takedowns import Takedowns
+    from samizdat.archive.takedowns import Takedowns
 
     datadir = DataDir.open(data_dir)
     rows: list[dict[str, Any]] = []
@@ -816,7 +816,7 @@ def serve(host: str, port: int, threads: int, config_path: Path | None, data_dir
 
 def serve_archive(datadir: DataDir, config_path: Path | None, host: str, port: int, threads: int = 8) -> None:
     from samizdat.serve import serve as run_server
-    from webui import create_app
+    from samizdat.webui import create_app
 
     app = create_app({"data_dir": datadir.root, "config_path": config_path})
     try:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
-from archive.config import load_config
-from archive.datadir import MARKER, DataDir
-from archive.errors import DataDirError
-from archive.warc import iter_entries
 from samizdat import sample_sites, stages
-from search import SearchParams
+from samizdat.archive.config import load_config
+from samizdat.archive.datadir import MARKER, DataDir
+from samizdat.archive.errors import DataDirError
+from samizdat.archive.warc import iter_entries
+from samizdat.search import SearchParams
 
 DEMO_MARKER = "demo.json"
 # The four default sites and the three magazines laid out as real ones are (issue pages, contents pages in

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from archive.config import Config, Source
-from archive.crawls import (
+from samizdat.archive.config import Config, Source
+from samizdat.archive.crawls import (
     HISTORY_CRAWLS,
     SHARES,
     describe_crawl,
@@ -26,11 +26,11 @@ from archive.crawls import (
 # Re-exported: the CLI lists runs through this module.
 __all__ = ["describe_run"]
 # Re-exported: stages.py assesses each crawl through this module, and the tests read them here.
-from archive.crawls import TEXT_MIN_CHARS as TEXT_MIN_CHARS
-from archive.crawls import assess as assess
-from archive.crawls import flag as flag
-from archive.schedule import last_slot, next_run
-from archive.store import Store
+from samizdat.archive.crawls import TEXT_MIN_CHARS as TEXT_MIN_CHARS
+from samizdat.archive.crawls import assess as assess
+from samizdat.archive.crawls import flag as flag
+from samizdat.archive.schedule import last_slot, next_run
+from samizdat.archive.store import Store
 
 # Fields only the web pages show; `samizdat report --json` keeps the shape it always had.
 WEB_ONLY_CRAWL_FIELDS = frozenset({"other_pages"})

@@ -40,11 +40,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive.config import Config, Source, load_config
-from archive.datadir import DataDir
-from archive.errors import ConfigError
-from archive.schedule import STATE_FILE, is_due, last_slot, previous_slot, read_last_slots
-from archive.store import FAILED, Store
+from samizdat.archive.config import Config, Source, load_config
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.errors import ConfigError
+from samizdat.archive.schedule import STATE_FILE, is_due, last_slot, previous_slot, read_last_slots
+from samizdat.archive.store import FAILED, Store
 
 logger = logging.getLogger("samizdat.schedule")
 

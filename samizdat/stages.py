@@ -12,19 +12,28 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from archive import cdxj
-from archive.config import Config, Settings, Source
-from archive.datadir import DataDir
-from archive.document import Document
-from archive.errors import DataDirBusy, DataDirError
-from archive.extract import Facts, merge_facts, read_facts, reader_for
-from archive.store import INTERRUPTED, Store
-from archive.urls import normalize_url
-from archive.warc import Capture, Original, iter_entries, read_capture, rendered_capture, seal_leftovers
-from crawler.extraction import running_pool
 from samizdat import report
-from search import SearchParams, SearchService
-from search.catchup import catch_up
+from samizdat.archive import cdxj
+from samizdat.archive.config import Config, Settings, Source
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import Document
+from samizdat.archive.errors import DataDirBusy, DataDirError
+from samizdat.archive.extract import Facts, merge_facts, read_facts, reader_for
+from samizdat.archive.sqlitefull import DatabaseFull
+from samizdat.archive.store import INTERRUPTED, Store
+from samizdat.archive.urls import normalize_url
+from samizdat.archive.warc import (
+    FULL_ERRNOS,
+    Capture,
+    Original,
+    iter_entries,
+    read_capture,
+    rendered_capture,
+    seal_leftovers,
+)
+from samizdat.crawler.extraction import running_pool
+from samizdat.search import SearchParams, SearchService
+from samizdat.search.catchup import catch_up
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +52,7 @@ def crawl(
     signal that stopped the crawl, if one did (its documents are stored and indexed all the same).
     `watch`: only what the sources' feeds and sitemaps list as new or changed (a quick look between full
     crawls, never a baseline for the crawl QA)."""
-    from crawler.run import run_crawl  # Scrapy and Twisted load only when a crawl runs
+    from samizdat.crawler.run import run_crawl  # Scrapy and Twisted load only when a crawl runs
 
     sources = config.select(list(names))
     with datadir.crawl_lock([source.name for source in sources]):
@@ -52,18 +61,25 @@ def crawl(
         follow_index = partial(catch_up, datadir.store_path, datadir.index_dir)
         summaries, signum = run_crawl(datadir, sources, config.settings, background=follow_index, watch=watch)
         by_name = {source.name: source for source in sources}
-        with Store(datadir.store_path) as store:
-            for summary in summaries:
-                if summary["status"] != INTERRUPTED and not watch:
-                    report.assess(store, by_name[summary["source"]], summary)  # quality figures and drop flag
-                store.update_run(
-                    summary["run"],
-                    status=summary["status"],
-                    finished_at=summary["finished_at"],
-                    pid=None,
-                    summary=summary,
-                )
-        catch_up(datadir.store_path, datadir.index_dir, progress=progress)
+        try:
+            with Store(datadir.store_path) as store:
+                for summary in summaries:
+                    if summary["status"] != INTERRUPTED and not watch:
+                        report.assess(store, by_name[summary["source"]], summary)  # quality figures, drop flag
+                    store.update_run(
+                        summary["run"],
+                        status=summary["status"],
+                        finished_at=summary["finished_at"],
+                        pid=None,
+                        summary=summary,
+                    )
+            catch_up(datadir.store_path, datadir.index_dir, progress=progress)
+        except OSError as exc:
+            # The disk filled up (the crawl has said so): a run still marked running is found stopped and
+            # resumed by the next crawl, and the index catches up with the store then.
+            if not isinstance(exc, DatabaseFull) and exc.errno not in FULL_ERRNOS:
+                raise
+            progress(f"the runs' records and the index wait for room ({exc.strerror}): the next crawl updates them")
     return summaries, signum
 
 
@@ -277,8 +293,8 @@ def purge(
 ) -> dict[str, Any]:
     """Purge a document or a whole source from the WARC files, the store and the index (archive/purge.py);
     refused, changing nothing, while a crawl or reindex runs."""
-    from archive.purge import purge_document, purge_source
-    from search.removal import unindexer
+    from samizdat.archive.purge import purge_document, purge_source
+    from samizdat.search.removal import unindexer
 
     unindex = unindexer(datadir.store_path, datadir.index_dir)
     if source is not None:

@@ -37,12 +37,12 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
 
-from archive.document import Document
-from archive.durable import replace_text
-from archive.errors import DataDirError
-from archive.store import Store
-from search.indexer import LOCK_TIMEOUT_SECONDS, WATERMARK_NAME, Indexer, index_busy_error, reset_index
-from search.schema import SCHEMA, record_for, schema_signature
+from samizdat.archive.document import Document
+from samizdat.archive.durable import replace_text
+from samizdat.archive.errors import DataDirError
+from samizdat.archive.store import Store
+from samizdat.search.indexer import LOCK_TIMEOUT_SECONDS, WATERMARK_NAME, Indexer, index_busy_error, reset_index
+from samizdat.search.schema import SCHEMA, record_for, schema_signature
 
 Progress = Callable[[str], None]
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from search.schema import ROW_FIELD, unpack_row
+from samizdat.search.schema import ROW_FIELD, unpack_row
 
 # Above this share of the index, ordering matched documents by walking the precomputed order beats sorting.
 _WALK_SHARE = 8

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import Final, TypedDict
 
-from search.doctable import DocTable
+from samizdat.search.doctable import DocTable
 
 FACET_LIMITS: Final = {"labels": 50, "sources": 50, "authors": 50}
 

@@ -15,9 +15,9 @@ from whoosh.index import LockError
 from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR, IndexWriter
 
-from archive.document import Document
-from archive.errors import DataDirError
-from search.schema import SCHEMA, record_for, schema_signature
+from samizdat.archive.document import Document
+from samizdat.archive.errors import DataDirError
+from samizdat.search.schema import SCHEMA, record_for, schema_signature
 
 _INDEX_NAME = "MAIN"  # Whoosh's default index name: files `_MAIN_<generation>.toc`, `MAIN_<segment>.*`
 

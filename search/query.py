@@ -21,8 +21,8 @@ from whoosh import qparser
 from whoosh.qparser import syntax
 from whoosh.query import And, DateRange, Every, MultiTerm, NullQuery, Or, Prefix, Query, Term, TermRange, Wildcard
 
-from archive.errors import QueryError
-from search.schema import QUERY_FIELDS, SCHEMA, STEMMED_LANGUAGES, label_term
+from samizdat.archive.errors import QueryError
+from samizdat.search.schema import QUERY_FIELDS, SCHEMA, STEMMED_LANGUAGES, label_term
 
 SORTS: Final = ("relevance", "newest", "oldest")
 MAX_PER_PAGE: Final = 100

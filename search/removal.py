@@ -19,9 +19,9 @@ from whoosh import index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.util.filelock import try_for
 
-from archive.store import Store
-from search.catchup import CATCH_UP_LOCK_NAME, Watermark, read_watermark, write_watermark
-from search.indexer import LOCK_TIMEOUT_SECONDS, Indexer, index_busy_error
+from samizdat.archive.store import Store
+from samizdat.search.catchup import CATCH_UP_LOCK_NAME, Watermark, read_watermark, write_watermark
+from samizdat.search.indexer import LOCK_TIMEOUT_SECONDS, Indexer, index_busy_error
 
 
 def remove_from_index(

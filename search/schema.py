@@ -14,7 +14,7 @@ from whoosh import columns, fields
 from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemmingAnalyzer
 from whoosh.lang import stemmer_for_language
 
-from archive.document import Document
+from samizdat.archive.document import Document
 
 # Fields a user may name in a query (`author:okonkwo`); `labels:` is an alias of `label:`. `published:` takes
 # dates and date ranges (`published:[2010 TO 2012-06]`), searched as ranges of `published_dt` (search/query.py).

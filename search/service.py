@@ -40,13 +40,13 @@ from whoosh.index import EmptyIndexError, FileIndex
 from whoosh.query import And, ConstantScoreQuery, Every, NullQuery, Query
 from whoosh.searching import Searcher, TimeLimit
 
-from archive.datadir import DataDir
-from archive.takedowns import HiddenSet
-from search.doctable import DocTable, build_table
-from search.facets import count_facets, empty_facets
-from search.query import ParamError, SearchParams, check_expansions, filter_query, parse_text_query
-from search.schema import STEMMED_LANGUAGES, text_field
-from search.snippets import snippet
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.takedowns import HiddenSet
+from samizdat.search.doctable import DocTable, build_table
+from samizdat.search.facets import count_facets, empty_facets
+from samizdat.search.query import ParamError, SearchParams, check_expansions, filter_query, parse_text_query
+from samizdat.search.schema import STEMMED_LANGUAGES, text_field
+from samizdat.search.snippets import snippet
 
 STORED_FIELDS = (
     "id", "url", "source", "kind", "title", "text", "author", "published", "labels", "language", "date_precision",

@@ -21,7 +21,7 @@ from whoosh.highlight import (
     set_matched_filter,
 )
 
-from search.schema import SCHEMA
+from samizdat.search.schema import SCHEMA
 
 SNIPPET_CHARS = 200  # the start-of-text snippet; a highlighted one is up to two ~150-character passages
 PASSAGES = 2

@@ -9,7 +9,7 @@ from typing import Any
 
 from protego import Protego
 
-from archive.urls import url_key
+from samizdat.archive.urls import url_key
 
 # The figures the gate pins, and whether higher is better.
 FIGURES = (

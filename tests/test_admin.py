@@ -12,16 +12,16 @@ import tomllib
 
 import pytest
 
-from archive.accounts import Accounts
-from archive.config import load_config, parse_config
-from archive.datadir import DataDir
-from archive.errors import ConfigError
-from archive.store import Store
+from samizdat.archive.accounts import Accounts
+from samizdat.archive.config import load_config, parse_config
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.errors import ConfigError
+from samizdat.archive.store import Store
 from samizdat.scheduler import Scheduler
+from samizdat.webui import create_app
 from tests.conftest import run_cli
 from tests.test_durable import wait_for
 from tests.test_scheduler import settle
-from webui import create_app
 
 PASSWORD = "a long enough passphrase"
 

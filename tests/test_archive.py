@@ -3,13 +3,13 @@
 import gzip
 import subprocess
 
-from archive.config import Source
-from archive.document import Document, document_id
-from archive.extract import extract
-from archive.extract.decode import decode_html
-from archive.store import CHANGED, NEW, UNCHANGED, Store
-from archive.urls import normalize_url, url_key
-from archive.warc import Capture, WarcWriter, iter_entries, read_capture
+from samizdat.archive.config import Source
+from samizdat.archive.document import Document, document_id
+from samizdat.archive.extract import extract
+from samizdat.archive.extract.decode import decode_html
+from samizdat.archive.store import CHANGED, NEW, UNCHANGED, Store
+from samizdat.archive.urls import normalize_url, url_key
+from samizdat.archive.warc import Capture, WarcWriter, iter_entries, read_capture
 
 SOURCE = Source(name="test", start_urls=("http://example.org/",), labels=("Extra",))
 

@@ -39,11 +39,11 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page
 
-from archive.replay import timestamp_of, web_path
+from samizdat.archive.replay import timestamp_of, web_path
+from samizdat.webui.security import PAGE_CSP, RAW_CSP, is_source_name
 from tests.conftest import Server
 from tests.helpers import HttpResult, http_get, read_requests
 from tests.hostile_payloads import CANARY, DOC, MALFORMED_QUERIES, PAGES, PROBE_PRODUCT, REFLECTED, TRAVERSALS
-from webui.security import PAGE_CSP, RAW_CSP, is_source_name
 
 SOURCE = "payloads"  # the source of the payload pages in the hostile archive
 ARCHIVIST, PASSWORD = "mallory", "a passphrase long enough"

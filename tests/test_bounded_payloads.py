@@ -27,16 +27,16 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.test import get_crawler
 
-from archive.extract import META_REFRESH_MAX_DELAY, followed_refresh
-from archive.payload import PayloadRefused, decode_payload
-from archive.warc import MAX_PAYLOAD_KEY, WarcWriter, iter_entries, read_capture
-from crawler import settings as crawl_settings
-from crawler.middlewares import ReplayMiddleware, SafeMetaRefreshMiddleware
+from samizdat.archive.extract import META_REFRESH_MAX_DELAY, followed_refresh
+from samizdat.archive.payload import PayloadRefused, decode_payload
+from samizdat.archive.warc import MAX_PAYLOAD_KEY, WarcWriter, iter_entries, read_capture
+from samizdat.crawler import settings as crawl_settings
+from samizdat.crawler.middlewares import ReplayMiddleware, SafeMetaRefreshMiddleware
+from samizdat.webui import create_app
 from tests.conftest import export_records
 from tests.helpers import run_measured, serve_pages
 from tests.hostile_site import BOMB_MIB, MIB
 from tests.hostile_site import bombs as hostile_bombs
-from webui import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CRAWL_SETTINGS = {k: v for k, v in vars(crawl_settings).items() if k.isupper()}
@@ -123,8 +123,8 @@ MEASURE = """
 import json, sys
 from tests.helpers import own_peak_bytes
 from pathlib import Path
-from archive.payload import PayloadRefused
-from archive.warc import iter_entries, read_capture
+from samizdat.archive.payload import PayloadRefused
+from samizdat.archive.warc import iter_entries, read_capture
 root, name, offsets = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 refused = []
 for offset in offsets:

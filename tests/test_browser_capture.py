@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.replay import timestamp_of
+from samizdat.archive.replay import timestamp_of
+from samizdat.webui import create_app
 from tests.conftest import export_records, run_cli
 from tests.helpers import serve_pages
 from tests.test_proxy import CREDENTIALS, PASSWORD, USER, start_proxy
-from webui import create_app
 
 LIVE = "/live/rent-strike-diary/"
 SCRIPT = "/wp-content/themes/twentytwenty/assets/js/live.js"

@@ -19,12 +19,12 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from archive.datadir import DataDir
-from archive.document import Document
-from archive.store import Store
-from archive.warc import MAX_PAYLOAD_KEY, WarcWriter
-from webui import create_app
-from webui.security import RAW_CSP
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import Document
+from samizdat.archive.store import Store
+from samizdat.archive.warc import MAX_PAYLOAD_KEY, WarcWriter
+from samizdat.webui import create_app
+from samizdat.webui.security import RAW_CSP
 
 MIB = 1 << 20
 LIMIT = MIB  # what the WARC file records as its crawl's max_page_bytes
@@ -120,7 +120,7 @@ def test_a_fine_capture_beside_them_is_shown(archive_dir):
 MEASURE = """
 import json, sys
 from tests.helpers import own_peak_bytes
-from webui import create_app
+from samizdat.webui import create_app
 client = create_app({"data_dir": sys.argv[1]}).test_client()
 response = client.get(f"/documents/{sys.argv[2]}/raw")
 peak = own_peak_bytes()

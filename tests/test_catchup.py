@@ -19,13 +19,13 @@ import pytest
 from whoosh import index
 from whoosh.filedb.filestore import FileStorage
 
-from archive.datadir import DataDir
-from archive.document import Document
-from archive.errors import DataDirError
-from archive.store import CHANGED, NEW, Store
-from search import Indexer, SearchParams, SearchService, catch_up, index_lag
-from search.catchup import CATCH_UP_LOCK_NAME, Watermark, read_watermark, write_watermark
-from search.schema import build_schema, record_for
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import Document
+from samizdat.archive.errors import DataDirError
+from samizdat.archive.store import CHANGED, NEW, Store
+from samizdat.search import Indexer, SearchParams, SearchService, catch_up, index_lag
+from samizdat.search.catchup import CATCH_UP_LOCK_NAME, Watermark, read_watermark, write_watermark
+from samizdat.search.schema import build_schema, record_for
 from tests.conftest import run_cli
 
 WORDS = ("tenants", "harbour", "picket", "bakery", "shipyard", "leaflet", "council", "eviction")

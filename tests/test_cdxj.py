@@ -21,13 +21,13 @@ import pytest
 import surt
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import cdxj
-from archive.cdxj import CdxjIndex, IndexedCapture
-from archive.datadir import DataDir
-from archive.document import document_id
-from archive.store import Store
-from archive.warc import OPEN_SUFFIX, Original, WarcWriter, seal_leftovers
 from samizdat import stages
+from samizdat.archive import cdxj
+from samizdat.archive.cdxj import CdxjIndex, IndexedCapture
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import document_id
+from samizdat.archive.store import Store
+from samizdat.archive.warc import OPEN_SUFFIX, Original, WarcWriter, seal_leftovers
 from tests.conftest import run_cli
 
 CDXJ_LINE = re.compile(r"^(\S+) (\d{14}) (\{.*\})$")

@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from archive.config import Source
-from archive.crawls import flag
-from archive.extract import extract
-from archive.warc import Capture, iter_entries
+from samizdat.archive.config import Source
+from samizdat.archive.crawls import flag
+from samizdat.archive.extract import extract
+from samizdat.archive.warc import Capture, iter_entries
 from tests.conftest import export_records, run_cli
 
 SOURCE = Source(name="test", start_urls=("http://site.test/",))

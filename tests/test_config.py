@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.config import SETTING_KEYS, Settings, load_config, parse_config
-from archive.errors import ConfigError
+from samizdat.archive.config import SETTING_KEYS, Settings, load_config, parse_config
+from samizdat.archive.errors import ConfigError
 from tests.conftest import run_cli
 
 GOOD = """\
@@ -268,7 +268,7 @@ def test_an_https_proxy_cannot_carry_https_sites():
 
 
 def test_the_proxy_password_is_redacted_wherever_a_source_is_shown():
-    from archive.config import Source, redact_proxy
+    from samizdat.archive.config import Source, redact_proxy
 
     (_, tenants) = parse(with_proxy("socks5h://ana:s3cret@proxy.example.org:1080")).sources
     assert tenants.to_dict()["proxy"] == "socks5h://ana:***@proxy.example.org:1080"  # the WARC's warcinfo

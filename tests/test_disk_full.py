@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.datadir import DataDir
-from archive.warc import read_capture, verify_warc
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.warc import read_capture, verify_warc
 from samizdat.sample_sites import expected_articles
 from tests.conftest import export_records, run_cli
 from tests.helpers import HTML_HEADERS, serve_pages
@@ -67,6 +68,15 @@ def warc_files(data: Path) -> list[Path]:
     return sorted((data / "warc").iterdir())
 
 
+# The crawl's one line on a full disk: "disk full: " (or nothing, for SQLite's "disk I/O error" past a file size
+# limit), then what could not be written.
+WHO_FOUND_IT = re.compile(
+    r"^Error: (disk full: )?cannot write (warc/(?P<warc>steppe-\S+\.warc\.gz)|the document store store\.sqlite"
+    r"|the crawl's frontier frontier\.sqlite|the run's skipped URLs skipped\.sqlite"
+    r"|the spider's state spider\.state) \("
+)
+
+
 @pytest.mark.parametrize("kind", ["tmpfs", "file-size-limit"])
 def test_a_full_disk_ends_the_crawl_cleanly_and_the_next_crawl_resumes(sample_sites, tmp_path, kind):
     config = tmp_path / "sources.toml"
@@ -83,16 +93,22 @@ def test_a_full_disk_ends_the_crawl_cleanly_and_the_next_crawl_resumes(sample_si
         assert "Traceback" not in output and "Exception ignored" not in output, output
         errors = [line for line in first.stderr.splitlines() if line.startswith("Error: ")]
         assert len(errors) == 1, first.stderr
-        assert errors[0].startswith("Error: disk full: cannot write warc/steppe-"), errors[0]
-        assert " free on " in errors[0] and "cut back to its last complete record" in errors[0], errors[0]
-        assert errors[0].endswith("then run `samizdat crawl` again: the run resumes"), errors[0]
+        # Whichever write finds the disk full first names its file: a WARC file (cut back), or the crawl's
+        # own bookkeeping beside it (the store, the frontier, the skipped URLs, the spider's state).
+        named = WHO_FOUND_IT.match(errors[0])
+        assert named, errors[0]
+        assert " free on " in errors[0] and errors[0].endswith("then run `samizdat crawl` again: the run resumes")
+        if named["warc"]:
+            assert "cut back to its last complete record" in errors[0], errors[0]
+        else:
+            assert "the WARC files are whole" in errors[0], errors[0]
         assert "interrupted (disk full)" in first.stdout, first.stdout
 
         # Valid WARC files: all sealed, every record complete; the one named in the message among them.
         files = warc_files(data)
         assert files and all(p.name.endswith(".warc.gz") for p in files), files
         assert all(verify_warc(p) >= 1 for p in files)
-        assert any(p.name in errors[0] for p in files)
+        assert not named["warc"] or any(p.name == named["warc"] for p in files), (named["warc"], files)
         runs = json.loads(run_cli("runs", "--data", data, "--json").stdout)["runs"]
         assert [r["status"] for r in runs] == ["interrupted"], runs
         first_run = runs[0]["id"]
@@ -108,10 +124,66 @@ def test_a_full_disk_ends_the_crawl_cleanly_and_the_next_crawl_resumes(sample_si
         assert {r["url"] for r in export_records(data)} == truth
 
 
+@contextmanager
+def small_job_disk(tmp_path: Path, size: int) -> Iterator[tuple[Path, Callable[[], None] | None, Callable[[], None]]]:
+    """(a data directory whose job directories, alone, are on a disk of `size` bytes, what the crawl process runs
+    before starting, how to make room). Where mounting is refused, a file size limit of `size` on the whole
+    crawl stands in: then whichever file passes it first fills up."""
+    data = DataDir.create(tmp_path / "data").root
+    disk = tmp_path / "jobdisk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], capture_output=True, text=True
+    )
+    if mounted.returncode == 0:
+        if (data / "jobs").exists():
+            (data / "jobs").rmdir()
+        (data / "jobs").symlink_to(disk)
+        try:
+            yield data, None, lambda: subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        finally:
+            subprocess.run(["umount", "-l", str(disk)], check=False)
+        return
+    print(f"tmpfs refused ({mounted.stderr.strip()}): the file size limit stands in for it")
+    yield data, lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size)), lambda: None
+
+
+# bytes: no room to open the frontier at all; room for the bookkeeping of the first few pages
+@pytest.mark.parametrize("size", [40_000, 200_000])
+def test_a_full_disk_under_the_crawls_bookkeeping_stops_it_cleanly_and_loses_nothing(sample_sites, tmp_path, size):
+    """The WARC files and the store have room; the frontier, the skipped URLs and the spider's state do not.
+    The first of them to find no room ends the crawl with its one line, and the next crawl resumes the run and
+    archives and stores everything: the links the full frontier could not take are found again."""
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[[source]]\nname = "steppe"\nkind = "blogger"\nstart_urls = ["{sample_sites.urls["blogger"]}/"]\n'
+        "delay = 0\n[settings]\nprogress_seconds = 0\n",
+        encoding="utf-8",
+    )
+    with small_job_disk(tmp_path, size) as (data, preexec, make_room):
+        first = crawl(config, data, preexec)
+        output = first.stdout + first.stderr
+        assert first.returncode == 1 and "Traceback" not in output and "Exception ignored" not in output, output
+        errors = [line for line in first.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1 and WHO_FOUND_IT.match(errors[0]), first.stderr
+        assert errors[0].endswith("then run `samizdat crawl` again: the run resumes"), errors[0]
+        assert all(verify_warc(p) >= 1 for p in warc_files(data))
+        runs = json.loads(run_cli("runs", "--data", data, "--json").stdout)["runs"]
+        assert [r["status"] for r in runs] == ["interrupted"], runs
+
+        make_room()
+        second = crawl(config, data, None)
+        assert second.returncode == 0 and "Traceback" not in second.stderr, second.stdout + second.stderr
+        resumed = json.loads(run_cli("runs", "--data", data, "--json").stdout)["runs"]
+        assert [r["status"] for r in resumed] == ["finished"] and resumed[0]["id"] == runs[0]["id"], resumed
+        truth = {t["url"] for t in expected_articles(sample_sites.urls) if t["site"] == "blogger"}
+        assert {r["url"] for r in export_records(data)} == truth
+
+
 WRITER = """
 import errno, json, os, sys
 from pathlib import Path
-from archive.warc import ArchiveFull, WarcWriter
+from samizdat.archive.warc import ArchiveFull, WarcWriter
 
 root, count = Path(sys.argv[1]), int(sys.argv[2])
 writer = WarcWriter(root / "warc", "full", max_bytes=1 << 40)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from archive.config import SETTING_KEYS, SOURCE_KEYS
-from archive.document import EXPORT_FIELDS
+from samizdat.archive.config import SETTING_KEYS, SOURCE_KEYS
+from samizdat.archive.document import EXPORT_FIELDS
 from samizdat.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")

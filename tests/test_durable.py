@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.warc import verify_warc
+from samizdat.archive.warc import verify_warc
 from tests.conftest import export_records, run_cli, write_config
 
 # Scrapy's CONCURRENT_REQUESTS: each source's downloader holds at most this many requests at once, from

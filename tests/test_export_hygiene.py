@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from archive.document import Document, clean_text
+from samizdat.archive.document import Document, clean_text
+from samizdat.webui import create_app
 from tests.conftest import export_records, run_cli
 from tests.helpers import HTML_HEADERS, serve_pages
-from webui import create_app
 
 # Raw characters (sent as UTF-8) and numeric references, in the title and the text.
 HOSTILE = "\x00 \x07 \x1b[31m \x85 &#xD800; &#xFFFE; &#x7; &#x1b;[0m &#xDFFF;"

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.config import Source, load_config
-from archive.document import EXPORT_FIELDS
-from archive.urls import url_key
-from archive.warc import Capture, iter_entries, read_capture, seal_leftovers
-from crawler.extraction import running_pool
+from samizdat.archive.config import Source, load_config
+from samizdat.archive.document import EXPORT_FIELDS
+from samizdat.archive.urls import url_key
+from samizdat.archive.warc import Capture, iter_entries, read_capture, seal_leftovers
+from samizdat.crawler.extraction import running_pool
 from samizdat.sample_sites import expected_articles
 from tests.conftest import export_records, run_cli, write_config
 from tests.quality import robots_violations

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from crawler.politeness import RECOVER_AFTER, retry_after_seconds
+from samizdat.crawler.politeness import RECOVER_AFTER, retry_after_seconds
 
 PAGES = 20
 
@@ -43,7 +43,7 @@ CRAWL_SCRIPT = textwrap.dedent(
 
     config = json.loads(sys.argv[1])
     base = Settings()
-    base.setmodule("crawler.settings", priority="project")
+    base.setmodule("samizdat.crawler.settings", priority="project")
     # samizdat's own components want a data directory and a Source; politeness lives in DOWNLOAD_HANDLERS.
     for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES", "EXTENSIONS"):
         components = {k: (None if k.startswith("crawler.") else v) for k, v in base.getdict(name).items()}

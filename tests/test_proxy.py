@@ -358,8 +358,8 @@ def test_an_https_site_is_crawled_through_a_tunnel(scheme, tls_site, proxy, tmp_
 
 
 def test_the_admin_area_never_shows_the_proxy_password_and_keeps_it(tmp_path):
+    from samizdat.webui import create_app
     from tests.test_admin import add_user, sign_in, source_form
-    from webui import create_app
 
     data, config = tmp_path / "data", tmp_path / "sources.toml"
     proxy = f"socks5h://{CREDENTIALS}127.0.0.1:1080"

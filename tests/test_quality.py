@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.config import load_config
 from bench import bench_generic
+from samizdat.archive.config import load_config
 from samizdat.sample_sites import expected_articles
 from samizdat.sample_sites.content import load_hugo
 from samizdat.sample_sites.sites import MAGAZINE_SITES

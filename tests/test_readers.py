@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import trafilatura
 
-from archive.config import Source
-from archive.extract import extract, merge_facts, read_facts
-from archive.extract.detect import detect_kind
-from archive.extract.magazine import issue_key, read_issue
-from archive.extract.page import Page
-from archive.extract.rules import parse_human_date
-from archive.warc import Capture
+from samizdat.archive.config import Source
+from samizdat.archive.extract import extract, merge_facts, read_facts
+from samizdat.archive.extract.detect import detect_kind
+from samizdat.archive.extract.magazine import issue_key, read_issue
+from samizdat.archive.extract.page import Page
+from samizdat.archive.extract.rules import parse_human_date
+from samizdat.archive.warc import Capture
 
 SOURCE = Source(name="test", start_urls=("http://site.test/",), labels=("Ours",))
 PARAS = "".join(
@@ -383,7 +383,7 @@ def test_generic_text_survives_an_empty_body_element_and_a_body_classed_like_a_s
 
 
 def test_date_precision_is_the_last_export_field_and_old_records_load_without_it():
-    from archive.document import EXPORT_FIELDS, Document
+    from samizdat.archive.document import EXPORT_FIELDS, Document
 
     assert EXPORT_FIELDS[-1] == "date_precision" and EXPORT_FIELDS[:3] == ("id", "url", "source")
     old = {k: v for k, v in Document("http://s.test/a", "s", "magazine", "T", "x").to_record().items()}
@@ -499,7 +499,7 @@ def test_a_data_table_whose_header_cells_are_headings_stays_a_table():
 
 
 def test_merge_takes_only_the_sentences_a_run_on_paragraph_adds_and_headings_whose_words_recur():
-    from archive.extract.generic import merge
+    from samizdat.archive.extract.generic import merge
 
     ours = "\n\n".join(
         [

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archive.datadir import DataDir
-from search import SearchParams, SearchService
+from samizdat.archive.datadir import DataDir
+from samizdat.search import SearchParams, SearchService
 from tests.conftest import Server, run_cli
 from tests.test_search import repeated_passages
 

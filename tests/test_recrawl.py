@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.warc import REVISIT_PROFILE, iter_entries
+from samizdat.archive.warc import REVISIT_PROFILE, iter_entries
 from samizdat.sample_sites import sources_toml
 from tests.conftest import export_records, run_cli
 from tests.helpers import serve_sample_sites

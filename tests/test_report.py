@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from archive.config import Source, load_config
-from archive.datadir import DataDir
-from archive.document import Document
-from archive.store import Store
 from samizdat import report
+from samizdat.archive.config import Source, load_config
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import Document
+from samizdat.archive.store import Store
 from tests.conftest import export_records, run_cli
 
 SHARE_NAMES = ("date", "author", "labels", "text")

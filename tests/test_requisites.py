@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.requisites import KINDS, RESOURCE_TYPE_HEADER, Requisite, css_requisites, html_requisites
+from samizdat.archive.requisites import KINDS, RESOURCE_TYPE_HEADER, Requisite, css_requisites, html_requisites
 from samizdat.sample_sites import expected_articles, sources_toml
 from tests.conftest import Crawl, export_records, run_cli
 

@@ -14,9 +14,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from archive.datadir import DataDir
-from archive.schedule import next_slot, previous_slot
-from archive.store import Store
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.schedule import next_slot, previous_slot
+from samizdat.archive.store import Store
 from samizdat.sample_sites import sources_toml
 from samizdat.scheduler import Scheduler
 from tests.conftest import run_cli

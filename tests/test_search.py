@@ -15,17 +15,17 @@ from typing import Any
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from archive.config import Source
-from archive.datadir import DataDir
-from archive.document import Document
-from archive.errors import DataDirError, QueryError
-from archive.extract import extract
-from archive.store import Store
-from archive.warc import Capture
-from search import Indexer, SearchParams, SearchService, catch_up
-from search.query import parse_text_query
+from samizdat.archive.config import Source
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import Document
+from samizdat.archive.errors import DataDirError, QueryError
+from samizdat.archive.extract import extract
+from samizdat.archive.store import Store
+from samizdat.archive.warc import Capture
+from samizdat.search import Indexer, SearchParams, SearchService, catch_up
+from samizdat.search.query import parse_text_query
+from samizdat.webui import create_app
 from tests.conftest import run_cli
-from webui import create_app
 
 # slug, source, author, published, labels, title, text
 CORPUS: list[tuple[str, str, str | None, str | None, list[str], str, str]] = [

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-import search.service as service_module
-from archive.datadir import DataDir
-from archive.errors import QueryError
+import samizdat.search.service as service_module
 from bench.bench_search import SOURCES, synthetic_docs
-from search import Indexer, SearchParams, SearchService
-from search.query import MAX_EXPANDED_TERMS, MAX_OR_TERMS, MAX_PER_PAGE, MAX_QUERY_CHARS, MAX_QUERY_TERMS
-from webui import create_app
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.errors import QueryError
+from samizdat.search import Indexer, SearchParams, SearchService
+from samizdat.search.query import MAX_EXPANDED_TERMS, MAX_OR_TERMS, MAX_PER_PAGE, MAX_QUERY_CHARS, MAX_QUERY_TERMS
+from samizdat.webui import create_app
 
 DOCS = 5000
 # An AND of the corpus's most frequent words, which never all meet: seconds of posting walks, no match.

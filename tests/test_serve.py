@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from archive.warc import WarcWriter
+from samizdat.archive.warc import WarcWriter
 from tests.conftest import Server, run_cli, write_config
 
 

@@ -20,16 +20,16 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from whoosh import index
 
-from archive.accounts import Accounts
-from archive.datadir import DataDir
-from archive.document import document_id
-from archive.store import Store
-from archive.takedowns import Takedowns
-from archive.warc import read_capture, verify_warc
-from search.catchup import index_lag, read_watermark
+from samizdat.archive.accounts import Accounts
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import document_id
+from samizdat.archive.store import Store
+from samizdat.archive.takedowns import Takedowns
+from samizdat.archive.warc import read_capture, verify_warc
+from samizdat.search.catchup import index_lag, read_watermark
+from samizdat.webui import create_app
 from tests.conftest import export_records, run_cli
 from tests.test_admin import add_user, sign_in, token
-from webui import create_app
 
 REASON = "court order 12/2026: names a private person"
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.spiders import spider_for
-from crawler.traps import RULES_VERSION, find_trap
+from samizdat.crawler.spiders import spider_for
+from samizdat.crawler.traps import RULES_VERSION, find_trap
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 SITE = "https://example.org"

@@ -23,12 +23,12 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp, timestamp_to_iso_date
 
-from archive.cdxj import CdxjIndex, IndexedCapture, iter_lines
-from archive.datadir import DataDir
-from archive.export import write_warc
-from archive.payload import decode_payload
-from archive.requisites import css_requisites, html_requisites
-from archive.store import Store
+from samizdat.archive.cdxj import CdxjIndex, IndexedCapture, iter_lines
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.export import write_warc
+from samizdat.archive.payload import decode_payload
+from samizdat.archive.requisites import css_requisites, html_requisites
+from samizdat.archive.store import Store
 from tests.conftest import export_records, run_cli
 from tests.helpers import http_get
 

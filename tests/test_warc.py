@@ -18,10 +18,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.datadir import DataDir
-from archive.document import Document
-from archive.export import iter_warc, write_warc
-from archive.warc import (
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import Document
+from samizdat.archive.export import iter_warc, write_warc
+from samizdat.archive.warc import (
     OPEN_SUFFIX,
     Original,
     WarcWriter,

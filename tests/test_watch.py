@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archive.datadir import DataDir
-from archive.store import Store
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.store import Store
 from samizdat.sample_sites import expected_articles, sources_toml
 from samizdat.scheduler import Scheduler
+from samizdat.webui import create_app
 from tests.conftest import export_records, run_cli
 from tests.helpers import serve_sample_sites
 from tests.test_scheduler import Clock, runs_of, settle
-from webui import create_app
 
 SITE = "wordpress"
 NOTE = "<p>Update: the landlord withdrew the eviction notices for Alder Court.</p>"

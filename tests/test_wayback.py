@@ -16,15 +16,15 @@ from urllib.parse import quote, urlsplit
 import lxml.html
 import pytest
 
-from archive.accounts import Accounts
-from archive.cdxj import CdxjIndex, catch_up
-from archive.datadir import DataDir
-from archive.document import Document
-from archive.store import Store
-from archive.warc import Original, WarcWriter, read_capture
+from samizdat.archive.accounts import Accounts
+from samizdat.archive.cdxj import CdxjIndex, catch_up
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import Document
+from samizdat.archive.store import Store
+from samizdat.archive.warc import Original, WarcWriter, read_capture
+from samizdat.webui import create_app
+from samizdat.webui.security import RAW_CSP
 from tests.helpers import http_get
-from webui import create_app
-from webui.security import RAW_CSP
 
 SITE = "http://replay.test"
 PNG = bytes.fromhex(

@@ -20,16 +20,16 @@ import lxml.html
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.config import load_config
-from archive.document import EXPORT_FIELDS, Document
-from archive.errors import DataDirError
-from archive.store import Store
-from search import SearchParams, SearchService, catch_up
+from samizdat.archive.config import load_config
+from samizdat.archive.document import EXPORT_FIELDS, Document
+from samizdat.archive.errors import DataDirError
+from samizdat.archive.store import Store
+from samizdat.search import SearchParams, SearchService, catch_up
+from samizdat.webui import create_app
+from samizdat.webui.captured import sanitize
+from samizdat.webui.formatting import format_count, month_name, published_as
+from samizdat.webui.security import PAGE_CSP
 from tests.conftest import run_cli
-from webui import create_app
-from webui.captured import sanitize
-from webui.formatting import format_count, month_name, published_as
-from webui.security import PAGE_CSP
 
 XSS_TITLE = 'Why the <script>alert("samizdat")</script> ban failed'
 WEBUI = Path(__file__).resolve().parent.parent / "webui"

@@ -21,6 +21,6 @@ chips and paging), querystring (links that change one parameter), security (head
 errors (one error shape), state (per-app and per-request state), formatting (template filters).
 """
 
-from webui.app import create_app
+from samizdat.webui.app import create_app
 
 __all__ = ["create_app"]

@@ -19,16 +19,16 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
-from archive import sources_file
-from archive.config import KINDS, REDACTED, SOURCE_KEYS, Config, Source, redact_proxy
-from archive.crawls import describe_run
-from archive.errors import ConfigError
-from archive.schedule import last_slot, next_run, read_last_slots
-from archive.store import RUNNING
-from archive.warc import process_alive
-from webui.auth import accounts, current_user, sign_in_required
-from webui.security import inside, is_source_name
-from webui.state import archive, store
+from samizdat.archive import sources_file
+from samizdat.archive.config import KINDS, REDACTED, SOURCE_KEYS, Config, Source, redact_proxy
+from samizdat.archive.crawls import describe_run
+from samizdat.archive.errors import ConfigError
+from samizdat.archive.schedule import last_slot, next_run, read_last_slots
+from samizdat.archive.store import RUNNING
+from samizdat.archive.warc import process_alive
+from samizdat.webui.auth import accounts, current_user, sign_in_required
+from samizdat.webui.security import inside, is_source_name
+from samizdat.webui.state import archive, store
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 

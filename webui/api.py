@@ -49,11 +49,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from webui.errors import not_found, taken_down
-from webui.pages import load_document, search_params
-from webui.security import is_source_name
-from webui.sources import all_figures, source_figures
-from webui.state import archive, store
+from samizdat.webui.errors import not_found, taken_down
+from samizdat.webui.pages import load_document, search_params
+from samizdat.webui.security import is_source_name
+from samizdat.webui.sources import all_figures, source_figures
+from samizdat.webui.state import archive, store
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 

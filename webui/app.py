@@ -10,12 +10,12 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from archive.config import environment_settings, load_config
-from archive.datadir import DataDir
-from search import SearchService
-from webui import admin, api, auth, errors, exports, pages, security, takedowns, wayback
-from webui.formatting import FILTERS
-from webui.state import EXTENSION, Archive, close_store
+from samizdat.archive.config import environment_settings, load_config
+from samizdat.archive.datadir import DataDir
+from samizdat.search import SearchService
+from samizdat.webui import admin, api, auth, errors, exports, pages, security, takedowns, wayback
+from samizdat.webui.formatting import FILTERS
+from samizdat.webui.state import EXTENSION, Archive, close_store
 
 # Archived titles, labels and snippets are hostile markup; in the API's JSON the characters that could
 # start a tag or an entity are \u escapes (as Flask's `tojson` writes them), so that a JSON body holds no

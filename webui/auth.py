@@ -34,9 +34,9 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import Forbidden, TooManyRequests
 
-from archive.accounts import Accounts
-from webui.errors import WebError, respond
-from webui.state import EXTENSION, archive
+from samizdat.archive.accounts import Accounts
+from samizdat.webui.errors import WebError, respond
+from samizdat.webui.state import EXTENSION, archive
 
 blueprint = Blueprint("auth", __name__, url_prefix="/admin")
 csrf = CSRFProtect()

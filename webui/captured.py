@@ -23,10 +23,10 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
-from archive.extract.decode import decode_html
-from archive.replay import CssDone, Embed, rewrite_css
-from archive.requisites import absolute_url, srcset_candidates
-from archive.warc import Capture
+from samizdat.archive.extract.decode import decode_html
+from samizdat.archive.replay import CssDone, Embed, rewrite_css
+from samizdat.archive.requisites import absolute_url, srcset_candidates
+from samizdat.archive.warc import Capture
 
 # Removed with everything inside them: active content, frames and plugins. <noscript> too: with scripts
 # off, its fallback would show, which no reader of the live page saw.

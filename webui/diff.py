@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from archive.document import Document
+from samizdat.archive.document import Document
 
 CONTEXT_PARAGRAPHS = 1  # unchanged paragraphs shown before and after each change
 MAX_WORD_DIFF_TOKENS = 20_000  # past this, a changed run is shown as whole paragraphs removed and added

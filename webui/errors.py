@@ -10,8 +10,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from archive.errors import QueryError, SamizdatError
-from search.query import ParamError
+from samizdat.archive.errors import QueryError, SamizdatError
+from samizdat.search.query import ParamError
 
 # What each HTTP error means for a visitor, when the raiser said nothing more specific.
 _DETAILS = {

@@ -21,14 +21,14 @@ from typing import Any
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
-from archive.document import Document
-from archive.errors import SamizdatError
-from archive.export import iter_csv, iter_jsonl, iter_warc
-from archive.signing import load_or_create_key
-from archive.wacz import write_wacz
-from webui.errors import not_found
-from webui.pages import search_params
-from webui.state import Archive, archive
+from samizdat.archive.document import Document
+from samizdat.archive.errors import SamizdatError
+from samizdat.archive.export import iter_csv, iter_jsonl, iter_warc
+from samizdat.archive.signing import load_or_create_key
+from samizdat.archive.wacz import write_wacz
+from samizdat.webui.errors import not_found
+from samizdat.webui.pages import search_params
+from samizdat.webui.state import Archive, archive
 
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("exports", __name__)

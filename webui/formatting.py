@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from archive.extract.rules import MONTH_NAMES
-from archive.replay import web_path
+from samizdat.archive.extract.rules import MONTH_NAMES
+from samizdat.archive.replay import web_path
 
 
 def format_time(value: str | None) -> str:

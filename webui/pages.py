@@ -12,22 +12,22 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive.cdxj import CdxjIndex
-from archive.document import Document, document_id
-from archive.payload import PayloadRefused
-from archive.replay import timestamp_of, web_path
-from archive.takedowns import Takedowns
-from archive.warc import read_as_seen, recorded_limit, resolve_warc_path
-from search import SearchParams
-from search.query import ParamError
-from webui import diff, searchview, wayback
-from webui.auth import current_user
-from webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
-from webui.errors import PARAM_LABELS, bad_parameter, not_found, taken_down
-from webui.querystring import QueryState
-from webui.security import is_document_id, is_source_name, raw_headers
-from webui.sources import SHARES, all_figures, source_figures
-from webui.state import archive, store
+from samizdat.archive.cdxj import CdxjIndex
+from samizdat.archive.document import Document, document_id
+from samizdat.archive.payload import PayloadRefused
+from samizdat.archive.replay import timestamp_of, web_path
+from samizdat.archive.takedowns import Takedowns
+from samizdat.archive.warc import read_as_seen, recorded_limit, resolve_warc_path
+from samizdat.search import SearchParams
+from samizdat.search.query import ParamError
+from samizdat.webui import diff, searchview, wayback
+from samizdat.webui.auth import current_user
+from samizdat.webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
+from samizdat.webui.errors import PARAM_LABELS, bad_parameter, not_found, taken_down
+from samizdat.webui.querystring import QueryState
+from samizdat.webui.security import is_document_id, is_source_name, raw_headers
+from samizdat.webui.sources import SHARES, all_figures, source_figures
+from samizdat.webui.state import archive, store
 
 blueprint = Blueprint("pages", __name__)
 

@@ -9,9 +9,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from search import SearchParams
-from webui.formatting import month_name
-from webui.querystring import QueryState
+from samizdat.search import SearchParams
+from samizdat.webui.formatting import month_name
+from samizdat.webui.querystring import QueryState
 
 SORT_OPTIONS = (("relevance", "Relevance"), ("newest", "Newest first"), ("oldest", "Oldest first"))
 PER_PAGE_OPTIONS = (10, 20, 50, 100)

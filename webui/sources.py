@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from archive.config import Config, Source
-from archive.crawls import (
+from samizdat.archive.config import Config, Source
+from samizdat.archive.crawls import (
     HISTORY_CRAWLS,
     SHARES,
     describe_crawl,
@@ -25,8 +25,8 @@ from archive.crawls import (
     share_percent,
     summarize_crawl,
 )
-from archive.store import Store
-from archive.warc import iter_entries, resolve_warc_path
+from samizdat.archive.store import Store
+from samizdat.archive.warc import iter_entries, resolve_warc_path
 
 
 class SourceCatalog:

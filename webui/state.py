@@ -10,12 +10,12 @@ from pathlib import Path
 
 from flask import current_app, g
 
-from archive.config import Config, load_config
-from archive.datadir import DataDir
-from archive.errors import ConfigError
-from archive.store import Store
-from search import SearchService
-from webui.sources import SourceCatalog
+from samizdat.archive.config import Config, load_config
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.errors import ConfigError
+from samizdat.archive.store import Store
+from samizdat.search import SearchService
+from samizdat.webui.sources import SourceCatalog
 
 EXTENSION = "samizdat"
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from archive.errors import SamizdatError
-from archive.purge import hide_document, hide_source, purge_document, purge_source
-from archive.takedowns import Takedowns
-from search.removal import unindexer
-from webui.auth import accounts, current_user, sign_in_required
-from webui.security import is_document_id, is_source_name
-from webui.state import archive, store
+from samizdat.archive.errors import SamizdatError
+from samizdat.archive.purge import hide_document, hide_source, purge_document, purge_source
+from samizdat.archive.takedowns import Takedowns
+from samizdat.search.removal import unindexer
+from samizdat.webui.auth import accounts, current_user, sign_in_required
+from samizdat.webui.security import is_document_id, is_source_name
+from samizdat.webui.state import archive, store
 
 blueprint = Blueprint("takedowns", __name__, url_prefix="/admin")
 

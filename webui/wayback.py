@@ -25,10 +25,10 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive.cdxj import CdxjIndex, IndexedCapture, file_sources
-from archive.document import document_id
-from archive.payload import PayloadRefused
-from archive.replay import (
+from samizdat.archive.cdxj import CdxjIndex, IndexedCapture, file_sources
+from samizdat.archive.document import document_id
+from samizdat.archive.payload import PayloadRefused
+from samizdat.archive.replay import (
     ACTIVE_TYPES,
     FONT_TYPES,
     INLINE_TYPES,
@@ -48,13 +48,13 @@ from archive.replay import (
     rewrite_css,
     web_path,
 )
-from archive.requisites import absolute_url
-from archive.warc import Capture, read_as_seen, read_capture, recorded_limit, resolve_warc_path
-from webui.auth import accounts, current_user
-from webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
-from webui.errors import bad_parameter, taken_down
-from webui.security import raw_headers
-from webui.state import archive, store
+from samizdat.archive.requisites import absolute_url
+from samizdat.archive.warc import Capture, read_as_seen, read_capture, recorded_limit, resolve_warc_path
+from samizdat.webui.auth import accounts, current_user
+from samizdat.webui.captured import REFUSED_STATUS, is_html, refused_message, render_capture
+from samizdat.webui.errors import bad_parameter, taken_down
+from samizdat.webui.security import raw_headers
+from samizdat.webui.state import archive, store
 
 blueprint = Blueprint("wayback", __name__)
 

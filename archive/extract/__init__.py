@@ -14,20 +14,20 @@ from urllib.parse import urlsplit
 
 from w3lib.html import get_base_url, get_meta_refresh
 
-from archive.config import Source
-from archive.document import Document
-from archive.extract import rules
-from archive.extract.blogger import BloggerReader
-from archive.extract.challenge import CHALLENGE_STATUSES, challenge_service
-from archive.extract.decode import clean_html, decode_html
-from archive.extract.detect import detect_kind
-from archive.extract.generic import Reader, Reading
-from archive.extract.language import detect_language
-from archive.extract.magazine import MagazineReader
-from archive.extract.page import Page
-from archive.extract.wordpress import WordPressReader
-from archive.urls import normalize_url
-from archive.warc import Capture
+from samizdat.archive.config import Source
+from samizdat.archive.document import Document
+from samizdat.archive.extract import rules
+from samizdat.archive.extract.blogger import BloggerReader
+from samizdat.archive.extract.challenge import CHALLENGE_STATUSES, challenge_service
+from samizdat.archive.extract.decode import clean_html, decode_html
+from samizdat.archive.extract.detect import detect_kind
+from samizdat.archive.extract.generic import Reader, Reading
+from samizdat.archive.extract.language import detect_language
+from samizdat.archive.extract.magazine import MagazineReader
+from samizdat.archive.extract.page import Page
+from samizdat.archive.extract.wordpress import WordPressReader
+from samizdat.archive.urls import normalize_url
+from samizdat.archive.warc import Capture
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = ("application/atom+xml", "application/rss+xml")

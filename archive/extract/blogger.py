@@ -6,9 +6,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.extract import rules
-from archive.extract.generic import Reader, Reading, first_text, local_date, texts
-from archive.extract.page import Page, has_class
+from samizdat.archive.extract import rules
+from samizdat.archive.extract.generic import Reader, Reading, first_text, local_date, texts
+from samizdat.archive.extract.page import Page, has_class
 
 POST = f".//*[{has_class('post')} and ({has_class('hentry')} or @itemprop='blogPost')]"
 POST_PATH = re.compile(r"^/\d{4}/\d{2}/[^/]+\.html$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from archive.extract.page import Page
+from samizdat.archive.extract.page import Page
 
 # Statuses a challenge comes with; any other non-200 answer is an error, whatever its body says.
 CHALLENGE_STATUSES = frozenset({200, 403, 429, 503})

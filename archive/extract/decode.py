@@ -8,7 +8,7 @@ import re
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
-from archive.document import clean_text
+from samizdat.archive.document import clean_text
 
 # A numeric character reference: the parser turns it into its character, so "&#x7;" is a BEL like "\x07".
 _CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from archive.extract.page import Page, has_class
+from samizdat.archive.extract.page import Page, has_class
 
 # An issue's index or contents page, or an issue that is one page: /issues/159/, /issues/2013-spring/contents.html,
 # /issues/12.html; or a numbered directory at the top of the site, /160/ or /160/index.html (not a year).

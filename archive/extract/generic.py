@@ -15,10 +15,10 @@ import lxml.html
 import trafilatura
 from trafilatura.metadata import extract_metadata
 
-from archive.config import Source
-from archive.extract import rules
-from archive.extract.page import Page, has_class
-from archive.warc import Capture
+from samizdat.archive.config import Source
+from samizdat.archive.extract import rules
+from samizdat.archive.extract.page import Page, has_class
+from samizdat.archive.warc import Capture
 
 # The article body on most platforms; when exactly one is present, the text comes from it alone.
 BODY_XPATH = (

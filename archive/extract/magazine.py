@@ -20,10 +20,10 @@ import re
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from archive.extract import rules
-from archive.extract.generic import Reader, Reading, text_of
-from archive.extract.page import Page
-from archive.urls import url_key
+from samizdat.archive.extract import rules
+from samizdat.archive.extract.generic import Reader, Reading, text_of
+from samizdat.archive.extract.page import Page
+from samizdat.archive.urls import url_key
 
 # Pages that index an issue by their name (a directory's index, a contents page).
 INDEX_FILE = re.compile(r"/(index|contents?|toc)\.(html?|php)$", re.IGNORECASE)

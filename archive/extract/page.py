@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from archive.urls import host_port, normalize_url
+from samizdat.archive.urls import host_port, normalize_url
 
 
 def has_class(name: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from archive.extract.page import Page, has_class
+from samizdat.archive.extract.page import Page, has_class
 
 # Paths of listings on most platforms: searches, feeds, label/category/tag/author archives, pagination,
 # date archives. Matched against the path (and query) of the fetched URL.

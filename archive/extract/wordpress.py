@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from archive.extract.generic import Reader, Reading, first_text, local_date, texts
-from archive.extract.page import Page, has_class
+from samizdat.archive.extract.generic import Reader, Reading, first_text, local_date, texts
+from samizdat.archive.extract.page import Page, has_class
 
 LISTING_CLASSES = {"home", "blog", "archive", "category", "tag", "author", "date", "search", "paged", "error404"}
 # Jetpack and theme blocks that sit inside .entry-content but are not the post.

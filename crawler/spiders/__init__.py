@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from crawler.spiders.blogger import BloggerSpider
-from crawler.spiders.generic import SPIDERS_BY_KIND, SourceSpider
-from crawler.spiders.magazine import MagazineSpider
-from crawler.spiders.wordpress import WordPressSpider
+from samizdat.crawler.spiders.blogger import BloggerSpider
+from samizdat.crawler.spiders.generic import SPIDERS_BY_KIND, SourceSpider
+from samizdat.crawler.spiders.magazine import MagazineSpider
+from samizdat.crawler.spiders.wordpress import WordPressSpider
 
 SPIDERS_BY_KIND.update(
     {"generic": SourceSpider, "blogger": BloggerSpider, "wordpress": WordPressSpider, "magazine": MagazineSpider}

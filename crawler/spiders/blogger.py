@@ -9,8 +9,8 @@ from urllib.parse import quote, urljoin
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.spiders.generic import SourceSpider
-from crawler.traps import Trap, rule
+from samizdat.crawler.spiders.generic import SourceSpider
+from samizdat.crawler.traps import Trap, rule
 
 # The largest page Blogger serves for a feed; fewer requests than the default 25.
 FEED_PAGE = 150

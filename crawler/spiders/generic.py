@@ -5,9 +5,11 @@ Platform spiders subclass it and add their own discovery and trap rules.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -22,23 +24,25 @@ from scrapy.utils.job import job_dir
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from archive.config import Source, in_scope
-from archive.crawls import parse_utc
-from archive.datadir import DataDir
-from archive.document import document_id
-from archive.extract import Extraction, Facts, merge_facts, parse, reader_for
-from archive.extract.challenge import CHALLENGE_STATUSES
-from archive.requisites import Requisite
-from archive.store import Store
-from archive.takedowns import purged_documents
-from archive.urls import host_port, normalize_url, url_key
-from archive.warc import Capture, WarcWriter
-from crawler.diskfull import DiskFull, guard_writer
-from crawler.extraction import WarcPointer, extract_detached, requisites_detached, shared_pool
-from crawler.frontier import counts_as_page
-from crawler.jobstate import SkippedUrls, save_state
-from crawler.middlewares import REQUISITE_META, header_pairs, requisite_host_allowed
-from crawler.traps import Trap, find_trap
+from samizdat.archive.config import Source, in_scope
+from samizdat.archive.crawls import parse_utc
+from samizdat.archive.datadir import DataDir
+from samizdat.archive.document import document_id
+from samizdat.archive.extract import Extraction, Facts, merge_facts, parse, reader_for
+from samizdat.archive.extract.challenge import CHALLENGE_STATUSES
+from samizdat.archive.requisites import Requisite
+from samizdat.archive.store import Store
+from samizdat.archive.takedowns import purged_documents
+from samizdat.archive.urls import host_port, normalize_url, url_key
+from samizdat.archive.warc import Capture, WarcWriter
+from samizdat.crawler.diskfull import DiskFull, guard_writer, stop_crawl, stopping_when_full
+from samizdat.crawler.extraction import WarcPointer, extract_detached, requisites_detached, shared_pool
+from samizdat.crawler.frontier import counts_as_page
+from samizdat.crawler.jobstate import SkippedUrls, save_state
+from samizdat.crawler.middlewares import REQUISITE_META, header_pairs, requisite_host_allowed
+from samizdat.crawler.traps import Trap, find_trap
+
+logger = logging.getLogger(__name__)
 
 GONE = (404, 410)  # an archived article that answers these is recorded as deleted on the site
 MAX_CHALLENGE_BYTES = 256_000  # parsed here, in the reactor: a challenge page is a few kilobytes
@@ -119,17 +123,19 @@ class SourceSpider(Spider):
     @warc.setter
     def warc(self, writer: Any) -> None:
         # Guarded here, where the run can be stopped: a full disk ends archiving cleanly (crawler.diskfull).
-        self._warc = guard_writer(writer, self.on_disk_full) if isinstance(writer, WarcWriter) else writer
+        self._warc = (
+            guard_writer(writer, partial(stop_crawl, self.crawler)) if isinstance(writer, WarcWriter) else writer
+        )
 
     def on_disk_full(self, error: DiskFull) -> None:
-        """Nothing more is fetched, and what is in flight stays in the frontier for the next run: its response
-        may not be in the archive. The run ends as interrupted, to be resumed once there is room."""
+        """Told by crawler.diskfull.stop_crawl, which stops the frontier: nothing more is fetched, and what is
+        in flight stays in it for the next run (its response may not be in the archive). The run ends as
+        interrupted, to be resumed once there is room. The first write to find the disk full names it."""
+        if self.disk_full:
+            return
+        logger.error("%s", error)
         self.disk_full = str(error)
         self.crawler.stats.set_value("samizdat/disk_full", str(error))
-        scheduler = getattr(getattr(self.crawler.engine, "_slot", None), "scheduler", None)
-        if scheduler is not None and hasattr(scheduler, "drain"):
-            scheduler.hold()
-            scheduler.drain("disk full")
 
     def on_response(self, response: Response, request: Request) -> None:
         """Responses that are not pages of the site (robots.txt, Scrapy's fetch of it included, and the spider's
@@ -230,7 +236,8 @@ class SourceSpider(Spider):
         ]
         if entries and self.store is not None and self.run_id:
             # What the feed lists now: an entry gone from it by the next run is looked at again then.
-            self.store.record_listed(self.source.name, [normalize_url(u) for u in entries], self.run_id)
+            with stopping_when_full(self.crawler):
+                self.store.record_listed(self.source.name, [normalize_url(u) for u in entries], self.run_id)
             if not self.state.get("feeds_read"):
                 self.state["feeds_read"] = True
                 self.save_state()
@@ -503,8 +510,9 @@ class SourceSpider(Spider):
             response = failure.value.response
             location = response.meta.get("warc")
             when = location.date if location else datetime.now(UTC).isoformat()
-            if self.store.mark_gone(normalize_url(response.url), when, response.status):
-                self.count("gone")  # an archived article deleted on the site: kept, and shown as gone
+            with stopping_when_full(self.crawler):
+                if self.store.mark_gone(normalize_url(response.url), when, response.status):
+                    self.count("gone")  # an archived article deleted on the site: kept, and shown as gone
 
     def too_large(self, failure: Failure) -> bool:
         """A download Scrapy abandoned because its body passed max_page_bytes, as announced or as it came."""
@@ -528,10 +536,11 @@ class SourceSpider(Spider):
     def skip(self, url: str, reason: str) -> None:
         """Count a URL left out, once per run and reason, however often it is linked and whatever is read
         again after a resume."""
-        if self.skipped is None:
-            self.skipped = SkippedUrls(job_dir(self.crawler.settings))
-        if self.skipped.add(reason, url):
-            self.count(f"skipped/{reason}")
+        with stopping_when_full(self.crawler):
+            if self.skipped is None:
+                self.skipped = SkippedUrls(job_dir(self.crawler.settings))
+            if self.skipped.add(reason, url):
+                self.count(f"skipped/{reason}")
 
     def count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"samizdat/{key}")

@@ -3,8 +3,8 @@ waits for its issue index to be read, since its date and label are the issue's."
 
 from __future__ import annotations
 
-from crawler.spiders.generic import SourceSpider
-from crawler.traps import Trap, rule
+from samizdat.crawler.spiders.generic import SourceSpider
+from samizdat.crawler.traps import Trap, rule
 
 
 class MagazineSpider(SourceSpider):

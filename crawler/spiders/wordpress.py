@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.spiders.generic import SourceSpider
-from crawler.traps import Trap, rule
+from samizdat.crawler.spiders.generic import SourceSpider
+from samizdat.crawler.traps import Trap, rule
 
 API_PAGE = 100  # the REST API's largest page
 
