@@ -133,7 +133,7 @@ def rate_row(
         "reference_name": reference_name,
         "reference": reference,
         "ratio": ratio,
-        "goal": f">= {goal:g}x" if goal is not None else "-",
+        "goal": f">= {goal:.1f}x" if goal is not None else "-",
         "met": (ratio >= goal) if goal is not None and ratio is not None else None,
         "details": details,
     }
