@@ -1,5 +1,5 @@
 """The search time budget and cost guard, on a real index big enough that the abusive queries are slow
-without them (bench/bench_search.py's synthetic corpus: at 5,000 documents a lone `*` took 3.4 s, an open
+without them (tests/corpus.py's synthetic corpus: at 5,000 documents a lone `*` took 3.4 s, an open
 range 11 s and `w*` 4.9 s before the guard). No test asserts a time: each asserts what was answered, the
 warning of a search the budget stopped, the guard's rewrite or refusal, and the order in which concurrent
 searches finished.
@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 import samizdat.search.service as service_module
-from bench.bench_search import SOURCES, synthetic_docs
 from samizdat.archive.datadir import DataDir
 from samizdat.archive.errors import QueryError
 from samizdat.search import Indexer, SearchParams, SearchService
 from samizdat.search.query import MAX_EXPANDED_TERMS, MAX_OR_TERMS, MAX_PER_PAGE, MAX_QUERY_CHARS, MAX_QUERY_TERMS
 from samizdat.webui import create_app
+from tests.corpus import SOURCES, synthetic_docs
 
 DOCS = 5000
 # An AND of the corpus's most frequent words, which never all meet: seconds of posting walks, no match.
