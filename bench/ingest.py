@@ -20,6 +20,7 @@ For each: wall seconds, pages (requests the site answered, from its own counter)
 articles/s and the peak resident memory of the process tree. Rows: samizdat articles/s against the
 trafilatura command line (goal >= 1.0x), and pages/s against both Scrapy crawls (no goal).
 
+--samizdat-root DIR runs samizdat from another checkout (a before/after comparison on the same site).
 The samizdat crawl's data directory is kept (bench/.cache/work/) for the reindex benchmark.
 """
 
@@ -185,13 +186,18 @@ def stored_articles(data: Path, article_urls: set[str]) -> int:
     return sum(1 for r in records if r["url"] in article_urls)
 
 
-def crawl_samizdat(site: Site, run_dir: Path, data: Path) -> dict[str, Any]:
+def samizdat_env(root: Path) -> dict[str, str]:
+    """The environment that runs `python -m samizdat` from the checkout at `root` (its cwd too)."""
+    return {"PYTHONPATH": str(root)}
+
+
+def crawl_samizdat(site: Site, run_dir: Path, data: Path, root: Path = ROOT) -> dict[str, Any]:
     config = run_dir / "sources.toml"
     config.write_text(sources_toml(site.base), encoding="utf-8")
     shutil.rmtree(data, ignore_errors=True)
     command = [sys.executable, "-m", "samizdat", "crawl", "--config", str(config), "--data", str(data)]
     site.stats(reset=True)
-    result = run_measured(command, ROOT)
+    result = run_measured(command, root, samizdat_env(root))
     if result["returncode"] != 0:
         raise SystemExit(f"samizdat crawl failed:\n{result['stdout'][-2000:]}\n{result['stderr'][-3000:]}")
     served = site.stats()
@@ -236,8 +242,10 @@ def fetch_trafilatura(site: Site, run_dir: Path) -> dict[str, Any]:
     return {**result, "pages": served.get("requests", 0), "served": served, "articles": written}
 
 
-def measure(pages: int, seed: int, repeat: int = 1, only: tuple[str, ...] = CONTENDERS) -> dict[str, Any]:
-    """Every contender's figures (medians over `repeat` runs) and the site's."""
+def measure(
+    pages: int, seed: int, repeat: int = 1, only: tuple[str, ...] = CONTENDERS, root: Path = ROOT
+) -> dict[str, Any]:
+    """Every contender's figures (medians over `repeat` runs) and the site's; samizdat runs from `root`."""
     work = work_dir(pages, seed)
     site = Site(pages, seed)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in only}
@@ -250,7 +258,7 @@ def measure(pages: int, seed: int, repeat: int = 1, only: tuple[str, ...] = CONT
                 run_dir = scratch / f"{name}-{k}"
                 run_dir.mkdir()
                 if name == "samizdat":
-                    run = crawl_samizdat(site, run_dir, data)
+                    run = crawl_samizdat(site, run_dir, data, root)
                     run["articles"] = stored_articles(data, set(site.article_urls))
                 elif name == "scrapy":
                     run = crawl_scrapy(site, run_dir, extract=False)
@@ -279,6 +287,7 @@ def measure(pages: int, seed: int, repeat: int = 1, only: tuple[str, ...] = CONT
         "repeat": repeat,
         "rss_from": RSS_FROM,
         "data_dir": str(data),
+        "samizdat_root": str(root),
     }
     return {"site": info, "figures": figures}
 
@@ -354,6 +363,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pages", type=int, default=None, help="HTML pages of the generated site (default 2000)")
     group.add_argument("--seed", type=int, default=13, help="the site generator's seed (default 13)")
     group.add_argument("--repeat", type=int, default=1, help="runs of each ingest measurement; medians are shown")
+    group.add_argument(
+        "--samizdat-root",
+        type=Path,
+        default=ROOT,
+        help="run `samizdat crawl` and `reindex` from another checkout, e.g. a before copy made with "
+        "`git worktree add /tmp/samizdat-before HEAD` (default: this one); the site is always this checkout's",
+    )
+
+
+def samizdat_root(options: argparse.Namespace) -> Path:
+    root = Path(getattr(options, "samizdat_root", None) or ROOT).resolve()
+    if not (root / "samizdat" / "__main__.py").exists():
+        raise SystemExit(f"--samizdat-root: {root} is not a samizdat checkout (no samizdat/__main__.py)")
+    return root
 
 
 def pages_of(options: argparse.Namespace) -> int:
@@ -365,7 +388,7 @@ def pages_of(options: argparse.Namespace) -> int:
 def run(options: argparse.Namespace) -> list[dict[str, Any]]:
     pages = pages_of(options)
     print(f"ingest: {pages}-page site", file=sys.stderr)
-    result = measure(pages, options.seed, options.repeat)
+    result = measure(pages, options.seed, options.repeat, root=samizdat_root(options))
     return rows(result)
 
 
@@ -394,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [n for n in only if n not in CONTENDERS]
     if unknown:
         parser.error(f"--only: unknown {unknown[0]!r}")
-    result = measure(pages_of(args), args.seed, args.repeat, only)
+    result = measure(pages_of(args), args.seed, args.repeat, only, samizdat_root(args))
     if args.json:
         print(json.dumps({**result, "rows": rows(result)}, indent=2, default=str))
     else:

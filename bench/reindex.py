@@ -70,19 +70,20 @@ def extract_all(pages: list[tuple[str, bytes]]) -> dict[str, Any]:
     return {"wall_seconds": wall, "payloads": len(pages), "texts": texts, "per_second": len(pages) / wall}
 
 
-def crawl_data(pages: int, seed: int) -> Path:
+def crawl_data(pages: int, seed: int, root: Path = ROOT) -> Path:
     """The ingest crawl's data directory for this size, crawled now if there is none."""
     data = ingest.work_dir(pages, seed) / "data"
     if not (data.exists() and warc_files(data)):
         print(f"reindex: no crawl of the {pages}-page site yet; crawling it", file=sys.stderr)
-        ingest.measure(pages, seed, 1, ("samizdat",))
+        ingest.measure(pages, seed, 1, ("samizdat",), root)
     return data
 
 
-def measure(pages: int, seed: int) -> dict[str, Any]:
-    data = crawl_data(pages, seed)
+def measure(pages: int, seed: int, root: Path = ROOT) -> dict[str, Any]:
+    data = crawl_data(pages, seed, root)
     responses, payloads = warc_payloads(data)
-    result = run_measured([sys.executable, "-m", "samizdat", "reindex", "--data", str(data)], ROOT)
+    command = [sys.executable, "-m", "samizdat", "reindex", "--data", str(data)]
+    result = run_measured(command, root, ingest.samizdat_env(root))
     if result["returncode"] != 0:
         raise SystemExit(f"samizdat reindex failed:\n{result['stdout'][-2000:]}\n{result['stderr'][-3000:]}")
     ours = {
@@ -120,7 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(options: argparse.Namespace) -> list[dict[str, Any]]:
     pages = ingest.pages_of(options)
     print(f"reindex: the {pages}-page site's crawl", file=sys.stderr)
-    return rows(measure(pages, options.seed))
+    return rows(measure(pages, options.seed, ingest.samizdat_root(options)))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     ingest.add_arguments(parser)
     args = parser.parse_args(argv)
-    result = measure(ingest.pages_of(args), args.seed)
+    result = measure(ingest.pages_of(args), args.seed, ingest.samizdat_root(args))
     if args.json:
         print(json.dumps(result, indent=2))
         return
