@@ -427,7 +427,9 @@ def measure(count: int, work_dir: Path, log: Callable[[str], None], html: bool =
         log(f"search {size}: {CLIENTS} clients done")
         samizdat_html = timed_pass(items, 1, samizdat_client(server, html=True)) if html else []
         peak_mb = server.peak_rss_mb()
-        memory["rss_at_end_mb"] = round(server.peak_rss_mb("VmRSS"), 1)
+        # File-backed pages are the index's segment files mapped by each pooled searcher; anonymous ones the heap.
+        for key in ("VmRSS", "RssAnon", "RssFile"):
+            memory[f"{key}_at_end_mb"] = round(server.peak_rss_mb(key), 1)
     finally:
         server.stop()
     reference_path = root / "fts5.sqlite"
@@ -458,7 +460,15 @@ def measure(count: int, work_dir: Path, log: Callable[[str], None], html: bool =
         "cut_by_budget": sum(1 for answer in answers if any("budget" in w for w in answer["warnings"])),
     }
     page_job = f"search: full page at {size}"
-    one_details = {**common, "per_query": per_query}
+    kinds = dict.fromkeys(query.kind for query in items)
+    by_kind = {
+        kind: {
+            engine: round(max(times[n] for n, query in enumerate(items) if query.kind == kind), 1)
+            for engine, times in (("samizdat_max_ms", s_one), ("fts5_max_ms", r_one))
+        }
+        for kind in kinds
+    }
+    one_details = {**common, "by_kind": by_kind, "per_query": per_query}
     rows += [
         row(
             f"{page_job}, p50, 1 client",
