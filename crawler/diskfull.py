@@ -129,7 +129,6 @@ def stopping_when_full(crawler: Any, path: Path | None = None, what: str = "") -
         full = disk_full(exc, path, what)
         if full is None:
             raise
-        forget(exc)
         stop_crawl(crawler, full)
 
 

@@ -136,10 +136,10 @@ def small_job_disk(tmp_path: Path, size: int) -> Iterator[tuple[Path, Callable[[
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], capture_output=True, text=True
     )
     if mounted.returncode == 0:
-        if (data / "jobs").exists():
-            (data / "jobs").rmdir()
-        (data / "jobs").symlink_to(disk)
         try:
+            if (data / "jobs").exists():
+                (data / "jobs").rmdir()
+            (data / "jobs").symlink_to(disk)
             yield data, None, lambda: subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
         finally:
             subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -46,9 +46,9 @@ CRAWL_SCRIPT = textwrap.dedent(
     base.setmodule("samizdat.crawler.settings", priority="project")
     # samizdat's own components want a data directory and a Source; politeness lives in DOWNLOAD_HANDLERS.
     for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES", "EXTENSIONS"):
-        components = {k: (None if k.startswith("crawler.") else v) for k, v in base.getdict(name).items()}
+        components = {k: (None if k.startswith("samizdat.crawler.") else v) for k, v in base.getdict(name).items()}
         base.set(name, components, priority="cmdline")
-    if base["SCHEDULER"].startswith("crawler."):
+    if base["SCHEDULER"].startswith("samizdat.crawler."):
         base.set("SCHEDULER", "scrapy.core.scheduler.Scheduler", priority="cmdline")
     process = CrawlerProcess(base)
     crawlers = []
