@@ -6,7 +6,6 @@ resident memory of its process tree) and the shape of a row of the table.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import threading
@@ -18,63 +17,45 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(__file__).resolve().parent / ".cache"  # generated sites and documents, kept between runs
 
 
-# --- memory of a process tree ----------------------------------------------------------------------
+# --- memory and CPU of a process tree --------------------------------------------------------------
+
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+RSS_FROM = "/proc"
 
 
-def _tree_rss_proc(root: int) -> int:
-    """Bytes resident in `root` and all its descendants, from /proc."""
+def tree_sample(root: int) -> tuple[int, dict[int, float]]:
+    """(bytes resident in `root` and all its descendants, CPU seconds each has used so far), from one pass
+    over /proc/*/stat (Linux)."""
+    stats: dict[int, list[str]] = {}
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as f:
-                stat = f.read()
+                fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    total, todo, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
+        stats[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    rss, cpu, todo = 0, {}, [root]
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
-        try:
-            with open(f"/proc/{pid}/statm", encoding="ascii") as f:
-                total += int(f.read().split()[1]) * page
-        except OSError:
-            pass
-    return total
-
-
-def _tree_rss_psutil(root: int) -> int:
-    import psutil
-
-    try:
-        process = psutil.Process(root)
-        total = process.memory_info().rss
-        for child in process.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                total += child.memory_info().rss
-        return total
-    except psutil.Error:
-        return 0
-
-
-try:
-    import psutil  # noqa: F401  (optional: /proc does the same, slower)
-
-    tree_rss = _tree_rss_psutil
-    RSS_FROM = "psutil"
-except ImportError:
-    tree_rss = _tree_rss_proc
-    RSS_FROM = "/proc"
+        fields = stats.get(pid)
+        if fields:
+            rss += int(fields[21]) * PAGE_BYTES
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    return rss, cpu
 
 
 def run_measured(
     command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float | None = None
 ) -> dict[str, Any]:
-    """Run `command` to the end: wall seconds, exit status, output, and the peak RSS of its process tree
-    (sampled every 0.1 s)."""
+    """Run `command` to the end: wall seconds, exit status, output, the peak RSS of its process tree and the
+    CPU seconds the tree used (both sampled every 0.2 s: a process living less than that is missed, and one
+    ending loses its last 0.2 s). CPU seconds move less than wall time when other work shares the machine."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -85,6 +66,7 @@ def run_measured(
         text=True,
     )
     peak = 0
+    cpu: dict[int, float] = {}
     output: dict[str, str] = {}
 
     def drain(name: str, stream: Any) -> None:
@@ -96,10 +78,13 @@ def run_measured(
     for reader in readers:
         reader.start()
     while process.poll() is None:
-        peak = max(peak, tree_rss(process.pid))
+        rss, seen = tree_sample(process.pid)
+        peak = max(peak, rss)
+        for pid, seconds in seen.items():
+            cpu[pid] = max(cpu.get(pid, 0.0), seconds)
         if timeout is not None and time.perf_counter() - started > timeout:
             process.kill()
-        time.sleep(0.1)
+        time.sleep(0.2)
     wall = time.perf_counter() - started
     for reader in readers:
         reader.join()
@@ -107,6 +92,7 @@ def run_measured(
         "wall_seconds": wall,
         "returncode": process.returncode,
         "peak_rss_mb": peak / 2**20,
+        "cpu_seconds": sum(cpu.values()),
         "stdout": output.get("out", ""),
         "stderr": output.get("err", ""),
     }
