@@ -28,6 +28,8 @@ INDEXES = """
 CREATE INDEX labels_label ON labels(label, docid);
 CREATE INDEX labels_doc ON labels(docid, label);
 CREATE INDEX meta_published ON meta(published);
+CREATE INDEX meta_year ON meta(year);
+CREATE INDEX meta_source ON meta(source);
 """
 FACET_LIMIT = 50  # as samizdat's FACET_LIMITS for labels, sources and authors
 TITLE_WEIGHT = 2.0  # samizdat's title field_boost
@@ -135,11 +137,16 @@ class Reference:
         else:
             db.execute(f"INSERT INTO temp.hits SELECT m.rowid FROM meta m WHERE {filters}", args)
             sort = "newest" if page.sort == "relevance" else page.sort
-            top = db.execute(
-                f"SELECT m.rowid, m.id, m.url, docs.title, m.published, m.source, m.author, substr(docs.text, 1, 200) "
-                f"FROM meta m JOIN docs ON docs.rowid = m.rowid WHERE {filters} ORDER BY {_date_order(sort)} LIMIT ?",
+            # The title and, as samizdat's snippet with no words to mark, the start of the text.
+            text_start = "SELECT title, substr(text, 1, 200) FROM docs WHERE rowid = ?"
+            top = []
+            for row in db.execute(
+                f"SELECT m.rowid, m.id, m.url, m.published, m.source, m.author FROM meta m WHERE {filters} "
+                f"ORDER BY {_date_order(sort)} LIMIT ?",
                 [*args, page.per_page],
-            ).fetchall()
+            ).fetchall():
+                title, start = db.execute(text_start, (row[0],)).fetchone()
+                top.append((*row[:3], title, *row[3:], start))
         total = db.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
         hits = [
             {
@@ -163,18 +170,24 @@ class Reference:
         db = self.db
 
         def rows(sql: str) -> list[dict[str, Any]]:
-            return [{"value": value, "count": count} for value, count in db.execute(sql)]
+            # NULL (undated, no author) is dropped here, not in SQL: a WHERE on `meta` makes the planner build a
+            # Bloom filter over the whole table, which costs more than the count itself.
+            found = [{"value": value, "count": count} for value, count in db.execute(sql) if value is not None]
+            return found[:FACET_LIMIT]
 
-        by_count = "ORDER BY 2 DESC, 1 LIMIT " + str(FACET_LIMIT)
-        meta = "FROM temp.hits h JOIN meta m ON m.rowid = h.rowid"
+        by_count = f"ORDER BY 2 DESC, 1 LIMIT {FACET_LIMIT + 1}"  # one more: NULL may be among them
+        # CROSS JOIN keeps the matching rows as the outer loop: the temporary table has no statistics, and
+        # the planner otherwise walks a whole index of labels or meta to probe it.
+        meta = "FROM temp.hits h CROSS JOIN meta m ON m.rowid = h.rowid"
         return {
             "labels": rows(
-                f"SELECT l.label, count(*) FROM temp.hits h JOIN labels l ON l.docid = h.rowid GROUP BY 1 {by_count}"
+                "SELECT l.label, count(*) FROM temp.hits h CROSS JOIN labels l ON l.docid = h.rowid "
+                f"GROUP BY 1 {by_count}"
             ),
             "sources": rows(f"SELECT m.source, count(*) {meta} GROUP BY 1 {by_count}"),
-            "authors": rows(f"SELECT m.author, count(*) {meta} WHERE m.author IS NOT NULL GROUP BY 1 {by_count}"),
-            "years": rows(f"SELECT m.year, count(*) {meta} WHERE m.year IS NOT NULL GROUP BY 1 ORDER BY 1"),
-            "months": rows(f"SELECT m.month, count(*) {meta} WHERE m.month IS NOT NULL GROUP BY 1 ORDER BY 1"),
+            "authors": rows(f"SELECT m.author, count(*) {meta} GROUP BY 1 {by_count}"),
+            "years": rows(f"SELECT m.year, count(*) {meta} GROUP BY 1 ORDER BY 1"),
+            "months": rows(f"SELECT m.month, count(*) {meta} GROUP BY 1 ORDER BY 1"),
         }
 
 

@@ -395,7 +395,7 @@ def measure(count: int, work_dir: Path, log: Callable[[str], None], html: bool =
             fts5_name,
             count / build["fts5_index_seconds"],
             ">= 0.5x",
-            details={k: v for k, v in build.items() if k.endswith(("seconds", "segments", "built_at"))},
+            details={k: v for k, v in build.items() if k.endswith(("seconds", "segments", "_at", "note"))},
         ),
         row(
             f"search: index size at {size}",
