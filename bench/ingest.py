@@ -122,11 +122,11 @@ CONTENDERS = ("samizdat", "scrapy", "scrapy+trafilatura", "trafilatura")
 class Site:
     """The generated site, served from its cache by a process of its own."""
 
-    def __init__(self, pages: int, seed: int) -> None:
-        self.cache = sitegen.generate(pages, seed)
+    def __init__(self, pages: int, seed: int, cache: Path = CACHE) -> None:
+        self.cache = sitegen.generate(pages, seed, cache)
         self.manifest = sitegen.manifest(self.cache)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.sitegen", "--pages", str(pages), "--seed", str(seed)],
+            [sys.executable, "-m", "bench.sitegen", "--pages", str(pages), "--seed", str(seed), "--cache", str(cache)],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.PIPE,
@@ -148,9 +148,14 @@ class Site:
         self.process.wait(timeout=10)
 
 
-def work_dir(pages: int, seed: int) -> Path:
+def work_dir(pages: int, seed: int, cache: Path = CACHE) -> Path:
     """Where this size's runs keep their data (the crawl's data directory is the reindex benchmark's input)."""
-    return CACHE / "work" / f"ingest-p{pages}-s{seed}"
+    return cache / "work" / f"ingest-p{pages}-s{seed}"
+
+
+def cache_of(options: argparse.Namespace) -> Path:
+    """The work dir generated data is cached in (`--work-dir`, shared with the search part)."""
+    return Path(getattr(options, "work_dir", None) or CACHE)
 
 
 # --- the four runs ---------------------------------------------------------------------------------
@@ -243,11 +248,16 @@ def fetch_trafilatura(site: Site, run_dir: Path) -> dict[str, Any]:
 
 
 def measure(
-    pages: int, seed: int, repeat: int = 1, only: tuple[str, ...] = CONTENDERS, root: Path = ROOT
+    pages: int,
+    seed: int,
+    repeat: int = 1,
+    only: tuple[str, ...] = CONTENDERS,
+    root: Path = ROOT,
+    cache: Path = CACHE,
 ) -> dict[str, Any]:
     """Every contender's figures (medians over `repeat` runs) and the site's; samizdat runs from `root`."""
-    work = work_dir(pages, seed)
-    site = Site(pages, seed)
+    work = work_dir(pages, seed, cache)
+    site = Site(pages, seed, cache)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in only}
     data = work / "data"
     # The runs' own files outside the checkout: Scrapy would take its scrapy.cfg as the project's settings.
@@ -404,7 +414,7 @@ def pages_of(options: argparse.Namespace) -> int:
 def run(options: argparse.Namespace) -> list[dict[str, Any]]:
     pages = pages_of(options)
     print(f"ingest: {pages}-page site", file=sys.stderr)
-    result = measure(pages, options.seed, options.repeat, root=samizdat_root(options))
+    result = measure(pages, options.seed, options.repeat, root=samizdat_root(options), cache=cache_of(options))
     return rows(result)
 
 
@@ -437,7 +447,7 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [n for n in only if n not in CONTENDERS]
     if unknown:
         parser.error(f"--only: unknown {unknown[0]!r}")
-    result = measure(pages_of(args), args.seed, args.repeat, only, samizdat_root(args))
+    result = measure(pages_of(args), args.seed, args.repeat, only, samizdat_root(args), cache_of(args))
     if args.json:
         print(json.dumps({**result, "rows": rows(result)}, indent=2, default=str))
     else:

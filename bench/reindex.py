@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, ingest, rate_row, run_measured
+from bench import CACHE, ROOT, ingest, rate_row, run_measured
 
 WORKERS = 2
 
@@ -80,17 +80,17 @@ def extract_all(pages: list[tuple[str, bytes]]) -> dict[str, Any]:
     }
 
 
-def crawl_data(pages: int, seed: int, root: Path = ROOT) -> Path:
+def crawl_data(pages: int, seed: int, root: Path = ROOT, cache: Path = CACHE) -> Path:
     """The ingest crawl's data directory for this size, crawled now if there is none."""
-    data = ingest.work_dir(pages, seed) / "data"
+    data = ingest.work_dir(pages, seed, cache) / "data"
     if not (data.exists() and warc_files(data)):
         print(f"reindex: no crawl of the {pages}-page site yet; crawling it", file=sys.stderr)
-        ingest.measure(pages, seed, 1, ("samizdat",), root)
+        ingest.measure(pages, seed, 1, ("samizdat",), root, cache)
     return data
 
 
-def measure(pages: int, seed: int, root: Path = ROOT) -> dict[str, Any]:
-    data = crawl_data(pages, seed, root)
+def measure(pages: int, seed: int, root: Path = ROOT, cache: Path = CACHE) -> dict[str, Any]:
+    data = crawl_data(pages, seed, root, cache)
     responses, payloads = warc_payloads(data)
     command = [sys.executable, "-m", "samizdat", "reindex", "--data", str(data)]
     result = run_measured(command, root, ingest.samizdat_env(root))
@@ -132,16 +132,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(options: argparse.Namespace) -> list[dict[str, Any]]:
     pages = ingest.pages_of(options)
     print(f"reindex: the {pages}-page site's crawl", file=sys.stderr)
-    return rows(measure(pages, options.seed, ingest.samizdat_root(options)))
+    return rows(measure(pages, options.seed, ingest.samizdat_root(options), ingest.cache_of(options)))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"the {ingest.QUICK_PAGES}-page site")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--work-dir", type=Path, default=CACHE, help=f"where generated data is cached ({CACHE})")
     ingest.add_arguments(parser)
     args = parser.parse_args(argv)
-    result = measure(ingest.pages_of(args), args.seed, ingest.samizdat_root(args))
+    result = measure(ingest.pages_of(args), args.seed, ingest.samizdat_root(args), ingest.cache_of(args))
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -445,10 +445,10 @@ class Page(NamedTuple):
     body: bytes
 
 
-def generate(pages: int, seed: int, quiet: bool = False) -> Path:
+def generate(pages: int, seed: int, cache: Path = CACHE, quiet: bool = False) -> Path:
     """The site's pages in the cache (made if missing); returns the cache file."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"site-v{VERSION}-p{pages}-s{seed}.pickle"
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"site-v{VERSION}-p{pages}-s{seed}.pickle"
     if path.exists():
         return path
     started = time.perf_counter()
@@ -584,9 +584,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pages", type=int, default=2000, help="HTML pages of the site (default 2000)")
     parser.add_argument("--seed", type=int, default=13, help="the generator's seed (default 13)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--cache", type=Path, default=CACHE, help=f"where the pages are cached (default {CACHE})")
     parser.add_argument("--generate-only", action="store_true", help="make the cached pages and exit")
     args = parser.parse_args(argv)
-    path = generate(args.pages, args.seed)
+    path = generate(args.pages, args.seed, args.cache)
     if args.generate_only:
         print(json.dumps({"cache": str(path), **{k: v for k, v in manifest(path).items() if not isinstance(v, list)}}))
         return
