@@ -71,6 +71,9 @@ class DurableScheduler(BaseScheduler):
         self.draining: str | None = None  # why the crawl is winding down: nothing new is handed out
         self.held = False  # keep every in-flight request for the next run (see `hold`)
         self.kept: set[Request] = set()  # in-flight requests never sent: the next run sends them (see `keep`)
+        # The fingerprints of the `seen` table, in memory: a page links to a hundred URLs already seen, and
+        # each would otherwise be serialized and cost a transaction before the table said so.
+        self.seen: set[str] = set()
         self.max_pages: int | None = None
         self.fetched = 0  # requests handed out that count against max_pages, this run's sessions together
         self._checked_at = 0.0
@@ -97,7 +100,7 @@ class DurableScheduler(BaseScheduler):
                     "UPDATE queue SET state = ?, counted = 0 WHERE state = ?", (QUEUED, IN_FLIGHT)
                 ).rowcount
             opened = True
-        if not opened:
+        if not opened or self.db is None:
             # No room for the frontier: the crawl stops before it fetches anything, the file as it was for the
             # next run. The start requests go to a frontier in memory, and no further.
             self.hold()
@@ -106,6 +109,7 @@ class DurableScheduler(BaseScheduler):
                 self.db.close()
             self.db, _ = open_job_db(None, SCHEMA, "the crawl's frontier")
             return
+        self.seen = {fp for (fp,) in self.db.execute("SELECT fp FROM seen")}
         self.queued = int(self.db.execute("SELECT COUNT(*) FROM queue").fetchone()[0])
         if self.queued:
             logger.info("resuming: %d requests queued (%d were in flight)", self.queued, resumed)
@@ -125,6 +129,9 @@ class DurableScheduler(BaseScheduler):
     def enqueue_request(self, request: Request) -> bool:
         assert self.db is not None
         fingerprint = self.crawler.request_fingerprinter.fingerprint(request).hex()  # type: ignore[union-attr]
+        if not request.dont_filter and fingerprint in self.seen:
+            self._stats("samizdat/frontier/duplicates")
+            return False
         try:
             blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
         except (ValueError, TypeError, AttributeError, pickle.PicklingError):
@@ -145,6 +152,8 @@ class DurableScheduler(BaseScheduler):
             stored = True
         if not stored:
             return False
+        if not request.dont_filter:
+            self.seen.add(fingerprint)  # once committed: a full disk leaves it unseen, for the next run
         if blob is not None:
             self.queued += 1
         if blob is None:
