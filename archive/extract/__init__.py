@@ -72,8 +72,7 @@ class Extraction:
         """Keep what the crawler needs of the parsed page (its links) and drop the page itself, so that the
         result can leave the worker process that extracted it."""
         if self.page is not None:
-            self.links = self.page.links()
-            self.next_pages = self.page.next_pages()
+            self.links, self.next_pages = self.page.links_and_next_pages()
             self.feeds = [f for t in FEED_TYPES if (f := self.page.link_href("alternate", t))]
             self.page = None
         return self

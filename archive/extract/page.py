@@ -93,22 +93,27 @@ class Page:
         """Absolute http(s) links of the page, in order."""
         return [url for url, _ in self._anchors()]
 
-    def next_pages(self) -> list[str]:
+    def links_and_next_pages(self) -> tuple[list[str], list[str]]:
+        """`links()` and `next_pages()` from one walk over the page's anchors (what a crawl asks of each page)."""
+        anchors = self._anchors()
+        return [url for url, _ in anchors], self.next_pages(anchors)
+
+    def next_pages(self, anchors: list[tuple[str, lxml.html.HtmlElement]] | None = None) -> list[str]:
         """The links that page through this listing ("Older posts", rel=next, /page/N/): a crawl does not
         count them as a step away from the start, so a listing of 200 pages is walked to its end."""
         out = [href for rel in ("next", "prev") if (href := self.link_href(rel))]
-        for url, el in self._anchors():
+        for url, el in self._anchors() if anchors is None else anchors:
             rel = (el.get("rel") or "").lower().split()
             classes = {c.lower() for c in (el.get("class") or "").split()}
             parent_classes = (
                 set((el.getparent().get("class") or "").lower().split()) if el.getparent() is not None else set()
             )
-            text = " ".join(el.text_content().split())
+            parts = urlsplit(url)
             if (
                 {"next", "prev"} & set(rel)
                 or (classes | parent_classes) & PAGER_CLASSES
-                or PAGER_TEXT.fullmatch(text)
-                or PAGER_URL.search(urlsplit(url).path + "?" + urlsplit(url).query)
+                or PAGER_URL.search(parts.path + "?" + parts.query)
+                or PAGER_TEXT.fullmatch(" ".join(el.text_content().split()))  # the dearest test last
             ):
                 out.append(url)
         return list(dict.fromkeys(out))
