@@ -24,11 +24,13 @@ import math
 import os
 import queue
 import random
+import re
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -220,22 +222,29 @@ class Server:
 
     def __init__(self, data: Path, threads: int = CLIENTS) -> None:
         command = [sys.executable, "-m", "samizdat", "serve", "--data", str(data.resolve()), "--port", "0"]
+        # Its log (waitress, recovery lines) goes to a file: read only to say why it did not start.
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed by stop())
         self.started = time.perf_counter()
         # cwd: a directory with no sources.toml, so the server reads none.
         self.process = subprocess.Popen(
             [*command, "--threads", str(threads)],
             cwd=data.resolve().parent,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
             text=True,
         )
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()
+        line = self.process.stdout.readline()  # "serving <data> at http://127.0.0.1:<port>/ ...": listening
         self.ready_ms = (time.perf_counter() - self.started) * 1000
-        if " at http://" not in line:
+        found = re.search(r"http://[^\s/]+/", line)
+        if found is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)  # its last words are in the log once it has exited
+            self.log.seek(0)
+            why = self.log.read()[-2000:]
             self.stop()
-            raise RuntimeError(f"samizdat serve did not start: {line!r}")
-        address = urllib.parse.urlsplit(line.split(" at ", 1)[1].split()[0])
+            raise RuntimeError(f"samizdat serve did not start: {line!r} {why}")
+        address = urllib.parse.urlsplit(found.group())
         self.host, self.port = address.hostname or "127.0.0.1", int(address.port or 80)
 
     def connect(self) -> http.client.HTTPConnection:
@@ -256,6 +265,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.log.close()
 
 
 def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
