@@ -817,8 +817,10 @@ def serve(host: str, port: int, threads: int, config_path: Path | None, data_dir
 def serve_archive(datadir: DataDir, config_path: Path | None, host: str, port: int, threads: int = 8) -> None:
     from samizdat.serve import serve as run_server
     from samizdat.webui import create_app
+    from samizdat.webui.state import EXTENSION
 
     app = create_app({"data_dir": datadir.root, "config_path": config_path})
+    app.extensions[EXTENSION].search.warm()  # the first search then costs what any search costs
     try:
         run_server(
             app,

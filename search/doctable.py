@@ -11,10 +11,37 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from samizdat.search.schema import ROW_FIELD, unpack_row
 
 # Above this share of the index, ordering matched documents by walking the precomputed order beats sorting.
 _WALK_SHARE = 8
+
+
+@dataclass(frozen=True)
+class Coded:
+    """One facet's values as integers, for counting with numpy (search/facets.py): `values[code]` is the value,
+    code 0 is "" (no value). A single-valued facet has one code per document; labels, several: document d's
+    are `codes[starts[d]:starts[d] + lengths[d]]`."""
+
+    values: list[str]
+    codes: npt.NDArray[np.int32]
+    lengths: npt.NDArray[np.int32] | None = None  # None: one code per document
+
+
+def code_single(column: Sequence[str]) -> Coded:
+    numbering: dict[str, int] = {"": 0}
+    codes = [numbering.setdefault(value, len(numbering)) for value in column]
+    return Coded(list(numbering), np.array(codes, dtype=np.int32))
+
+
+def code_multi(column: Sequence[Sequence[str]]) -> Coded:
+    numbering: dict[str, int] = {"": 0}
+    flat = [numbering.setdefault(value, len(numbering)) for row in column for value in row]
+    lengths = np.array([len(row) for row in column], dtype=np.int32)
+    return Coded(list(numbering), np.array(flat, dtype=np.int32), lengths)
 
 
 @dataclass(frozen=True)
@@ -33,6 +60,7 @@ class DocTable:
     newest_rank: list[int]  # docnum -> its position in `newest`
     oldest_rank: list[int]
     id_rank: list[int]  # docnum -> its position in id order, the tie-break for equal scores
+    coded: dict[str, Coded]  # "labels", "sources", "authors", "years", "months": the facets, as numbers
 
     def order(self, docnums: Collection[int], sort: str) -> list[int]:
         """The given documents in "newest" or "oldest" order."""
@@ -66,18 +94,30 @@ def build_table(reader: Any) -> DocTable:
     # Stable sorts over the id order, so equal dates stay in id order in both directions.
     newest = sorted(dated, key=isos.__getitem__, reverse=True) + undated
     oldest = sorted(dated, key=isos.__getitem__) + undated
+    sources = [row[1] for row in unpacked]
+    authors = [row[2] for row in unpacked]
+    years = [iso[:4] for iso in isos]
+    months = [iso[:7] for iso in isos]
+    labels = [row[4] for row in unpacked]
     return DocTable(
         ids=ids,
-        sources=[row[1] for row in unpacked],
-        authors=[row[2] for row in unpacked],
-        years=[iso[:4] for iso in isos],
-        months=[iso[:7] for iso in isos],
-        labels=[row[4] for row in unpacked],
+        sources=sources,
+        authors=authors,
+        years=years,
+        months=months,
+        labels=labels,
         newest=newest,
         oldest=oldest,
         newest_rank=_ranks(newest),
         oldest_rank=_ranks(oldest),
         id_rank=_ranks(by_id),
+        coded={
+            "labels": code_multi(labels),
+            "sources": code_single(sources),
+            "authors": code_single(authors),
+            "years": code_single(years),
+            "months": code_single(months),
+        },
     )
 
 

@@ -283,6 +283,15 @@ class SearchService:
                 self._takedowns.close()
             self._closed = True
 
+    def warm(self) -> None:
+        """Open the index and build what every search needs (a searcher, the document table with its coded
+        facets) now, so that the first search does not pay for them: `samizdat serve` calls it before it
+        says it is ready. Nothing to do without an index."""
+        state = self._current(wait=True)
+        if state is not None:
+            with state.borrow() as pooled:
+                state.table(pooled)
+
     def refresh(self) -> None:
         """Pick up the latest commit now, without waiting for `refresh_seconds`."""
         self._current(wait=True)
