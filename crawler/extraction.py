@@ -76,7 +76,7 @@ class ExtractionPool:
         A few tasks per worker are in flight at once, so memory stays bounded whatever the archive's size."""
         window: deque[tuple[Capture, Future[Any]]] = deque()
         for capture in captures:
-            window.append((capture, self.submit(extract_detached, capture, source, kind, facts)))
+            window.append((capture, self.submit(extract_unlinked, capture, source, kind, facts)))
             if len(window) >= 4 * self.workers:
                 yield self._result(*window.popleft())
         while window:
@@ -112,6 +112,14 @@ def extract_detached(capture: Capture | WarcPointer, source: Source, kind: str |
         root, warc_file, offset = capture
         capture = read_capture(Path(root), warc_file, offset)
     return extract(capture, source, kind, facts).detach()
+
+
+def extract_unlinked(capture: Capture, source: Source, kind: str | None, facts: Facts) -> Extraction:
+    """What a reindex's worker runs: the extraction without the page's links, which a reindex never follows
+    (finding them was a fifth of the workers' time)."""
+    result = extract(capture, source, kind, facts)
+    result.page = None
+    return result
 
 
 def requisites_detached(capture: Capture, scripts: bool) -> list[Requisite]:

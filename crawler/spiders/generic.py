@@ -98,7 +98,6 @@ class SourceSpider(Spider):
         self.watch = False  # a watch run: only what the feeds and sitemaps list as new or changed
         self.run_id = 0
         self.purged: frozenset[str] = frozenset()  # ids of documents purged by a takedown: never fetched again
-        self.followed: set[tuple[str, str]] = set()  # (URL, callback name) already followed by this process
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -444,11 +443,6 @@ class SourceSpider(Spider):
         if not url.startswith(("http://", "https://")):
             return
         url = normalize_url(url)
-        # Once per URL and callback in this process: every page links to the same menus and sidebars, and
-        # the frontier would refuse each again, after its request had been built and passed the middlewares.
-        if (url, callback.__name__) in self.followed:
-            return
-        self.followed.add((url, callback.__name__))
         if self.watch and (
             step in ("link", "next_page") or (step == "listed" and not fresh and self.known(url, modified))
         ):
