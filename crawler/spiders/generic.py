@@ -456,7 +456,22 @@ class SourceSpider(Spider):
         if reason:
             self.skip(url, reason)
             return
-        yield Request(url, callback=callback, errback=self.on_error, meta={"step": step})
+        request = Request(url, callback=callback, errback=self.on_error, meta={"step": step})
+        if not self.frontier_took(request):
+            yield request
+
+    def frontier_took(self, request: Request) -> bool:
+        """Whether the frontier already took this request's URL, and would refuse it again: said here, the
+        hundred links every page has to the same menus and sidebars skip the middlewares and the engine. Only
+        what the frontier took counts: a link a middleware dropped (too deep) may come again nearer the start."""
+        scheduler = getattr(getattr(self.crawler.engine, "_slot", None), "scheduler", None)
+        seen = getattr(scheduler, "seen", None)
+        if not seen or request.dont_filter:
+            return False
+        if self.crawler.request_fingerprinter.fingerprint(request).hex() not in seen:
+            return False
+        self.count("frontier/duplicates")
+        return True
 
     def known(self, url: str, modified: str | None) -> bool:
         """Whether the archive has `url` as it is: captured, and not modified (per `modified`) since."""
