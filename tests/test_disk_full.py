@@ -68,6 +68,29 @@ def warc_files(data: Path) -> list[Path]:
     return sorted((data / "warc").iterdir())
 
 
+def one_source(tmp_path: Path, name: str, kind: str, url: str) -> Path:
+    """A sources.toml of one source, crawled with no delay and no progress lines."""
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        f'[[source]]\nname = "{name}"\nkind = "{kind}"\nstart_urls = ["{url}"]\ndelay = 0\n'
+        "[settings]\nprogress_seconds = 0\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def the_one_error(first: subprocess.CompletedProcess) -> str:
+    """A crawl stopped for want of room: exit status 1, no traceback, and exactly one `Error:` line, which ends
+    by saying how to resume. Returns that line."""
+    output = first.stdout + first.stderr
+    assert first.returncode == 1, output
+    assert "Traceback" not in output and "Exception ignored" not in output, output
+    errors = [line for line in first.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, first.stderr
+    assert errors[0].endswith("then run `samizdat crawl` again: the run resumes"), errors[0]
+    return errors[0]
+
+
 # The crawl's one line on a full disk: "disk full: " (or nothing, for SQLite's "disk I/O error" past a file size
 # limit), then what could not be written.
 WHO_FOUND_IT = re.compile(
@@ -79,29 +102,19 @@ WHO_FOUND_IT = re.compile(
 
 @pytest.mark.parametrize("kind", ["tmpfs", "file-size-limit"])
 def test_a_full_disk_ends_the_crawl_cleanly_and_the_next_crawl_resumes(sample_sites, tmp_path, kind):
-    config = tmp_path / "sources.toml"
-    config.write_text(
-        f'[[source]]\nname = "steppe"\nkind = "blogger"\nstart_urls = ["{sample_sites.urls["blogger"]}/"]\n'
-        "delay = 0\n[settings]\nprogress_seconds = 0\n",
-        encoding="utf-8",
-    )
+    config = one_source(tmp_path, "steppe", "blogger", f"{sample_sites.urls['blogger']}/")
     with small_disk(tmp_path, kind) as (disk, preexec, make_room):
         data = disk / "data"
         first = crawl(config, data, preexec)
-        assert first.returncode == 1, first.stdout + first.stderr
-        output = first.stdout + first.stderr
-        assert "Traceback" not in output and "Exception ignored" not in output, output
-        errors = [line for line in first.stderr.splitlines() if line.startswith("Error: ")]
-        assert len(errors) == 1, first.stderr
+        error = the_one_error(first)
         # Whichever write finds the disk full first names its file: a WARC file (cut back), or the crawl's
         # own bookkeeping beside it (the store, the frontier, the skipped URLs, the spider's state).
-        named = WHO_FOUND_IT.match(errors[0])
-        assert named, errors[0]
-        assert " free on " in errors[0] and errors[0].endswith("then run `samizdat crawl` again: the run resumes")
+        named = WHO_FOUND_IT.match(error)
+        assert named and " free on " in error, error
         if named["warc"]:
-            assert "cut back to its last complete record" in errors[0], errors[0]
+            assert "cut back to its last complete record" in error, error
         else:
-            assert "the WARC files are whole" in errors[0], errors[0]
+            assert "the WARC files are whole" in error, error
         assert "interrupted (disk full)" in first.stdout, first.stdout
 
         # Valid WARC files: all sealed, every record complete; the one named in the message among them.
@@ -154,19 +167,11 @@ def test_a_full_disk_under_the_crawls_bookkeeping_stops_it_cleanly_and_loses_not
     """The WARC files and the store have room; the frontier, the skipped URLs and the spider's state do not.
     The first of them to find no room ends the crawl with its one line, and the next crawl resumes the run and
     archives and stores everything: the links the full frontier could not take are found again."""
-    config = tmp_path / "sources.toml"
-    config.write_text(
-        f'[[source]]\nname = "steppe"\nkind = "blogger"\nstart_urls = ["{sample_sites.urls["blogger"]}/"]\n'
-        "delay = 0\n[settings]\nprogress_seconds = 0\n",
-        encoding="utf-8",
-    )
+    config = one_source(tmp_path, "steppe", "blogger", f"{sample_sites.urls['blogger']}/")
     with small_job_disk(tmp_path, size) as (data, preexec, make_room):
         first = crawl(config, data, preexec)
-        output = first.stdout + first.stderr
-        assert first.returncode == 1 and "Traceback" not in output and "Exception ignored" not in output, output
-        errors = [line for line in first.stderr.splitlines() if line.startswith("Error: ")]
-        assert len(errors) == 1 and WHO_FOUND_IT.match(errors[0]), first.stderr
-        assert errors[0].endswith("then run `samizdat crawl` again: the run resumes"), errors[0]
+        error = the_one_error(first)
+        assert WHO_FOUND_IT.match(error), error
         assert all(verify_warc(p) >= 1 for p in warc_files(data))
         runs = json.loads(run_cli("runs", "--data", data, "--json").stdout)["runs"]
         assert [r["status"] for r in runs] == ["interrupted"], runs
@@ -329,24 +334,14 @@ def crawl_limited(config: Path, data: Path, limit: int | None) -> subprocess.Com
 
 @pytest.mark.parametrize("kind", ["tmpfs", "file-size-limit"])
 def test_a_full_store_ends_the_crawl_cleanly_and_the_next_crawl_stores_what_it_missed(minutes_site, tmp_path, kind):
-    config = tmp_path / "sources.toml"
-    config.write_text(
-        f'[[source]]\nname = "minutes"\nkind = "generic"\nstart_urls = ["{minutes_site}"]\ndelay = 0\n'
-        "[settings]\nprogress_seconds = 0\n",
-        encoding="utf-8",
-    )
+    config = one_source(tmp_path, "minutes", "generic", minutes_site)
     with small_store(tmp_path, kind) as (data, limit, make_room):
         first = crawl_limited(config, data, limit)
-        assert first.returncode == 1, first.stdout + first.stderr
-        output = first.stdout + first.stderr
-        assert "Traceback" not in output and "Exception ignored" not in output, output
-        errors = [line for line in first.stderr.splitlines() if line.startswith("Error: ")]
-        assert len(errors) == 1, first.stderr
+        error = the_one_error(first)
         # SQLite says "database or disk is full" on a full disk, "disk I/O error" past the file size limit
         full = "disk full: " if kind == "tmpfs" and limit is None else ""
-        assert errors[0].startswith(f"Error: {full}cannot write the document store store.sqlite ("), errors[0]
-        assert " free on " in errors[0] and "the WARC files are whole" in errors[0], errors[0]
-        assert errors[0].endswith("then run `samizdat crawl` again: the run resumes"), errors[0]
+        assert error.startswith(f"Error: {full}cannot write the document store store.sqlite ("), error
+        assert " free on " in error and "the WARC files are whole" in error, error
         assert "interrupted (disk full)" in first.stdout, first.stdout
         # The archive of record is whole: every file sealed and read to its end.
         files = warc_files(data)
